@@ -1,0 +1,87 @@
+"""Registry of shipped models: a name -> the network, its classes, its input spec and its model card.
+
+Weights are safetensors files in ``assets/models/`` next to a JSON card (``<name>.json``) that states the
+data, split and measured accuracy; nothing is downloaded. The card's ``weights_sha256`` is checked on load,
+and is the key that caches of derived results (activations, discovered concepts) are tied to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from xai.errors import InputError
+
+from . import nets
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A loaded, ready-to-run model (eval mode, CPU) and what is known about it."""
+
+    name: str
+    net: torch.nn.Module = field(repr=False)
+    classes: tuple[str, ...]
+    layers: tuple[str, ...]
+    default_layer: str
+    window_quarters: float
+    hop_quarters: float
+    card: dict = field(repr=False)
+    weights_sha256: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.card.get("title", self.name)
+
+
+_BUILDERS = {
+    "PianoRollCNN": lambda spec: nets.PianoRollCNN(len(spec["classes"]), width=spec.get("width", 16)),
+}
+
+
+def available() -> list[str]:
+    """Names of the models whose weights and card ship in assets/models."""
+    return sorted(p.stem for p in ASSETS.glob("*.json") if (ASSETS / f"{p.stem}.safetensors").exists())
+
+
+def card(name: str) -> dict:
+    path = ASSETS / f"{name}.json"
+    if not path.exists():
+        raise InputError(f"There is no model called '{name}'. Available: {', '.join(available()) or 'none'}.")
+    return json.loads(path.read_text())
+
+
+@lru_cache(maxsize=8)
+def load(name: str = "composer") -> Model:
+    """Build the network named in the card and load its shipped weights (verified by hash)."""
+    c = card(name)
+    wpath = ASSETS / f"{name}.safetensors"
+    if not wpath.exists():
+        raise InputError(f"The weights of model '{name}' are missing ({wpath.name}); run the training script.")
+    digest = hashlib.sha256(wpath.read_bytes()).hexdigest()
+    expected = c.get("weights_sha256")
+    if expected and expected != digest:
+        raise InputError(f"The weights of model '{name}' do not match its model card; retrain or restore them.")
+    spec = c["architecture"]
+    net = _BUILDERS[spec["type"]](spec | {"classes": c["classes"]})
+    net.load_state_dict(load_file(str(wpath)))
+    net.eval()
+    return Model(
+        name=name,
+        net=net,
+        classes=tuple(c["classes"]),
+        layers=tuple(spec.get("layers", nets.LAYERS)),
+        default_layer=spec.get("default_layer", nets.DEFAULT_LAYER),
+        window_quarters=float(c["input"]["window_quarters"]),
+        hop_quarters=float(c["input"]["hop_quarters"]),
+        card=c,
+        weights_sha256=digest,
+    )
