@@ -28,7 +28,7 @@ SPLIT_FRACTIONS = (0.7, 0.15, 0.15)  # train, validation, test: by piece
 PALESTRINA_FILES = 200  # of 1,318 mass movements; enough windows, a tolerable parse time
 RYAN_FILES = 300  # of 1,059 tunes in Ryan's Mammoth Collection
 ESSEN_FILES = ("essenFolksong/kinder0.abc", "essenFolksong/dva0.abc", "essenFolksong/erk5.abc")
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: ABC bar numbering fixed (a full first bar is bar 1)
 
 
 def cache_dir() -> Path:
@@ -258,24 +258,30 @@ def window_set(
     cap_per_class: int | None = None,
     min_notes: int = 4,
     seed: int = SEED,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Excerpts of the given pieces: (X (N, 2, 88, 64) float32 as uint8, labels, piece index per window).
+    features=None,
+) -> tuple[np.ndarray, ...]:
+    """Excerpts of the given pieces: (X (N, 2, 88, 64) as uint8, labels, piece index per window[, features]).
 
     Windows with fewer than ``min_notes`` notes are dropped; with a cap, each class is subsampled (seeded)
-    to at most ``cap_per_class`` windows so the classes are balanced.
+    to at most ``cap_per_class`` windows so the classes are balanced. ``features(piece, windows)``, if given,
+    computes extra per-window features (the baseline's) on exactly the same windows.
     """
-    xs, ys, ps = [], [], []
+    xs, ys, ps, fs = [], [], [], []
     for i in pieces:
-        wins, X = music.encode(table.piece(int(i)), hop=hop)
+        piece = table.piece(int(i))
+        wins, X = music.encode(piece, hop=hop)
         keep = [k for k, w in enumerate(wins) if w.n_notes >= min_notes]
         if not keep:
             continue
         xs.append(X[keep].astype(np.uint8))
         ys.append(np.full(len(keep), table.labels[i]))
         ps.append(np.full(len(keep), i))
+        if features is not None:
+            fs.append(features(piece, [wins[k] for k in keep]))
     X = np.concatenate(xs)
     y = np.concatenate(ys)
     p = np.concatenate(ps)
+    F = np.concatenate(fs) if features is not None else None
     if cap_per_class:
         rng = np.random.default_rng(seed)
         sel = []
@@ -286,7 +292,8 @@ def window_set(
             sel.append(idx)
         sel = np.concatenate(sel)
         X, y, p = X[sel], y[sel], p[sel]
-    return X, y, p
+        F = F[sel] if F is not None else None
+    return (X, y, p) if F is None else (X, y, p, F)
 
 
 def main(argv=None) -> int:

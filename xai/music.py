@@ -207,9 +207,13 @@ def from_music21(score, *, title: str | None = None, source: Source | None = Non
                 part_idx.append(i)
 
     bar_starts, bar_numbers = [], []
-    for m in parts[0].getElementsByClass(stream.Measure):
+    measures = list(parts[0].getElementsByClass(stream.Measure))
+    for m in measures:
         bar_starts.append(float(m.offset))
         bar_numbers.append(int(m.number))
+    if measures and bar_numbers[0] == 0 and _is_full_bar(measures[0]):
+        # music21's ABC reader numbers the first bar 0 even when it is complete; only a pickup is bar 0.
+        bar_numbers = [n + 1 for n in bar_numbers]
     if not bar_starts:
         end = max((o + d for o, d in zip(onsets, durs)), default=4.0)
         bar_starts = list(np.arange(0.0, max(end, 4.0), 4.0))
@@ -255,6 +259,14 @@ def from_music21(score, *, title: str | None = None, source: Source | None = Non
         time_signatures=tuple(sigs),
         source=source,
     )
+
+
+def _is_full_bar(measure) -> bool:
+    """True when a measure is as long as its time signature asks (so it is no pickup)."""
+    try:
+        return measure.paddingLeft == 0 and measure.duration.quarterLength >= measure.barDuration.quarterLength
+    except Exception:  # no time signature in reach: treat it as music21 numbered it
+        return False
 
 
 def _part_name(part, i: int) -> str:
@@ -366,6 +378,11 @@ def to_midi_bytes(piece: Piece, start: float | None = None, end: float | None = 
 
     p = piece.slice(start, end) if start is not None and end is not None else piece
     pm = pretty_midi.PrettyMIDI(initial_tempo=float(p.tempi[0][1]))
+    # pretty_midi has no public call for tempo changes; without them every beat after the first change would
+    # be placed at the first tempo. Its tick scales are seconds per tick from each change on.
+    res = pm.resolution
+    pm._tick_scales = [(int(round(b * res)), 60.0 / (float(q) * res)) for b, q in p.tempi]
+    pm._update_tick_to_time(int(round(p.length * res)) + 1)
     on_s = p.seconds(p.onsets)
     off_s = p.seconds(p.onsets + p.durations)
     for k, name in enumerate(p.part_names):

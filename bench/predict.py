@@ -1,0 +1,160 @@
+"""Benchmark: time to predict a 5-minute MIDI file, and the app's first-paint time.
+
+    .venv/bin/python bench/predict.py [--repeats 5] [--no-browser]
+
+Goals (2 CPU cores): predicting a 5-minute MIDI < 1 s (upload bytes -> Piece -> prediction, model already
+loaded, as in the app); first paint < 5 s (browser navigation until the home page's heading is visible, on a
+server that has just started). Results and parameters are written to bench/results/predict.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models import registry  # noqa: E402
+from xai import io, music, predict  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def five_minute_midi(seconds: float = 300.0) -> bytes:
+    """A dense 4-voice texture (chords and running eighths, 120 qpm) lasting ``seconds``: a realistic worst case."""
+    rng = np.random.default_rng(0)
+    qpm = 120.0
+    beats = seconds * qpm / 60.0
+    on, dur, pit, part = [], [], [], []
+    t = 0.0
+    while t < beats:
+        root = 48 + int(rng.integers(0, 12))
+        for k, off in enumerate((0, 7, 16, 24)):  # chord in 4 parts, one bar long
+            on.append(t)
+            dur.append(4.0 if k < 3 else 0.5)
+            pit.append(root + off)
+            part.append(k)
+        for e in range(1, 8):  # running eighths in the top voice
+            on.append(t + 0.5 * e)
+            dur.append(0.5)
+            pit.append(root + 24 + int(rng.integers(-3, 4)))
+            part.append(3)
+        t += 4.0
+    on = np.array(on)
+    n_bars = int(np.ceil(beats / 4))
+    piece = music.Piece(
+        title="bench", onsets=on, durations=np.array(dur), pitches=np.array(pit, dtype=np.int16),
+        velocities=np.full(on.size, 80, dtype=np.int16), parts=np.array(part, dtype=np.int16),
+        part_names=("S", "A", "T", "B"), bar_starts=np.arange(n_bars) * 4.0, bar_numbers=np.arange(1, n_bars + 1),
+        tempi=((0.0, qpm),),
+    )
+    return music.to_midi_bytes(piece)
+
+
+def time_predict(repeats: int) -> dict:
+    model = registry.load("composer")
+    data = five_minute_midi()
+    predict.classify(io.load_bytes(data, "warmup.mid"), model)  # warm caches and torch's kernels
+    load_t, pred_t, total = [], [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        piece = io.load_bytes(data, "five_minutes.mid")
+        t1 = time.perf_counter()
+        res = predict.classify(piece, model)
+        t2 = time.perf_counter()
+        load_t.append(t1 - t0)
+        pred_t.append(t2 - t1)
+        total.append(t2 - t0)
+    return {
+        "midi_bytes": len(data), "notes": piece.n_notes, "minutes": round(piece.duration_seconds / 60, 2),
+        "windows": len(res.windows), "load_s": round(statistics.median(load_t), 3),
+        "classify_s": round(statistics.median(pred_t), 3), "total_s_median": round(statistics.median(total), 3),
+        "total_s_max": round(max(total), 3), "goal_s": 1.0,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def time_first_paint() -> dict:
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    t_start = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
+         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.1)
+        t_health = time.perf_counter() - t_start
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                      "--disable-sync"],
+            )
+            page = browser.new_page()
+            t0 = time.perf_counter()
+            page.goto(url)
+            page.get_by_role("heading").first.wait_for(timeout=30000)
+            first = time.perf_counter() - t0
+            page.reload()
+            t1 = time.perf_counter()
+            page.get_by_role("heading").first.wait_for(timeout=30000)
+            second = time.perf_counter() - t1
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return {"server_ready_s": round(t_health, 2), "first_paint_s": round(first, 2), "reload_paint_s": round(second, 2),
+            "goal_s": 5.0}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--no-browser", action="store_true")
+    args = ap.parse_args()
+    out = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version(),
+           "params": vars(args)}
+    out["predict_5min_midi"] = time_predict(args.repeats)
+    r = out["predict_5min_midi"]
+    print(f"predict a {r['minutes']}-minute MIDI ({r['notes']} notes, {r['windows']} windows): "
+          f"{r['total_s_median']:.3f} s median (load {r['load_s']:.3f} + classify {r['classify_s']:.3f}), "
+          f"goal < 1 s -> {r['total_s_median'] / 1.0:.2f}x of the budget")
+    if not args.no_browser:
+        out["first_paint"] = fp = time_first_paint()
+        print(f"first paint: {fp['first_paint_s']:.2f} s (server ready after {fp['server_ready_s']:.2f} s), "
+              f"goal < 5 s -> {fp['first_paint_s'] / 5.0:.2f}x of the budget")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "predict.json").write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

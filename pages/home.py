@@ -1,0 +1,103 @@
+"""Home: what the tool is for, which models it has (what each learnt from and how well), links to every view."""
+
+import streamlit as st
+
+from models import registry
+from pages._nav import SECTIONS, require_entrypoint
+
+
+def _pct(x) -> str:
+    return f"{100 * float(x):.0f}%"
+
+
+def _get(d, *keys):
+    """``d[k1][k2]...`` or None where any level is missing."""
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def _model_card(name: str) -> None:
+    card = registry.card(name)
+    classes = card.get("classes", [])
+    st.subheader(card.get("title", name))
+    st.markdown(f"**Name:** `{name}` · **Tells apart {len(classes)} styles:** " + ", ".join(f"*{c}*" for c in classes))
+    data = card.get("data")
+    st.markdown(f"**Trained on:** {data}" if data else "**Trained on:** not stated in the model card yet.")
+
+    piece_acc = _get(card, "metrics", "test", "piece_accuracy")
+    window_acc = _get(card, "metrics", "test", "window_accuracy")
+    base_acc = _get(card, "baseline", "test", "piece_accuracy")
+    if piece_acc is None and window_acc is None:
+        st.warning(
+            "No measured accuracy is recorded for this model yet. Until it is, treat its answers as a "
+            "demonstration of the tool, not as evidence about the music."
+        )
+    else:
+        chance = 1 / len(classes) if classes else None
+        cols = st.columns(4)
+        if piece_acc is not None:
+            cols[0].metric(
+                "Whole pieces right",
+                _pct(piece_acc),
+                help="Share of held-out test pieces whose style it names correctly.",
+            )
+        if window_acc is not None:
+            cols[1].metric(
+                "Excerpts right",
+                _pct(window_acc),
+                help="Share of held-out excerpts (windows of a few bars) named correctly.",
+            )
+        if base_acc is not None:
+            cols[2].metric(
+                "Simple baseline",
+                _pct(base_acc),
+                help="A simple model on note statistics, same test pieces: what the network has to beat.",
+            )
+        if chance is not None:
+            cols[3].metric("Guessing", _pct(chance), help="Accuracy of picking a style at random.")
+        f1 = _get(card, "metrics", "test", "per_class_f1")
+        if isinstance(f1, dict) and f1:
+            st.markdown(
+                "**How well it knows each style** (F1 on test pieces, 1 is perfect): "
+                + " · ".join(f"*{c}* {float(v):.2f}" for c, v in f1.items())
+            )
+    confounds = card.get("confounds")
+    if confounds:
+        st.markdown("**Things it may be hearing instead of style** (known confounds in the training data):")
+        st.markdown("\n".join(f"- {c}" for c in confounds))
+    reproduce = card.get("reproduce")
+    if reproduce:
+        with st.expander("Reproduce this model"):
+            st.code(reproduce, language="bash")
+
+
+require_entrypoint()
+st.title("Music XAI")
+st.markdown(
+    "#### Ask a trained music model *why*, and get answers you can hear, read and cite by bar number.\n"
+    "A model that names the style of a piece gives no reasons. This tool asks it for them in musical "
+    "terms: **where** in the piece it hears a style, **which excerpts** convinced it most (to play and "
+    "to read in the score), and — in the views to come — **which musical concepts** (textures, cadences, "
+    "voice leading you define by example) its answer depends on."
+)
+
+st.header("Views")
+for section, views in SECTIONS.items():
+    links = [v for v in views if v.path != "pages/home.py"]
+    if not links:
+        continue
+    st.markdown(f"**{section}**")
+    for v in links:
+        st.page_link(v.path, label=v.title, icon=v.icon)
+        st.caption(v.blurb)
+
+st.header("Models")
+names = registry.available()
+if not names:
+    st.info("No model ships with this installation yet; train one with the scripts in models/.")
+for name in names:
+    with st.container(border=True):
+        _model_card(name)
