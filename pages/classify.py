@@ -77,6 +77,11 @@ def _piece_summary(piece, pred) -> str:
     )
 
 
+def _chart(fig, key: str) -> None:
+    """A figure from xai.views exactly as drawn there (the Streamlit theme would restyle its colours)."""
+    st.plotly_chart(fig, key=K + key, config=PLOT_CONFIG, theme=None)
+
+
 def _show_svgs(svgs: list[str], *, height: int | None = None) -> None:
     """Score pages as images (st.html would strip the SVG); a long score scrolls inside ``height`` pixels."""
     with st.container(height=height, border=False) if height else st.container():
@@ -98,9 +103,9 @@ def _results(piece, pred) -> None:
             f"{_reading(pred)}</div>",
             unsafe_allow_html=True,
         )
-        st.plotly_chart(views.probability_bars(pred), key=K + "bars", config=PLOT_CONFIG)
+        _chart(views.probability_bars(pred), "bars")
     with right:
-        st.plotly_chart(views.prediction_timeline(pred), key=K + "timeline", config=PLOT_CONFIG)
+        _chart(views.prediction_timeline(pred), "timeline")
         st.caption(
             "Each column is one window of the piece (the excerpt length the model reads; windows overlap by "
             "half). Its colours share out the model's belief among the styles. Grey columns are silent."
@@ -117,11 +122,7 @@ def _results(piece, pred) -> None:
         key=K + "window",
         help="★ marks the windows the model is most confident about (outlined and numbered on the piano roll).",
     )
-    st.plotly_chart(
-        views.piano_roll(piece, prediction=pred, highlight=best, selected=sel),
-        key=K + "roll",
-        config=PLOT_CONFIG,
-    )
+    _chart(views.piano_roll(piece, prediction=pred, highlight=best, selected=sel), "roll")
     st.caption(
         "Notes by part (darker where a note starts), bar numbers along the top. The bands above the notes are "
         "the model's windows, coloured by the style it hears in each (stronger colour = surer). Outlined and "
@@ -135,15 +136,8 @@ def _results(piece, pred) -> None:
         st.markdown(f"**Hear {views.bars_text(w.start_bar, w.end_bar)}**")
         with st.spinner("Synthesising the excerpt…"):
             st.audio(cache.audio(key, w.start_beat, w.end_beat, piece), format="audio/wav")
-        st.markdown("**Hear the whole piece**")
-        end = None
-        if piece.duration_seconds > MAX_LISTEN_SECONDS:
-            grid = np.linspace(0.0, piece.length, 4096)
-            end = float(np.interp(MAX_LISTEN_SECONDS, piece.seconds(grid), grid))
-            st.caption(f"The first {MAX_LISTEN_SECONDS / 60:.0f} minutes.")
-        with st.spinner("Synthesising the piece…"):
-            st.audio(cache.audio(key, 0.0 if end else None, end, piece), format="audio/wav")
         st.caption("Played with a General MIDI piano sound, at the file's tempo.")
+        whole_audio = st.empty()  # filled last: synthesising a long piece takes seconds
     with read:
         st.markdown(f"**Read {views.bars_text(w.start_bar, w.end_bar)}**")
         if piece.source is not None and piece.source.is_scored:
@@ -200,6 +194,16 @@ def _results(piece, pred) -> None:
         key=K + "json",
         on_click="ignore",
     )
+
+    with whole_audio.container():
+        st.markdown("**Hear the whole piece**")
+        end = None
+        if piece.duration_seconds > MAX_LISTEN_SECONDS:
+            grid = np.linspace(0.0, piece.length, 4096)
+            end = float(np.interp(MAX_LISTEN_SECONDS, piece.seconds(grid), grid))
+            st.caption(f"The first {MAX_LISTEN_SECONDS / 60:.0f} minutes.")
+        with st.spinner("Synthesising the piece…"):
+            st.audio(cache.audio(key, 0.0 if end else None, end, piece), format="audio/wav")
 
 
 require_entrypoint()

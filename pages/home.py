@@ -29,39 +29,42 @@ def _model_card(name: str) -> None:
 
     piece_acc = _get(card, "metrics", "test", "piece_accuracy")
     window_acc = _get(card, "metrics", "test", "window_accuracy")
-    base_acc = _get(card, "baseline", "test", "piece_accuracy")
+    base_piece = _get(card, "baseline", "test", "piece_accuracy")
+    base_window = _get(card, "baseline", "test", "window_accuracy")
     if piece_acc is None and window_acc is None:
         st.warning(
             "No measured accuracy is recorded for this model yet. Until it is, treat its answers as a "
             "demonstration of the tool, not as evidence about the music."
         )
     else:
-        chance = 1 / len(classes) if classes else None
-        cols = st.columns(4)
-        if piece_acc is not None:
-            cols[0].metric(
-                "Whole pieces right",
-                _pct(piece_acc),
-                help="Share of held-out test pieces whose style it names correctly.",
-            )
-        if window_acc is not None:
-            cols[1].metric(
-                "Excerpts right",
-                _pct(window_acc),
-                help="Share of held-out excerpts (windows of a few bars) named correctly.",
-            )
-        if base_acc is not None:
-            cols[2].metric(
-                "Simple baseline",
-                _pct(base_acc),
-                help="A simple model on note statistics, same test pieces: what the network has to beat.",
-            )
-        if chance is not None:
-            cols[3].metric("Guessing", _pct(chance), help="Accuracy of picking a style at random.")
-        f1 = _get(card, "metrics", "test", "per_class_f1")
+        n_test = _get(card, "metrics", "test", "piece", "n")
+        st.markdown(
+            "**Measured on pieces it never saw in training**"
+            + (f" ({n_test} test pieces)" if n_test else "")
+            + ", next to a simple baseline"
+            + (f" ({_get(card, 'baseline', 'description')})" if _get(card, "baseline", "description") else "")
+            + ":"
+        )
+        cols = st.columns(3)
+        for col, label, value, base, help_ in (
+            (cols[0], "Whole pieces named right", piece_acc, base_piece, "Share of test pieces whose style it names."),
+            (
+                cols[1],
+                "Excerpts named right",
+                window_acc,
+                base_window,
+                "Share of test excerpts (windows of a few bars) whose style it names from that excerpt alone.",
+            ),
+        ):
+            if value is not None:
+                delta = None if base is None else f"{100 * (float(value) - float(base)):+.0f} points vs baseline"
+                col.metric(label, _pct(value), delta=delta, help=help_)
+        if classes:
+            cols[2].metric("Guessing", _pct(1 / len(classes)), help="Accuracy of picking a style at random.")
+        f1 = _get(card, "metrics", "test", "per_class_f1") or _get(card, "metrics", "test", "piece", "per_class_f1")
         if isinstance(f1, dict) and f1:
             st.markdown(
-                "**How well it knows each style** (F1 on test pieces, 1 is perfect): "
+                "**How well it knows each style** (F1 on test pieces; 1 is perfect): "
                 + " · ".join(f"*{c}* {float(v):.2f}" for c, v in f1.items())
             )
     confounds = card.get("confounds")
@@ -70,8 +73,12 @@ def _model_card(name: str) -> None:
         st.markdown("\n".join(f"- {c}" for c in confounds))
     reproduce = card.get("reproduce")
     if reproduce:
-        with st.expander("Reproduce this model"):
-            st.code(reproduce, language="bash")
+        st.markdown("**Reproduce it:**")
+        st.code(reproduce, language="bash")
+    full = registry.ASSETS / f"{name}.md"
+    if full.is_file():
+        with st.expander("The full model card (data split, confusion matrix, training)"):
+            st.markdown(full.read_text(encoding="utf-8"))
 
 
 require_entrypoint()

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from .errors import XaiError
+from .errors import InputError, ParameterError, XaiError
 
 __all__ = ["main"]
 
@@ -35,6 +35,152 @@ def _print_predict(result: dict) -> None:
         print(f"  bars {w['start_bar']}-{w['end_bar']}: {lab}{conf}")
 
 
+def _load_model(name: str):
+    from models import registry
+
+    return registry.load(name)
+
+
+def _check_choice(what: str, value: str, allowed, model_name: str) -> None:
+    if value not in allowed:
+        raise ParameterError(
+            f"There is no {what} '{value}' in the model '{model_name}'; its {what}s are: {', '.join(allowed)}."
+        )
+
+
+def _find_concept(name: str, library, builtins: dict):
+    """A concept by name: the user's library first, then the built-in concepts."""
+    if name in library:
+        return library.get(name)
+    if name in builtins:
+        return builtins[name]
+    known = sorted(set(library.names()) | set(builtins))
+    raise InputError(
+        f"There is no concept called '{name}' in the library or among the built-in concepts"
+        + (f"; known concepts: {', '.join(known)}." if known else ".")
+    )
+
+
+def _tcav(args) -> list[dict]:
+    import numpy as np
+
+    from . import concepts, tcav
+
+    spec = {o["name"]: o for o in tcav.TCAVOptions.spec()}
+    for flag, key, value in (("--random-runs", "n_random", args.random_runs),
+                             ("--max-examples", "max_examples", args.max_examples)):
+        low, high = spec[key]["low"], spec[key]["high"]
+        if not low <= value <= high:
+            raise ParameterError(f"The '{flag}' option must be an int in [{low}, {high}], got {value}.")
+    model = _load_model(args.model)
+    targets = list(dict.fromkeys(args.target))
+    layers = list(dict.fromkeys(args.layer or [model.default_layer]))
+    for t in targets:
+        _check_choice("class", t, model.classes, model.name)
+    for la in layers:
+        _check_choice("layer", la, model.layers, model.name)
+    options = tcav.TCAVOptions(n_random=args.random_runs, max_examples=args.max_examples)
+    library = concepts.Library(args.library)
+    try:
+        builtins = concepts.builtin()
+    except InputError:  # the shipped sets are missing: the library's concepts can still be tested
+        builtins = {}
+    wanted = list(dict.fromkeys(args.concept))
+    found = {n: concepts.check_usable(_find_concept(n, library, builtins)) for n in wanted}
+    other = concepts.check_usable(_find_concept(args.relative_to, library, builtins)) if args.relative_to else None
+    pool, sources = concepts.random_pool(), concepts.random_pool_sources()
+    class_X = concepts.class_examples()
+    for t in targets:
+        if t not in class_X:
+            raise InputError(f"The shipped concept sets hold no excerpts of the class '{t}' to score.")
+
+    records = []
+    for concept in found.values():
+        # Random sets never share a piece with the concept(s) tested (see xai.concepts.random_pool_sources).
+        taken = {e.source_name for c in (concept, other) if c is not None for e in c.examples}
+        keep = np.array([s not in taken for s in sources], dtype=bool)
+        common = {"class_X": {t: class_X[t] for t in targets}, "random_X": pool[keep], "layers": layers,
+                  "targets": targets, "classes": model.classes, "options": options, "random_state": args.seed}
+        if other is None:
+            res = tcav.score(model.net, concepts.example_rolls(concept), name=concept.name, **common)
+        else:
+            res = tcav.relative_score(model.net, concepts.example_rolls(concept), concepts.example_rolls(other),
+                                      names=(concept.name, other.name), **common)
+        recs = res.to_records()
+        library.save_run({
+            "model": model.name,
+            "concepts": [concept.name] + ([other.name] if other else []),
+            "targets": targets,
+            "layers": layers,
+            "parameters": {
+                "method": "relative TCAV" if other else "TCAV",
+                "relative_to": other.name if other else None,
+                "random_state": int(args.seed),
+                "options": options.to_dict(),
+                "weights_sha256": model.weights_sha256,
+                "n_concept_per_set": res.n_concept,
+                "n_class": dict(zip(targets, res.n_class)),
+                "n_random_pool": int(keep.sum()),
+                "command": "python -m xai tcav",
+            },
+            "results": {
+                "records": recs,
+                "scores": res.scores,
+                "random_scores": res.random_scores,
+                "cav_accuracies": res.cav_accuracies,
+                "sets": res.sets_,
+            },
+        })
+        records.extend(recs)
+    return records
+
+
+def _print_tcav(records: list[dict]) -> None:
+    for r in records:
+        what = r["concept"] + (f" (vs {r['relative_to']})" if r["relative_to"] else "")
+        verdict = "significant" if r["significant"] else "not significant"
+        print(f"{what} -> {r['target']} at {r['layer']}: TCAV {r['tcav_mean']:.2f} +- {r['tcav_std']:.2f} "
+              f"(random {r['random_mean']:.2f}), p={r['p_corrected']:.3g} corrected, {verdict}; "
+              f"CAV accuracy {r['cav_accuracy']:.2f}, {r['n_random']} runs")
+
+
+def _layers(args) -> list[dict]:
+    from . import music, tcav
+
+    model = _load_model(args.model)
+    steps = int(round(model.window_quarters * music.STEPS_PER_QUARTER))
+    return tcav.layer_info(model.net, model.layers, input_shape=(2, music.N_PITCHES, steps),
+                           default=model.default_layer)
+
+
+def _print_layers(info: list[dict]) -> None:
+    for d in info:
+        shape = " x ".join(map(str, d["shape"]))
+        notes = ["non-negative" if d["nonnegative"] else "signed"] + (["default"] if d["default"] else [])
+        print(f"{d['name']}: {shape} ({d['channels']} channels; {', '.join(notes)})")
+
+
+def _concepts_list(args) -> list[dict]:
+    from . import concepts
+
+    keys = ("name", "description", "origin", "n_examples", "author", "created")
+    out = [{k: c.get(k) for k in keys} | {"source": "library"} for c in concepts.Library(args.library).list()]
+    try:
+        builtins = concepts.builtin()
+    except InputError:
+        builtins = {}
+    out += [{"name": c.name, "description": c.description, "origin": c.origin, "n_examples": c.n_examples,
+             "author": c.author, "created": c.created, "source": "builtin"} for c in builtins.values()]
+    return out
+
+
+def _print_concepts(items: list[dict]) -> None:
+    if not items:
+        print("No concepts yet.")
+    for c in items:
+        print(f"{c['name']} ({c['source']}, {c['n_examples']} examples): {c['description']}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m xai", description="Ask a music model why, from the command line.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -43,6 +189,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="composer")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=_predict, show=_print_predict)
+
+    p = sub.add_parser("tcav", help="test whether a class is sensitive to a concept (TCAV, with random-concept tests)")
+    p.add_argument("--concept", action="append", required=True, metavar="NAME",
+                   help="a concept of the library, else a built-in one (repeat for several)")
+    p.add_argument("--target", action="append", required=True, metavar="CLASS", help="a class (repeat for several)")
+    p.add_argument("--layer", action="append", metavar="LAYER", help="a layer (repeat; default: the model's default)")
+    p.add_argument("--random-runs", type=int, default=20, metavar="N", help="random sets to test against (default 20)")
+    p.add_argument("--max-examples", type=int, default=200, metavar="N",
+                   help="most excerpts per concept, random and class set (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--relative-to", metavar="NAME", help="relative TCAV: the concept against this one, not random")
+    p.add_argument("--library", metavar="PATH", help="concept library file (default: $MUSICXAI_LIBRARY or the user's)")
+    p.add_argument("--model", default="composer")
+    p.add_argument("--json", action="store_true", help="print one record per (concept, target, layer) as JSON")
+    p.set_defaults(run=_tcav, show=_print_tcav)
+
+    p = sub.add_parser("layers", help="the layers an explanation can address")
+    p.add_argument("--model", default="composer")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_layers, show=_print_layers)
+
+    p = sub.add_parser("concepts", help="the concept library")
+    csub = p.add_subparsers(dest="concepts_command", required=True)
+    p = csub.add_parser("list", help="the library's concepts and the built-in ones")
+    p.add_argument("--library", metavar="PATH", help="concept library file (default: $MUSICXAI_LIBRARY or the user's)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_concepts_list, show=_print_concepts)
     return ap
 
 

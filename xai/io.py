@@ -2,7 +2,7 @@
 
 Uploads come from strangers, so every file is checked before the slow part: the format is chosen from the
 file extension (case-insensitive, see :data:`SUPPORTED_EXTENSIONS`), the size is checked before anything is
-parsed, and a MIDI file is scanned with mido (fast) before music21 (slow on huge files) reads it. Every
+parsed, and a MIDI file is scanned and read with mido (fast; music21's MIDI translation is slow on big files). Every
 problem raises :class:`~xai.errors.InputError` with one plain sentence that names the file, says what is wrong
 and what to do; parser errors are never shown on their own (they stay attached as the error's ``__cause__``).
 
@@ -158,8 +158,9 @@ def load_bytes(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -
     """Parse an uploaded file's bytes into a :class:`~xai.music.Piece`, checking it on the way.
 
     A MIDI file is first scanned with mido for its tracks, notes, drums and length, so that a huge or
-    empty file is refused before music21 spends time on it. Notated formats are checked to look like their
-    format before music21 parses them. After conversion the piece must have pitched notes and stay within
+    empty file is refused before any time is spent on it, and is then read directly from its ticks
+    (:func:`~xai.music.from_midi`). Notated formats are checked to look like their format before music21
+    parses them. After conversion the piece must have pitched notes and stay within
     ``limits``. An ABC file with several tunes gives its first tune (music21 would return an opus, whose first
     score :func:`~xai.music.from_music21` takes).
 
@@ -198,9 +199,12 @@ def load_bytes(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -
     if len(data) > limits.max_bytes:
         raise _too_big(name, len(data), limits)
 
+    source = music.Source.from_bytes(name, fmt, data)
     if fmt == "midi":
-        _precheck_midi(data, name, limits)
-        score = _parse(data, "midi", name)
+        midi_file = _precheck_midi(data, name, limits)
+        piece = music.from_midi(midi_file, title=PurePath(name).stem or name, source=source)
+        _check_piece(piece, name, limits)
+        return piece
     elif fmt == "musicxml":
         score = _parse(_musicxml_text(data, name, limits), "musicxml", name)
     elif fmt == "abc":
@@ -208,7 +212,6 @@ def load_bytes(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -
     else:
         score = _parse(_humdrum_text(data, name), "humdrum", name)
 
-    source = music.Source.from_bytes(name, fmt, data)
     try:
         piece = music.from_music21(score, title=_title(score, name), source=source)
     except XaiError:
@@ -348,8 +351,8 @@ def _wrong_kind(name: str, what: str, fmt: str) -> InputError:
 # --- MIDI ------------------------------------------------------------------------------------------------------
 
 
-def _precheck_midi(data: bytes, name: str, limits: Limits) -> None:
-    """Refuse a MIDI file that is damaged, empty, drums only or over the limits, before music21 reads it.
+def _precheck_midi(data: bytes, name: str, limits: Limits):
+    """Refuse a MIDI file that is damaged, empty, drums only or over the limits; return the parsed file.
 
     The length in seconds is worked out here from the tempo changes (as mido's ``MidiFile.length`` does, but
     without copying every message, which is the slow part of that property on large files).
@@ -412,6 +415,7 @@ def _precheck_midi(data: bytes, name: str, limits: Limits) -> None:
     minutes = _midi_seconds(end_tick, tpb, tempos) / 60.0
     if minutes > limits.max_minutes:
         raise _too_long(name, minutes, limits)
+    return mf
 
 
 def _midi_seconds(end_tick: int, tpb: int, tempos: list[tuple[int, int]]) -> float:

@@ -29,6 +29,7 @@ __all__ = [
     "Piece",
     "Window",
     "from_music21",
+    "from_midi",
     "piano_roll",
     "windows",
     "excerpt_rolls",
@@ -267,6 +268,95 @@ def _is_full_bar(measure) -> bool:
         return measure.paddingLeft == 0 and measure.duration.quarterLength >= measure.barDuration.quarterLength
     except Exception:  # no time signature in reach: treat it as music21 numbered it
         return False
+
+
+def from_midi(midi_file, *, title: str, source: Source | None = None) -> Piece:
+    """Convert a parsed ``mido.MidiFile`` into a :class:`Piece`, reading ticks directly.
+
+    MIDI carries no notation to recover, so music21's quantising translation (seconds per thousand notes)
+    is not needed: note times are exact beats (ticks / ticks per beat), bars follow the time-signature
+    events (4/4 until the first), bar 1 starts at tick 0, and each (track, channel) with pitched notes
+    becomes a part named after its track. Channel 10 (drums) is dropped; a note-on without its note-off
+    ends at the track's end.
+    """
+    tpb = float(midi_file.ticks_per_beat)
+    notes: list[tuple[float, float, int, int, int]] = []
+    part_keys: dict[tuple[int, int], int] = {}
+    names: list[str] = []
+    tempi: list[tuple[float, float]] = []
+    sigs: list[tuple[float, int, int]] = []
+    end_tick = 0
+    for t_idx, track in enumerate(midi_file.tracks):
+        tick = 0
+        track_name = ""
+        sounding: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for msg in track:
+            tick += msg.time
+            kind = msg.type
+            if kind == "note_on" and msg.velocity > 0:
+                if msg.channel != 9:
+                    sounding.setdefault((msg.channel, msg.note), []).append((tick, msg.velocity))
+            elif kind == "note_off" or kind == "note_on":
+                starts = sounding.get((msg.channel, msg.note))
+                if starts:
+                    on_tick, vel = starts.pop(0)
+                    notes.append((on_tick, tick, msg.note, vel, _midi_part(part_keys, names, t_idx, msg.channel, track_name)))
+            elif kind == "set_tempo":
+                tempi.append((tick / tpb, 60_000_000.0 / msg.tempo))
+            elif kind == "time_signature":
+                sigs.append((tick / tpb, msg.numerator, msg.denominator))
+            elif kind == "track_name" and not track_name:
+                track_name = msg.name.strip()
+        for (channel, pitch), starts in sounding.items():
+            for on_tick, vel in starts:
+                notes.append((on_tick, tick, pitch, vel, _midi_part(part_keys, names, t_idx, channel, track_name)))
+        end_tick = max(end_tick, tick)
+
+    arr = np.array(notes, dtype=float).reshape(-1, 5)
+    order = np.lexsort((arr[:, 2], arr[:, 0]))
+    arr = arr[order]
+    onsets = arr[:, 0] / tpb
+    durations = np.maximum(arr[:, 1] - arr[:, 0], 1.0) / tpb
+    length = max(float(np.max(onsets + durations)) if len(arr) else 0.0, end_tick / tpb)
+
+    tempi = sorted(set(tempi)) or [(0.0, 120.0)]
+    if tempi[0][0] > 0:
+        tempi.insert(0, (0.0, 120.0))
+    tempi = [t for i, t in enumerate(tempi) if i + 1 == len(tempi) or tempi[i + 1][0] != t[0]]  # last one wins
+    sigs = sorted(sigs) or [(0.0, 4, 4)]
+    if sigs[0][0] > 0:
+        sigs.insert(0, (0.0, 4, 4))
+    bar_starts = []
+    for k, (start, num, den) in enumerate(sigs):
+        stop = sigs[k + 1][0] if k + 1 < len(sigs) else max(length, start + 1e-9)
+        bar_len = num * 4.0 / den
+        if bar_len <= 0:
+            continue
+        bar_starts.extend(np.arange(start, stop, bar_len).tolist())
+    bar_starts = np.unique(np.asarray(bar_starts or [0.0], dtype=float))
+    return Piece(
+        title=title,
+        onsets=onsets,
+        durations=durations,
+        pitches=arr[:, 2].astype(np.int16),
+        velocities=np.clip(arr[:, 3], 1, 127).astype(np.int16),
+        parts=arr[:, 4].astype(np.int16),
+        part_names=tuple(names),
+        bar_starts=bar_starts,
+        bar_numbers=np.arange(1, bar_starts.size + 1, dtype=np.int64),
+        tempi=tuple(tempi),
+        time_signatures=tuple((b, f"{n}/{d}") for b, n, d in sigs),
+        source=source,
+    )
+
+
+def _midi_part(keys: dict, names: list, track: int, channel: int, track_name: str) -> int:
+    """Index of the part for (track, channel), created on first use and named after the track."""
+    key = (track, channel)
+    if key not in keys:
+        keys[key] = len(keys)
+        names.append(track_name or f"Track {track + 1}" + (f" ch. {channel + 1}" if channel else ""))
+    return keys[key]
 
 
 def _part_name(part, i: int) -> str:

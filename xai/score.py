@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import tempfile
+from importlib.resources import files
 from pathlib import Path
 
 from . import music
@@ -128,7 +129,11 @@ def engrave(
     if start_bar is not None and end_bar is not None and start_bar > end_bar:
         raise InputError(f"Bar {start_bar} comes after bar {end_bar}; give the range from first to last.")
     kind = _kind(src)
-    tk = verovio.toolkit()
+    # Verovio keeps its fonts per thread: a toolkit made in a thread other than the one that imported it
+    # (Streamlit runs pages in such threads) finds no fonts unless its resource path is set explicitly.
+    tk = verovio.toolkit(False)
+    if not tk.setResourcePath(str(files("verovio") / "data")):
+        raise InputError("The music fonts of the score engraver (verovio) are missing; reinstall verovio.")
     # The Python binding takes a dict (it serialises it itself).
     tk.setOptions(
         {

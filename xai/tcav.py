@@ -54,7 +54,6 @@ __all__ = [
 
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh", "none")
 CLASSIFIERS = ("logistic", "sgd")
-CL = True
 MIN_SET_SIZE = 4  # the smallest concept / random set that still leaves examples to train and to test on
 
 Progress = Callable[[float, str], None]
@@ -189,7 +188,7 @@ def _activations(
     try:
         for i in range(0, len(X), batch_size):
             xb = torch.from_numpy(np.ascontiguousarray(X[i : i + batch_size]))
-            if xb.ndim == 4 and CL:  # oneDNN's convolutions run ~25% faster on channels-last input (measured, 2 cores)
+            if xb.ndim == 4:  # oneDNN's convolutions run ~25% faster on channels-last input (measured, 2 cores)
                 xb = xb.contiguous(memory_format=torch.channels_last)
             captured.clear()
             if not with_grads:
@@ -326,7 +325,8 @@ def corrections(pvalues, method: str = "holm") -> np.ndarray:
     ``'none'`` returns them unchanged. Adjusted values are capped at 1.
     """
     if method not in CORRECTIONS:
-        raise ParameterError(f"The 'correction' parameter must be one of {', '.join(map(repr, CORRECTIONS))}, got {method!r}.")
+        allowed = ", ".join(map(repr, CORRECTIONS))
+        raise ParameterError(f"The 'correction' parameter must be one of {allowed}, got {method!r}.")
     p = np.asarray(pvalues, dtype=float)
     flat = p.ravel()
     m = flat.size
@@ -495,9 +495,11 @@ class TCAVResult:
                 f"or its examples may not differ clearly enough from the {baseline} excerpts."
             )
         head = f"In {pct}% of the {target} excerpts, nudging {layer}'s activations {towards} raises the {target} score"
+        chosen = (f"the examples chosen for '{self.concept}' and '{self.relative_to}'" if self.relative_to
+                  else "the concept examples and the random excerpts chosen")
         caveat = (
             "This says the model is sensitive to this direction, not that the concept causes the prediction; "
-            f"it is relative to the concept examples and the random excerpts chosen."
+            f"it is relative to {chosen}."
         )
         if c["significant"]:
             more = "more" if c["tcav_mean"] > c["random_mean"] else "less"
@@ -662,7 +664,9 @@ def _prepare(
         raise ParameterError("The 'targets' parameter must name at least one class.")
     for t in targets:
         if t not in classes:
-            raise ParameterError(f"The 'targets' parameter must name classes of the model ({', '.join(classes)}), got {t!r}.")
+            raise ParameterError(
+                f"The 'targets' parameter must name classes of the model ({', '.join(classes)}), got {t!r}."
+            )
         if t not in class_X or len(class_X[t]) == 0:
             raise InputError(f"There are no example excerpts of the class '{t}' to score.")
     pool = _as_stack("random pool", random_X)
@@ -695,6 +699,7 @@ def _experiment(
     pos_X = _as_stack("concept examples", pos_X)
     neg_X = None if neg_X is None else _as_stack("examples of the second concept", neg_X)
     shapes = {pos_X.shape[1:], pool.shape[1:]} | ({neg_X.shape[1:]} if neg_X is not None else set())
+    shapes |= {np.shape(class_X[t])[1:] for t in targets}
     if len(shapes) > 1:
         raise InputError("The concept, random and class excerpts do not all have the same shape.")
     n_pos = len(pos_X)
@@ -711,7 +716,8 @@ def _experiment(
     class_idx = {}
     for t in targets:
         n = len(class_X[t])
-        class_idx[t] = np.sort(rng.choice(n, options.max_examples, replace=False)) if n > options.max_examples else np.arange(n)
+        cap = options.max_examples
+        class_idx[t] = np.sort(rng.choice(n, cap, replace=False)) if n > cap else np.arange(n)
     runs = []
     for _ in range(options.n_random):
         pos = rng.choice(n_pos, m, replace=False) if n_pos > m else np.arange(n_pos)

@@ -259,15 +259,14 @@ def prediction_timeline(prediction: Prediction, *, kind: str = "stacked") -> go.
     fig.update_yaxes(range=[0, 1.0 if kind == "stacked" else 1.05], title_text="probability", dtick=0.25)
     return _base_layout(
         fig,
-        title=dict(text="Over time, window by window", x=0, xanchor="left"),
+        title=dict(text="Over time, window by window", x=0, xanchor="left", y=0.98, yanchor="top"),
         barmode="stack",
         bargap=0.08,
         height=400,
         hovermode="x unified" if kind == "lines" else "closest",
-        legend=dict(
-            orientation="h", yanchor="top", y=-0.22 if n > 6 else -0.12, xanchor="left", x=0, traceorder="normal"
-        ),
-        margin=dict(l=10, r=10, t=40, b=10),
+        # Above the plot, under the title: below it the legend would collide with slanted bar labels.
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, traceorder="normal"),
+        margin=dict(l=10, r=10, t=95, b=10),
     )
 
 
@@ -485,11 +484,12 @@ def piano_roll(
                     layer="above",
                 )
             )
+            right = w.start_beat > 0.6 * x_end  # label towards the middle, so it is never cut at an edge
             annotations.append(
                 dict(
-                    x=w.start_beat,
+                    x=w.end_beat if right else w.start_beat,
                     y=rank,  # a row number for now: placed once the figure's height is known
-                    xanchor="left",
+                    xanchor="right" if right else "left",
                     yanchor="bottom",
                     text=f"<b>#{rank + 1}</b> {window_caption(prediction, i)}",
                     showarrow=False,
@@ -518,7 +518,7 @@ def piano_roll(
         y_top = hi + 0.5
 
     if key_bars and piece.bar_starts.size:
-        step = _tick_step(piece.bar_starts.size, 40)
+        step = _tick_step(piece.bar_starts.size, 25)
         keep = [i for i, b in enumerate(piece.bar_numbers) if i == 0 or (b % step == 0)]
         fig.update_xaxes(
             tickmode="array",

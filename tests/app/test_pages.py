@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from models import registry
+from pages._nav import SECTIONS
 from xai import examples
 
 pytestmark = pytest.mark.slow
@@ -40,6 +41,7 @@ def _texts(at: AppTest) -> str:
 def _assert_prediction_shown(at: AppTest) -> None:
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
+    assert not at.warning, [w.value for w in at.warning]  # e.g. a score that failed to engrave
     assert "The model hears this as" in _texts(at)
     # The window picker offers the most confident windows first, starred, named by their bars.
     picker = at.selectbox(key="cls_window")
@@ -68,11 +70,24 @@ def test_home_renders_and_names_the_model():
     assert at.sidebar.selectbox(key="sidebar_model").value == at.session_state["model_name"]
 
 
+@pytest.mark.parametrize("path", [v.path for views in SECTIONS.values() for v in views])
+def test_a_page_opened_first_on_a_fresh_server_still_runs_inside_app_py(path):
+    """Streamlit's legacy pages/ mode would run the page alone, without the sidebar's model picker."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page(path)  # before any run: as a bookmark to the page would, right after a server start
+    at.run()
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox(key="sidebar_model").value == at.session_state["model_name"]
+    assert not at.error, [e.value for e in at.error]
+
+
 @pytest.mark.skipif(not examples.EXAMPLES, reason="no example pieces are bundled")
 def test_classify_an_example(classify_page):
     at = classify_page.run()
     assert at.radio(key="cls_source").value == "An example piece"
     _assert_prediction_shown(at)
+    if examples.example_path(at.selectbox(key="cls_example").value).suffix not in (".mid", ".midi"):
+        assert len(at.get("image")) >= 2  # the chosen window's bars and the whole score, engraved
 
 
 def test_classify_an_uploaded_midi(classify_page):

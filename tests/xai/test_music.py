@@ -295,3 +295,51 @@ def test_render_audio_returns_wav_bytes():
 def test_render_audio_of_an_empty_piece_is_an_input_error():
     with pytest.raises(InputError, match="no notes"):
         music.render_audio(make_piece([]))
+
+
+# --- from_midi: MIDI read straight from its ticks ------------------------------------------------------------
+
+
+def _midi(tracks, tpb=480):
+    import mido
+
+    mf = mido.MidiFile(ticks_per_beat=tpb)
+    for msgs in tracks:
+        t = mido.MidiTrack()
+        t.extend(msgs)
+        mf.tracks.append(t)
+    return mf
+
+
+def test_from_midi_bars_follow_time_signatures_and_tempo_changes():
+    import mido
+
+    meta = [mido.MetaMessage("time_signature", numerator=3, denominator=4, time=0),
+            mido.MetaMessage("set_tempo", tempo=1_000_000, time=0),  # 60 qpm
+            mido.MetaMessage("set_tempo", tempo=500_000, time=480 * 6)]  # 120 qpm from beat 6
+    notes = [mido.Message("track_name" if False else "note_on", note=60, velocity=90, time=0)]
+    notes += [mido.Message("note_off", note=60, velocity=0, time=480 * 12)]
+    piece = music.from_midi(_midi([meta, notes]), title="t")
+    assert np.allclose(piece.bar_starts, [0, 3, 6, 9])
+    assert list(piece.bar_numbers) == [1, 2, 3, 4]
+    assert piece.time_signatures[0][1] == "3/4"
+    assert piece.tempi == ((0.0, 60.0), (6.0, 120.0))
+    assert np.isclose(piece.seconds(12.0), 6.0 + 3.0)
+    assert piece.durations[0] == 12.0 and piece.velocities[0] == 90
+
+
+def test_from_midi_parts_per_track_and_channel_drums_dropped_unended_notes_kept():
+    import mido
+
+    t1 = [mido.MetaMessage("track_name", name="Violin", time=0),
+          mido.Message("note_on", note=67, velocity=80, channel=0, time=0),
+          mido.Message("note_on", note=48, velocity=80, channel=1, time=0),
+          mido.Message("note_on", note=36, velocity=80, channel=9, time=0),  # drum: dropped
+          mido.Message("note_on", note=67, velocity=0, channel=0, time=480),  # velocity-0 note-on ends a note
+          mido.Message("note_on", note=72, velocity=80, channel=0, time=480)]  # never ended: runs to track end
+    piece = music.from_midi(_midi([t1]), title="t")
+    assert sorted(piece.pitches.tolist()) == [48, 67, 72]
+    assert len(piece.part_names) == 2 and piece.part_names[0] == "Violin"
+    i67 = int(np.flatnonzero(piece.pitches == 67)[0])
+    assert piece.durations[i67] == 1.0
+    assert piece.onsets[piece.pitches == 72][0] == 2.0

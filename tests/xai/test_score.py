@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import zipfile
 
 import pytest
@@ -101,3 +102,20 @@ def test_max_pages_caps_a_long_score():
     pages = score.engrave(long, width=600, scale=80)
     assert len(pages) > 1
     assert len(score.engrave(long, width=600, scale=80, max_pages=1)) == 1
+
+
+def test_engraving_works_in_a_new_thread(xml_piece):
+    """Streamlit runs pages in worker threads, where verovio has no fonts unless told where they are."""
+    out = {}
+
+    def work():
+        try:
+            out["pages"] = score.engrave(xml_piece, start_bar=1, end_bar=2)
+        except Exception as e:  # noqa: BLE001 - reported below
+            out["error"] = e
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert "error" not in out, out.get("error")
+    assert out["pages"][0].count('class="measure') == 2

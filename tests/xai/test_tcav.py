@@ -260,9 +260,11 @@ def test_corrections_reject_unknown_method():
         ({"n_random": True}, "The 'n_random' parameter must be an int in [2, 500], got True."),
         ({"cav_test_fraction": 0.9}, "The 'cav_test_fraction' parameter must be a number in [0.1, 0.5], got 0.9."),
         ({"alpha": 0}, "The 'alpha' parameter must be a number in [1e-06, 100], got 0."),
-        ({"alpha_significance": float("nan")}, "The 'alpha_significance' parameter must be a number in [0.0001, 0.5], got nan."),
+        ({"alpha_significance": float("nan")},
+         "The 'alpha_significance' parameter must be a number in [0.0001, 0.5], got nan."),
         ({"classifier": "svm"}, "The 'classifier' parameter must be one of 'logistic', 'sgd', got 'svm'."),
-        ({"correction": "sidak"}, "The 'correction' parameter must be one of 'holm', 'bonferroni', 'fdr_bh', 'none', got 'sidak'."),
+        ({"correction": "sidak"},
+         "The 'correction' parameter must be one of 'holm', 'bonferroni', 'fdr_bh', 'none', got 'sidak'."),
         ({"min_cav_accuracy": 0.4}, "The 'min_cav_accuracy' parameter must be a number in [0.5, 1], got 0.4."),
         ({"max_examples": 3}, "The 'max_examples' parameter must be an int in [4, 10000], got 3."),
     ],
@@ -293,6 +295,8 @@ def test_bad_inputs_are_plain_errors(data):
                    targets="one", classes=CLASSES)
     with pytest.raises(InputError, match="same shape"):
         run(net, data["tremolo"][:, :, :8], data)
+    with pytest.raises(InputError, match="same shape"):
+        run(net, data["tremolo"], data | {"class_X": {"one": data["pool"][:5, :, :8], "zero": data["pool"][:5]}})
 
 
 def test_progress_records_and_sentences(data):
