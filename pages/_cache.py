@@ -1,4 +1,4 @@
-"""The one place with Streamlit caches: loaded models, parsed pieces, predictions, engravings and audio.
+"""The one place with Streamlit caches: models, parsed pieces, predictions, engravings, audio and TCAV results.
 
 Pieces and predictions are not hashable, so every cached function is keyed on plain values (the file's
 SHA-256 and name, a model name, bar or beat numbers) and takes the object itself as a leading-underscore
@@ -8,12 +8,17 @@ argument, which Streamlit leaves out of the key.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from models import registry
-from xai import examples, music, predict, score, views
+from xai import concepts, examples, music, predict, score, tcav, views
 from xai import io as xio
 
 
@@ -73,3 +78,61 @@ def engrave(
 def audio(key: str, start: float | None, end: float | None, _piece: music.Piece) -> bytes:
     """WAV bytes (mono, 22.05 kHz) of the piece between two beats, or all of it."""
     return views.listening_wav(music.render_audio(_piece, start, end))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def example_audio(fingerprint: str, _example: concepts.Example) -> bytes:
+    """WAV bytes of a concept example on its own (``fingerprint``: :meth:`~xai.concepts.Example.fingerprint`)."""
+    return views.listening_wav(music.render_audio(_example.to_piece()))
+
+
+@st.cache_data(show_spinner=False)
+def bundled_sources() -> dict[str, str]:
+    """SHA-256 -> name of every bundled example piece, to find the file a concept example was cut from."""
+    return {hashlib.sha256(p.read_bytes()).hexdigest(): name for name, p in examples.EXAMPLES.items()}
+
+
+@st.cache_resource(show_spinner="Loading the random excerpts and the class excerpts…")
+def tcav_inputs() -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
+    """The shipped random pool, the piece each pool row came from, and the held-out excerpts per class.
+
+    Held once per server: the pool alone is some 20 MB, which :func:`xai.concepts.random_pool` copies per call.
+    """
+    return concepts.random_pool(), concepts.random_pool_sources(), concepts.class_examples()
+
+
+_TCAV_KEEP = 16  # results kept per server; each holds its CAVs (a few MB at the widest layer)
+
+
+@st.cache_resource(show_spinner=False)
+def _tcav_store() -> tuple[OrderedDict, threading.Lock]:
+    return OrderedDict(), threading.Lock()
+
+
+def tcav_result(key: tuple, compute: Callable[[], Any]) -> tuple[Any, bool]:
+    """A TCAV result by its key (concept, targets, layers, options, seed, weights), computed once per server.
+
+    Returns ``(result, was_cached)``. Not ``st.cache_data``: a run feeds an ``st.progress`` bar made outside
+    the cached call, which Streamlit's replay of cached elements does not allow, and results with their CAVs
+    need not be copied on every rerun. The last :data:`_TCAV_KEEP` results are kept.
+    """
+    store, lock = _tcav_store()
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key], True
+    value = compute()
+    with lock:
+        store[key] = value
+        while len(store) > _TCAV_KEEP:
+            store.popitem(last=False)
+    return value, False
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def concept_strip(
+    key: str, model_name: str, layer: str, cav_key: str, hop: float, _piece: music.Piece, _cav: np.ndarray
+) -> tuple[list[music.Window], np.ndarray]:
+    """The piece's windows (every ``hop`` quarters) and each one's cosine similarity with a CAV of ``layer``."""
+    wins, X = music.encode(_piece, hop=hop)
+    return wins, tcav.concept_strip(model(model_name).net, X, _cav, layer)

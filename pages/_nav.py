@@ -30,6 +30,22 @@ SECTIONS: dict[str, list[View]] = {
             "and read.",
         ),
     ],
+    "Concepts": [
+        View(
+            "pages/concepts.py",
+            "Define a concept",
+            ":material/library_add:",
+            "Name a musical idea by examples — bars of pieces, short files or a built-in rule — and keep it in "
+            "your concept library.",
+        ),
+        View(
+            "pages/tcav.py",
+            "Test a concept (TCAV)",
+            ":material/science:",
+            "Does the model's answer for a style depend on your concept? Tested against random excerpts, "
+            "with the bars of a piece where the model sees it.",
+        ),
+    ],
 }
 
 

@@ -1,4 +1,32 @@
-"""xai: ask a music model "why?" in musical terms."""
+"""xai: ask a music model "why?" in musical terms.
+
+The public modules, each with one job (imported on first use, so ``import xai`` stays light)::
+
+    xai.io          load and validate uploads -> Piece
+    xai.music       Piece, bar-aligned windows, piano rolls, MIDI and audio
+    xai.predict     classify(piece, model) -> Prediction (per piece and per window)
+    xai.concepts    the concept library (SQLite), concept examples with provenance
+    xai.miners      built-in rule-based concept miners
+    xai.tcav        TCAV scores with random-concept statistics
+    xai.views       pure figure functions: result -> plotly figure
+    xai.score       engraving with verovio
+    xai.examples    bundled held-out example pieces
+    xai.cli         ``python -m xai ...``
+
+Pages and scripts import these modules, never the ``_``-prefixed helpers.
+"""
+
+from importlib import import_module
+
 from .errors import InputError, ParameterError, XaiError
 
-__all__ = ["XaiError", "InputError", "ParameterError"]
+_MODULES = ("io", "music", "predict", "concepts", "miners", "tcav", "discovery", "report", "views", "score",
+            "examples", "cli")
+
+__all__ = ["XaiError", "InputError", "ParameterError", *_MODULES]
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'xai' has no attribute {name!r}")

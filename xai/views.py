@@ -10,12 +10,16 @@ from __future__ import annotations
 import io
 import wave
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 
 from . import music
 from .predict import Prediction
+
+if TYPE_CHECKING:
+    from .tcav import TCAVResult
 
 __all__ = [
     "CLASS_PALETTE",
@@ -29,6 +33,10 @@ __all__ = [
     "prediction_timeline",
     "piano_roll",
     "listening_wav",
+    "selection_bars",
+    "tcav_scores",
+    "concept_strip",
+    "concept_by_bar",
 ]
 
 # Tableau 10: distinct hues that stay apart for the common colour-vision deficiencies and print well.
@@ -585,3 +593,304 @@ def listening_wav(wav: bytes, *, sample_rate: int = 22050) -> bytes:
         w.setframerate(sample_rate)
         w.writeframes(np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes())
     return out.getvalue()
+
+
+def selection_bars(piece: music.Piece, start_beat: float, end_beat: float) -> tuple[int, int]:
+    """The bars a box selected on :func:`piano_roll` touches: (first bar, last bar), as printed.
+
+    The piano roll's time axis is in beats; a box that starts or ends inside a bar takes the whole bar, and a
+    box reaching past either end of the piece stops at its first or last bar.
+
+    Parameters
+    ----------
+    piece : Piece
+        The piece the piano roll shows.
+    start_beat, end_beat : float
+        The box's x range (in either order).
+
+    Returns
+    -------
+    tuple of int
+    """
+    lo, hi = sorted((float(start_beat), float(end_beat)))
+    first = float(piece.bar_starts[0]) if piece.bar_starts.size else 0.0
+    last = max(piece.length, float(piece.bar_starts[-1]) if piece.bar_starts.size else 0.0)
+    lo = min(max(lo, first), last)
+    hi = min(max(hi, lo), last)
+    end = piece.bar_at(max(hi - 1e-6, lo))
+    return piece.bar_at(lo), max(end, piece.bar_at(lo))
+
+
+_NOT_SIGNIFICANT = "#9E9E9E"
+_RANDOM = "#BDBDBD"
+
+
+def _p_text(p: float) -> str:
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}" if p < 0.1 else f"p={p:.2f}"
+
+
+def tcav_scores(result: TCAVResult, *, classes: Sequence[str] | None = None) -> go.Figure:
+    """The concept's TCAV scores over the runs next to those of random directions, per class and layer.
+
+    Each (target, layer) gets two boxes with every run as a dot: the concept's CAVs (left) and the
+    random-vs-random CAVs (right, light grey), which are what the concept is tested against. A significant
+    result (after correction, with accurate CAVs) is drawn in its class's colour and starred with its p-value
+    above; a result random directions match as often is greyed out and marked 'n.s.'.
+
+    Parameters
+    ----------
+    result : TCAVResult
+        From :func:`xai.tcav.score` or :func:`xai.tcav.relative_score`.
+    classes : sequence of str, optional
+        The model's classes in output order, so each class keeps the colour it has on every other chart
+        (default: the result's targets in their order).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    colors = class_colors(list(classes) if classes is not None else list(result.targets))
+    multi = len(result.layers) > 1
+    scores = np.asarray(result.scores, dtype=float)
+    rscores = np.asarray(result.random_scores, dtype=float)
+    R = scores.shape[2]
+    what = f"'{result.concept}'" + (f" rather than '{result.relative_to}'" if result.relative_to else "")
+    fig = go.Figure()
+    cats, ticks, annotations = [], [], []
+    shown = set()
+    for j, layer in enumerate(result.layers):
+        for t, target in enumerate(result.targets):
+            cat = f"{target} · {layer}" if multi else target
+            sig = bool(result.significant[t, j])
+            col = colors.get(target, CLASS_PALETTE[t % len(CLASS_PALETTE)]) if sig else _NOT_SIGNIFICANT
+            kind = "significant" if sig else "not significant"
+            cats.append(cat)
+            ticks.append(f"<b>★ {cat}</b>" if sig else cat)
+            p = float(result.p_corrected[t, j])
+            fig.add_trace(
+                go.Box(
+                    y=scores[t, j],
+                    x=[cat] * R,
+                    name=f"{what}: {kind}",
+                    legendgroup=kind,
+                    showlegend=kind not in shown,
+                    offsetgroup="concept",
+                    marker=dict(color=col, size=5),
+                    line=dict(color=col, width=2 if sig else 1),
+                    fillcolor=_rgba(col, 0.45 if sig else 0.15),
+                    boxpoints="all",
+                    jitter=0.5,
+                    pointpos=0,
+                    hovertemplate=f"{cat}<br>concept run: %{{y:.2f}}<extra></extra>",
+                )
+            )
+            shown.add(kind)
+            fig.add_trace(
+                go.Box(
+                    y=rscores[t, j],
+                    x=[cat] * R,
+                    name="random directions",
+                    legendgroup="random",
+                    showlegend="random" not in shown,
+                    offsetgroup="random",
+                    marker=dict(color=_RANDOM, size=4),
+                    line=dict(color="#9A9A9A", width=1),
+                    fillcolor=_rgba(_RANDOM, 0.25),
+                    boxpoints="all",
+                    jitter=0.5,
+                    pointpos=0,
+                    hovertemplate=f"{cat}<br>random run: %{{y:.2f}}<extra></extra>",
+                )
+            )
+            shown.add("random")
+            annotations.append(
+                dict(
+                    x=cat,
+                    y=1.02,
+                    yanchor="bottom",
+                    text=f"<b>★ {_p_text(p)}</b>" if sig else f"n.s. ({_p_text(p)})",
+                    showarrow=False,
+                    font=dict(size=12, color="#222" if sig else "#888"),
+                )
+            )
+    fig.update_xaxes(tickmode="array", tickvals=cats, ticktext=ticks, tickangle=-30 if len(cats) > 8 else 0)
+    fig.update_yaxes(range=[-0.03, 1.12], dtick=0.25, title_text="TCAV score", zeroline=False)
+    return _base_layout(
+        fig,
+        title=dict(
+            text=f"{what} against random directions, {R} runs each" if not result.relative_to
+            else f"{what}, {R} runs each, against random directions",
+            x=0,
+            xanchor="left",
+        ),
+        boxmode="group",
+        boxgroupgap=0.25,
+        boxgap=0.15,
+        annotations=annotations,
+        height=440,
+        legend=dict(orientation="h", yanchor="top", y=-0.12 if len(cats) <= 8 else -0.25, xanchor="left", x=0),
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
+
+
+def _strip_profile(piece: music.Piece, windows: Sequence[music.Window], values, n: int) -> np.ndarray:
+    """Mean value of the sounding windows that cover each quarter 0..n-1 (NaN where none does)."""
+    total, count = np.zeros(n), np.zeros(n)
+    for w, v in zip(windows, np.asarray(values, dtype=float)):
+        if w.n_notes == 0 or not np.isfinite(v):
+            continue
+        a, b = max(int(np.floor(w.start_beat)), 0), min(int(np.ceil(w.end_beat)), n)
+        total[a:b] += v
+        count[a:b] += 1
+    return np.divide(total, count, out=np.full(n, np.nan), where=count > 0)
+
+
+def concept_by_bar(piece: music.Piece, windows: Sequence[music.Window], values) -> list[dict]:
+    """How strongly each bar carries the concept: the mean value of the sounding windows that cover it.
+
+    Parameters
+    ----------
+    piece : Piece
+    windows : sequence of Window
+        The windows the values belong to (from :func:`xai.music.encode`); silent ones are left out.
+    values : array-like
+        One value per window, e.g. cosine similarities from :func:`xai.tcav.concept_strip`.
+
+    Returns
+    -------
+    list of dict
+        One row per bar, in order: ``bar``, ``start_beat``, ``end_beat``, ``value`` (None for a bar no
+        sounding window covers).
+    """
+    vals = np.asarray(values, dtype=float)
+    starts = np.asarray(piece.bar_starts, dtype=float)
+    ends = np.r_[starts[1:], max(piece.length, starts[-1] if starts.size else 0.0)]
+    rows = []
+    for b, s, e in zip(piece.bar_numbers, starts, ends):
+        cover = [v for w, v in zip(windows, vals) if w.n_notes and np.isfinite(v) and w.start_beat < max(e, s + 1e-6)
+                 and w.end_beat > s]
+        rows.append({"bar": int(b), "start_beat": float(s), "end_beat": float(e),
+                     "value": round(float(np.mean(cover)), 4) if cover else None})
+    return rows
+
+
+# Blue (away from the concept) - white - red (towards it): diverging, readable by common colour deficiencies.
+_DIVERGING = [[0.0, "#2166AC"], [0.25, "#92C5DE"], [0.5, "#F7F7F7"], [0.75, "#F4A582"], [1.0, "#B2182B"]]
+
+
+def concept_strip(
+    piece: music.Piece,
+    windows: Sequence[music.Window],
+    values,
+    *,
+    concept: str = "concept",
+    layer: str | None = None,
+) -> go.Figure:
+    """Where in a piece the model sees a concept: a coloured strip over the piece's piano roll, bar by bar.
+
+    Each quarter of the strip shows the mean value of the (overlapping) windows that contain it, so with a
+    small hop the strip follows the music closely; red is towards the concept, blue away from it, white
+    neither, and blank where no window sounds. The strip shares its time axis (bar numbers along the top)
+    with the :func:`piano_roll` below it, so a red stretch sits over the notes that cause it.
+
+    Parameters
+    ----------
+    piece : Piece
+    windows : sequence of Window
+        The windows the values belong to (from :func:`xai.music.encode`).
+    values : array-like
+        One value per window, e.g. cosine similarity with a CAV from :func:`xai.tcav.concept_strip`.
+    concept : str
+        The concept's name, for the labels.
+    layer : str, optional
+        The layer the values come from, for the title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    from plotly.subplots import make_subplots
+
+    roll = piano_roll(piece)
+    x_end = max(float(roll.layout.xaxis.range[1]), max((w.end_beat for w in windows), default=0.0))
+    n = int(np.ceil(x_end))
+    profile = _strip_profile(piece, windows, values, n)
+    finite = profile[np.isfinite(profile)]
+    vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
+    vmax = vmax or 1.0
+    bars = [str(piece.bar_at(k + 0.5)) for k in range(n)]
+    piano_h = int(roll.layout.height or 400)
+    strip_px = 46
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.02,
+        row_heights=[strip_px / (strip_px + piano_h), piano_h / (strip_px + piano_h)],
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=[profile.tolist()],
+            x0=0.5,
+            dx=1.0,
+            y=[concept],
+            zmid=0.0,
+            zmin=-vmax,
+            zmax=vmax,
+            colorscale=_DIVERGING,
+            customdata=[bars],
+            hovertemplate=f"bar %{{customdata}}, beat %{{x:.0f}}<br>'{concept}': %{{z:.2f}}<extra></extra>",
+            colorbar=dict(
+                title=dict(text="towards<br>concept", side="right", font=dict(size=12)),
+                thickness=12,
+                len=0.35,
+                y=1.0,
+                yanchor="top",
+                tickformat=".2f",
+            ),
+            name="concept",
+        ),
+        row=1,
+        col=1,
+    )
+    for tr in roll.data:
+        fig.add_trace(tr, row=2, col=1)
+    xa = roll.layout.xaxis
+    fig.update_xaxes(range=[0, x_end], showgrid=False, zeroline=False)
+    fig.update_xaxes(
+        tickmode=xa.tickmode,
+        tickvals=xa.tickvals,
+        ticktext=xa.ticktext,
+        side="top",
+        showticklabels=True,
+        ticks="outside",
+        title_text="bar" if xa.tickvals else "beats (quarter notes)",
+        title_standoff=4,
+        row=1,
+        col=1,
+    )
+    fig.update_xaxes(showticklabels=False, row=2, col=1)
+    ya = roll.layout.yaxis
+    fig.update_yaxes(showticklabels=False, fixedrange=True, row=1, col=1)
+    fig.update_yaxes(
+        range=ya.range,
+        tickmode="array",
+        tickvals=ya.tickvals,
+        ticktext=ya.ticktext,
+        title_text="pitch",
+        gridcolor="rgba(0,0,0,0.06)",
+        zeroline=False,
+        row=2,
+        col=1,
+    )
+    title = f"Where the model sees '{concept}'" + (f" (at {layer})" if layer else "")
+    return _base_layout(
+        fig,
+        title=dict(text=title, x=0, xanchor="left", y=0.995, yanchor="top"),
+        height=piano_h + strip_px + 60,
+        margin=dict(l=10, r=10, t=90, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0),
+        hovermode="closest",
+        plot_bgcolor="white",
+        dragmode="zoom",
+    )
