@@ -136,3 +136,63 @@ def concept_strip(
     """The piece's windows (every ``hop`` quarters) and each one's cosine similarity with a CAV of ``layer``."""
     wins, X = music.encode(_piece, hop=hop)
     return wins, tcav.concept_strip(model(model_name).net, X, _cav, layer)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def concept_baseline(model_name: str, layer: str, cav_key: str, _cav: np.ndarray) -> float:
+    """The mean cosine similarity of the random pool's excerpts with a CAV: what 'no concept' looks like."""
+    pool, _, _ = tcav_inputs()
+    return float(np.mean(tcav.concept_strip(model(model_name).net, pool, _cav, layer)))
+
+
+# --- audio (pages/audio.py) ---------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _audio_clip(sha256: str, filename: str, _data: bytes):
+    from xai import audio
+
+    return audio.load_audio_bytes(_data, filename)
+
+
+def load_audio_upload(data: bytes, filename: str):
+    """An uploaded recording as a Clip (validated by :func:`xai.audio.load_audio_bytes`), cached by content."""
+    return _audio_clip(hashlib.sha256(data).hexdigest(), filename, data)
+
+
+def _clip_key(clip) -> str:
+    return clip.source.sha256 if clip.source is not None else f"clip:{id(clip)}"
+
+
+@st.cache_data(show_spinner="Listening…", max_entries=32)
+def _classify_audio(key: str, model_name: str, _clip):
+    from xai import audio_predict
+
+    return audio_predict.classify_audio(_clip, model(model_name))
+
+
+def classify_audio(clip, model_name: str):
+    """An audio model's prediction over time for a recording, cached by the file's SHA-256 and the model."""
+    return _classify_audio(_clip_key(clip), model_name, clip)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _audio_spectrogram(key: str, model_name: str, seconds: float, _clip):
+    from xai import audio_predict
+
+    return audio_predict.model_spectrogram(_clip, model(model_name), max_seconds=seconds)
+
+
+def audio_spectrogram(clip, model_name: str, seconds: float):
+    """The model's log filter-bank of the first ``seconds`` of a recording."""
+    return _audio_spectrogram(_clip_key(clip), model_name, seconds, clip)
+
+
+@st.cache_data(show_spinner=False)
+def audio_filterbanks(model_name: str):
+    """(mel bank, the model's learned bank, FFT bin frequencies) for the filter-bank figure."""
+    from models import audio_nets
+
+    net = model(model_name).net
+    freqs = np.linspace(0, audio_nets.SAMPLE_RATE / 2, audio_nets.N_FFT // 2 + 1)
+    return audio_nets.mel_filterbank(), net.front.filters().detach().numpy(), freqs

@@ -29,6 +29,13 @@ SECTIONS: dict[str, list[View]] = {
             "Which style the model hears in a piece, bar by bar, with the excerpts it is surest about to hear "
             "and read.",
         ),
+        View(
+            "pages/audio.py",
+            "Listen to a recording",
+            ":material/graphic_eq:",
+            "Which instrument and which style the audio models hear in a recording, second by second, with the "
+            "named musical features the interpretable model relies on.",
+        ),
     ],
     "Concepts": [
         View(

@@ -38,9 +38,10 @@ def add(new: Iterable[concepts.Example]) -> tuple[list[concepts.Example], int]:
     w = state()
     new = list(new)
     have = examples()
+    # dedupe() keeps first occurrences in order, so what it keeps beyond the examples already there is new.
+    # (Not by identity: adding a built-in concept twice hands in the very same objects.)
     kept, dropped = concepts.dedupe(have + new)
-    kept_ids = {id(e) for e in kept}
-    added = [e for e in new if id(e) in kept_ids]
+    added = list(kept[len(concepts.dedupe(have)[0]) :])
     for e in added:
         w["items"].append((w["next"], e))
         w["next"] += 1

@@ -95,10 +95,12 @@ def _add_excerpt(piece: music.Piece) -> None:
         return
     working.remember_source(piece)
     added, _ = working.add([ex])
+    cited = f"{ex.title}, {views.bars_text(ex.start_bar, ex.end_bar)}"
     if added:
-        _say("add", "success", f"Added {ex.citation} to the concept.")
+        st.session_state[K + "label"] = ""  # a fresh label for the next excerpt
+        _say("add", "success", f"Added {cited} to the concept.")
     else:
-        _say("add", "info", f"{ex.citation} is already in the concept (the same bars or the same notes); not added again.")
+        _say("add", "info", f"{cited} is already in the concept (the same bars or the same notes); not added again.")
 
 
 def _box(event) -> tuple[float, float] | None:
@@ -131,9 +133,7 @@ def _from_a_piece() -> None:
         f"**{piece.title}** · {len(nums)} bars (bars {first}–{last}) · {_n(len(piece.part_names), 'part')} · "
         f"{piece.n_notes:,} notes"
     )
-    event = chart(
-        views.piano_roll(piece), K + "roll_" + pkey[:16], on_select="rerun", selection_mode=("box",)
-    )
+    event = chart(views.piano_roll(piece), K + "roll_" + pkey[:16], on_select="rerun", selection_mode=("box",))
     box = _box(event)
     if box is not None and box != st.session_state.get(K + "box"):
         st.session_state[K + "box"] = box
@@ -180,7 +180,7 @@ def _add_files(key: str) -> None:
             s, e = piece.bar_range(first, last)
             if e - s < WINDOW - 1e-6:
                 raise InputError(
-                    f"{f.name} lasts {e - s:g} quarters ({_n(len(piece.bar_numbers), 'bar')}), shorter than the "
+                    f"{f.name} lasts {e - s:g} quarters (to the end of its last note), shorter than the "
                     f"{WINDOW:g} quarters (4 bars of 4/4) the model reads at once; not added."
                 )
             new.append(concepts.Example.from_piece(piece, first, last, label=label, origin="file"))
@@ -234,7 +234,11 @@ def _add_builtin(name: str, start_from: bool) -> None:
     if start_from:
         working.replace(c)
         st.session_state[K + "name"], st.session_state[K + "desc"] = c.name, c.description
-        _say("add", "success", f"The working concept is now a copy of the built-in '{name}' ({_n(c.n_examples, 'example')}).")
+        _say(
+            "add",
+            "success",
+            f"The working concept is now a copy of the built-in '{name}' ({_n(c.n_examples, 'example')}).",
+        )
         return
     added, dropped = working.add(c.examples)
     text = f"Added {_n(len(added), 'example')} of the built-in '{name}'."
@@ -261,12 +265,20 @@ def _from_builtin() -> None:
     )
     c1, c2, _ = st.columns([1.2, 1.6, 2])
     c1.button(
-        f"Add its {c.n_examples} examples", icon=":material/add:", on_click=_add_builtin, args=(name, False),
-        key=K + "add_builtin", width="stretch",
+        f"Add its {c.n_examples} examples",
+        icon=":material/add:",
+        on_click=_add_builtin,
+        args=(name, False),
+        key=K + "add_builtin",
+        width="stretch",
     )
     c2.button(
-        "Start from it (replaces your examples)", icon=":material/restart_alt:", on_click=_add_builtin,
-        args=(name, True), key=K + "start_builtin", width="stretch",
+        "Start from it (replaces your examples)",
+        icon=":material/restart_alt:",
+        on_click=_add_builtin,
+        args=(name, True),
+        key=K + "start_builtin",
+        width="stretch",
     )
 
 
@@ -293,7 +305,7 @@ def _examples_table(items: list) -> None:
     box = st.container(height=420, border=True) if len(items) > SCROLL_ROWS else st.container(border=True)
     with box:
         head = st.columns(widths)
-        for col, title in zip(head, ("#", "Example", "Bars", "From", "Label", "")):
+        for col, title in zip(head, ("#", "Example", "Bars", "From", "Label")):
             col.markdown(f"**{title}**")
         for k, (uid, e) in enumerate(items, 1):
             row = st.columns(widths, vertical_alignment="center")
@@ -303,7 +315,11 @@ def _examples_table(items: list) -> None:
             row[3].markdown(e.origin)
             row[4].markdown(html.escape(e.label) if e.label else "—")
             row[5].button(
-                "", icon=":material/delete:", help=f"Remove {e.citation}", key=K + f"rm_{uid}", on_click=_remove,
+                "",
+                icon=":material/delete:",
+                help=f"Remove {e.citation}",
+                key=K + f"rm_{uid}",
+                on_click=_remove,
                 args=(uid,),
             )
 
@@ -318,7 +334,10 @@ def _source_piece(e: concepts.Example) -> music.Piece | None:
 
 
 def _preview(items: list) -> None:
-    labels = {uid: f"{k}. {e.citation}" + (f" — {e.label}" if e.label else "") for k, (uid, e) in enumerate(items, 1)}
+    labels = {
+        uid: f"{k}. {e.title}, {views.bars_text(e.start_bar, e.end_bar)}" + (f" — {e.label}" if e.label else "")
+        for k, (uid, e) in enumerate(items, 1)
+    }
     uid = st.selectbox("Preview an example", list(labels), format_func=labels.get, key=K + "preview")
     if uid is None:
         return
@@ -352,7 +371,9 @@ def _preview(items: list) -> None:
         else:
             try:
                 with st.spinner("Engraving the bars…"):
-                    show_svgs(cache.engrave(cache.piece_key(piece), e.start_bar, e.end_bar, piece, width=1400, scale=40))
+                    show_svgs(
+                        cache.engrave(cache.piece_key(piece), e.start_bar, e.end_bar, piece, width=1400, scale=40)
+                    )
             except InputError as err:
                 st.warning(str(err))
 
@@ -363,7 +384,7 @@ def _save(overwrite: bool = False) -> None:
     w = working.state()
     name = w["name"].strip()
     if not name:
-        _say("work", "error", "Give the concept a name before saving it.")
+        _say("save", "error", "Give the concept a name before saving it.")
         return
     try:
         c = working.concept(name)
@@ -373,12 +394,12 @@ def _save(overwrite: bool = False) -> None:
             return
         lib.save(c, overwrite=overwrite)
     except XaiError as e:
-        _say("work", "error", str(e))
+        _say("save", "error", str(e))
         return
     text = f"Saved '{name}' with {_n(c.n_examples, 'example')} to the library."
     if c.n_examples < concepts.MIN_EXAMPLES:
         text += f" It needs {concepts.MIN_EXAMPLES - c.n_examples} more before it can be tested."
-    _say("work", "success", text)
+    _say("save", "success", text)
 
 
 def _working_concept() -> None:
@@ -424,6 +445,7 @@ def _working_concept() -> None:
     st.button(
         "Save to library", icon=":material/save:", type="primary", disabled=not items, on_click=_save, key=K + "save"
     )
+    _show_said("save")
     pending = st.session_state.get(K + "overwrite")
     if pending:
         st.warning(f"A concept called '{pending}' is already in the library. Replace it with this one?")
@@ -488,6 +510,7 @@ def _library() -> None:
         st.info("The library is empty. Save the working concept above, or import a concept file below.")
     else:
         df = pd.DataFrame(rows)
+        df["created"] = df["created"].astype(str).str.replace("T", " ").str.slice(0, 16)
         st.dataframe(
             df,
             hide_index=True,
@@ -497,7 +520,7 @@ def _library() -> None:
                 "description": st.column_config.TextColumn("Description", width="large"),
                 "n_examples": st.column_config.NumberColumn("Examples", width="small"),
                 "origin": st.column_config.TextColumn("Origin", width="small"),
-                "created": st.column_config.TextColumn("Created"),
+                "created": st.column_config.TextColumn("Created (UTC)"),
             },
             key=K + "lib_table",
         )
@@ -505,11 +528,19 @@ def _library() -> None:
         c1, c2, c3 = st.columns([2, 1.3, 1], vertical_alignment="bottom")
         name = c1.selectbox("Concept", names, key=K + "lib_pick")
         c2.button(
-            "Load into the working area", icon=":material/edit:", on_click=_load, args=(name,), key=K + "load",
-            width="stretch", help="Replaces the examples now in the working area.",
+            "Load into the working area",
+            icon=":material/edit:",
+            on_click=_load,
+            args=(name,),
+            key=K + "load",
+            width="stretch",
+            help="Replaces the examples now in the working area.",
         )
         c3.button(
-            "Delete…", icon=":material/delete:", key=K + "ask_delete", width="stretch",
+            "Delete…",
+            icon=":material/delete:",
+            key=K + "ask_delete",
+            width="stretch",
             on_click=lambda: st.session_state.update({K + "deleting": name}),
         )
         deleting = st.session_state.get(K + "deleting")
@@ -537,13 +568,20 @@ def _library() -> None:
     gen = st.session_state.get(K + "import_gen", 0)
     key = K + f"import_{gen}"
     up = st.file_uploader(
-        "A concept file (JSON, exported from this app)", type=["json"], key=key,
+        "A concept file (JSON, exported from this app)",
+        type=["json"],
+        key=key,
         help="All of the file's concepts are imported, or none: a file with an error changes nothing.",
     )
     i1, i2 = st.columns([3, 1], vertical_alignment="bottom")
     i1.checkbox("Replace concepts that have the same name", key=K + "import_replace")
     i2.button(
-        "Import", icon=":material/upload:", disabled=up is None, on_click=_import, args=(key,), key=K + "import",
+        "Import",
+        icon=":material/upload:",
+        disabled=up is None,
+        on_click=_import,
+        args=(key,),
+        key=K + "import",
         width="stretch",
     )
 
@@ -561,7 +599,6 @@ st.markdown(
 
 st.header("Add examples")
 way = st.radio("Add examples from", WAYS, horizontal=True, key=K + "way", label_visibility="collapsed")
-_show_said("add")
 try:
     if way == WAYS[0]:
         _from_a_piece()
@@ -571,6 +608,7 @@ try:
         _from_builtin()
 except XaiError as e:
     st.error(str(e))
+_show_said("add")  # what the last button did, under the buttons
 
 try:
     _working_concept()

@@ -87,7 +87,7 @@ st.markdown(
     "#### Ask a trained music model *why*, and get answers you can hear, read and cite by bar number.\n"
     "A model that names the style of a piece gives no reasons. This tool asks it for them in musical "
     "terms: **where** in the piece it hears a style, **which excerpts** convinced it most (to play and "
-    "to read in the score), and — in the views to come — **which musical concepts** (textures, cadences, "
+    "to read in the score), and **which musical concepts** (textures, cadences, "
     "voice leading you define by example) its answer depends on."
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .errors import InputError, ParameterError, XaiError
@@ -20,12 +21,16 @@ def _predict(args) -> dict:
 
     from . import io, predict
 
+    if _is_recording(args.file):
+        return _predict_audio(args)
     piece = io.load(args.file)
     model = registry.load(args.model)
     return predict.classify(piece, model).to_dict()
 
 
 def _print_predict(result: dict) -> None:
+    if "recording" in result:
+        return _print_predict_audio(result)
     p = result["piece"]
     top = sorted(p["probabilities"].items(), key=lambda kv: -kv[1])
     print(f"{result['model']}: {p['label']} ({', '.join(f'{c} {v:.2f}' for c, v in top)})")
@@ -185,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m xai", description="Ask a music model why, from the command line.")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("predict", help="classify a piece: per piece and per bar-aligned window")
-    p.add_argument("file", help="MIDI, MusicXML (.xml/.mxl/.musicxml), ABC or Humdrum (.krn) file")
+    p.add_argument("file", help="MIDI, MusicXML (.xml/.mxl/.musicxml), ABC or Humdrum (.krn) file; or a recording "
+                   "(.wav/.flac/.ogg/.mp3) with an audio --model such as 'instrument'")
     p.add_argument("--model", default="composer")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=_predict, show=_print_predict)
@@ -229,8 +235,48 @@ def main(argv=None) -> int:
     except FileNotFoundError as e:
         print(f"error: there is no file at {e.filename}.", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        args.show(result)
+    try:
+        if args.json:
+            print(json.dumps(result, indent=1))
+        else:
+            args.show(result)
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
     return 0
+
+
+# --- recordings (audio models) ----------------------------------------------------------------------------------
+
+
+def _is_recording(path: str) -> bool:
+    from pathlib import PurePath
+
+    from .audio import SUPPORTED_AUDIO_EXTENSIONS
+
+    return PurePath(path).suffix.lower() in SUPPORTED_AUDIO_EXTENSIONS
+
+
+def _predict_audio(args) -> dict:
+    from models import registry
+
+    from . import audio, audio_predict
+
+    audio_models = registry.available("audio")
+    if args.model not in audio_models:
+        raise ParameterError(
+            f"The model '{args.model}' reads scores, not recordings; for a recording use --model with one of: "
+            f"{', '.join(audio_models) or '(no audio model is installed)'}."
+        )
+    clip = audio.load_audio(args.file)
+    return audio_predict.classify_audio(clip, registry.load(args.model)).to_dict()
+
+
+def _print_predict_audio(result: dict) -> None:
+    r = result["recording"]
+    top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:3]
+    print(f"{result['model']}: {r['label']} ({', '.join(f'{c} {v:.2f}' for c, v in top)})")
+    for w in result["windows"]:
+        lab = w["label"] or "(silent)"
+        conf = f" {w['probabilities'][lab]:.2f}" if w["label"] else ""
+        print(f"  {w['start_seconds']:7.1f}-{w['end_seconds']:.1f} s: {lab}{conf}")

@@ -87,6 +87,7 @@ class Piece:
     tempi: tuple[tuple[float, float], ...] = ((0.0, DEFAULT_QPM),)  # (beat, quarter notes per minute)
     time_signatures: tuple[tuple[float, str], ...] = ()
     source: Source | None = None
+    end: float | None = None  # notated end (end of the last bar), when the file says it
 
     @property
     def n_notes(self) -> int:
@@ -94,10 +95,13 @@ class Piece:
 
     @property
     def length(self) -> float:
-        """Length in quarters: the end of the last note."""
+        """Length in quarters: the end of the last bar where known, else the end of the last note.
+
+        A final note shorter than its bar must not make a 4-bar excerpt shorter than 4 bars.
+        """
         if self.n_notes == 0:
             return 0.0
-        return float(np.max(self.onsets + self.durations))
+        return max(float(np.max(self.onsets + self.durations)), self.end or 0.0)
 
     @property
     def duration_seconds(self) -> float:
@@ -157,6 +161,7 @@ class Piece:
             tempi=tempi,
             time_signatures=self.time_signatures,
             source=self.source,
+            end=min(end, self.length) - start,
         )
 
 
@@ -209,6 +214,7 @@ def from_music21(score, *, title: str | None = None, source: Source | None = Non
 
     bar_starts, bar_numbers = [], []
     measures = list(parts[0].getElementsByClass(stream.Measure))
+    notated_end = float(measures[-1].offset + measures[-1].duration.quarterLength) if measures else None
     for m in measures:
         bar_starts.append(float(m.offset))
         bar_numbers.append(int(m.number))
@@ -259,6 +265,7 @@ def from_music21(score, *, title: str | None = None, source: Source | None = Non
         tempi=tuple(tempi),
         time_signatures=tuple(sigs),
         source=source,
+        end=notated_end,
     )
 
 
@@ -334,6 +341,8 @@ def from_midi(midi_file, *, title: str, source: Source | None = None) -> Piece:
             continue
         bar_starts.extend(np.arange(start, stop, bar_len).tolist())
     bar_starts = np.unique(np.asarray(bar_starts or [0.0], dtype=float))
+    last_len = sigs[-1][1] * 4.0 / sigs[-1][2] if sigs[-1][2] else 4.0
+    notated_end = float(bar_starts[-1] + last_len) if len(arr) else None
     return Piece(
         title=title,
         onsets=onsets,
@@ -347,6 +356,7 @@ def from_midi(midi_file, *, title: str, source: Source | None = None) -> Piece:
         tempi=tuple(tempi),
         time_signatures=tuple((b, f"{n}/{d}") for b, n, d in sigs),
         source=source,
+        end=notated_end,
     )
 
 

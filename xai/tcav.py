@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -677,6 +679,55 @@ def _prepare(
     return layers, targets, classes, pool
 
 
+class _GradientCache:
+    """Class-logit gradients of class excerpts, kept between TCAV runs (LRU, bounded in bytes).
+
+    They depend on the model, the excerpts, the layer and the class only, not on the concept, and are the
+    slow part of a run (one forward and backward pass over every class excerpt), so testing a second concept
+    reuses them. Keys hold a fingerprint of the weights, so a changed model never gets stale gradients.
+    """
+
+    def __init__(self, max_bytes: int = 256 * 2**20):
+        self.max_bytes = max_bytes
+        self._store: OrderedDict[tuple, dict[str, np.ndarray]] = OrderedDict()
+
+    @staticmethod
+    def fingerprint(net: torch.nn.Module, X: np.ndarray) -> tuple[str, str]:
+        h = hashlib.blake2b(digest_size=16)
+        for p in net.state_dict().values():
+            h.update(p.detach().cpu().numpy().tobytes())
+        return h.hexdigest(), hashlib.blake2b(np.ascontiguousarray(X).tobytes(), digest_size=16).hexdigest()
+
+    def get(self, key):
+        if key in self._store:
+            self._store.move_to_end(key)
+            return self._store[key]
+        return None
+
+    def put(self, key, value: dict[str, np.ndarray]) -> None:
+        self._store[key] = value
+        while len(self._store) > 1 and sum(a.nbytes for v in self._store.values() for a in v.values()) > self.max_bytes:
+            self._store.popitem(last=False)
+
+    def clear(self) -> None:
+        self._store.clear()
+
+
+_GRADIENTS = _GradientCache()
+
+
+def _class_gradients(net, X: np.ndarray, layers, output: int, *, batch_size: int) -> dict[str, np.ndarray]:
+    """Gradient of one class logit at each layer for each excerpt, (N, D) per layer, memoised."""
+    key = (*_GradientCache.fingerprint(net, X), tuple(layers), output)
+    hit = _GRADIENTS.get(key)
+    if hit is not None:
+        return hit
+    _, g = _activations(net, X, layers, with_grads=True, outputs=[output], batch_size=batch_size)
+    value = {layer: g[layer][:, 0] for layer in layers}
+    _GRADIENTS.put(key, value)
+    return value
+
+
 def _experiment(
     net,
     pos_X: np.ndarray,
@@ -740,10 +791,11 @@ def _experiment(
     pool_acts, _ = _activations(net, pool[used], layers, batch_size=batch_size)
     neg_acts = _activations(net, neg_X, layers, batch_size=batch_size)[0] if neg_X is not None else pool_acts
     class_grads = {}
-    for t in targets:
-        _, g = _activations(net, np.asarray(class_X[t])[class_idx[t]], layers, with_grads=True,
-                            outputs=[classes.index(t)], batch_size=batch_size)
-        class_grads[t] = {layer: g[layer][:, 0] for layer in layers}
+    for i, t in enumerate(targets):
+        if progress is not None:
+            progress(0.0, f"Reading the {t} excerpts through the model ({i + 1} of {len(targets)})")
+        class_grads[t] = _class_gradients(net, np.asarray(class_X[t])[class_idx[t]], layers, classes.index(t),
+                                          batch_size=batch_size)
 
     T, L, R = len(targets), len(layers), options.n_random
     scores, rscores = np.zeros((T, L, R)), np.zeros((T, L, R))

@@ -598,8 +598,9 @@ def listening_wav(wav: bytes, *, sample_rate: int = 22050) -> bytes:
 def selection_bars(piece: music.Piece, start_beat: float, end_beat: float) -> tuple[int, int]:
     """The bars a box selected on :func:`piano_roll` touches: (first bar, last bar), as printed.
 
-    The piano roll's time axis is in beats; a box that starts or ends inside a bar takes the whole bar, and a
-    box reaching past either end of the piece stops at its first or last bar.
+    The piano roll's time axis is in beats; a box that starts or ends inside a bar takes the whole bar, unless
+    it reaches less than a quarter note into it (a hand-drawn box rarely stops exactly on a bar line). A box
+    reaching past either end of the piece stops at its first or last bar.
 
     Parameters
     ----------
@@ -617,10 +618,12 @@ def selection_bars(piece: music.Piece, start_beat: float, end_beat: float) -> tu
     last = max(piece.length, float(piece.bar_starts[-1]) if piece.bar_starts.size else 0.0)
     lo = min(max(lo, first), last)
     hi = min(max(hi, lo), last)
-    end = piece.bar_at(max(hi - 1e-6, lo))
-    return piece.bar_at(lo), max(end, piece.bar_at(lo))
+    slack = min(_SELECTION_SLACK, (hi - lo) / 2)
+    start = piece.bar_at(lo + slack)
+    return start, max(piece.bar_at(max(hi - slack - 1e-6, lo)), start)
 
 
+_SELECTION_SLACK = 0.25  # quarters a box may overlap a bar without taking it
 _NOT_SIGNIFICANT = "#9E9E9E"
 _RANDOM = "#BDBDBD"
 
@@ -718,7 +721,8 @@ def tcav_scores(result: TCAVResult, *, classes: Sequence[str] | None = None) -> 
     return _base_layout(
         fig,
         title=dict(
-            text=f"{what} against random directions, {R} runs each" if not result.relative_to
+            text=f"{what} against random directions, {R} runs each"
+            if not result.relative_to
             else f"{what}, {R} runs each, against random directions",
             x=0,
             xanchor="left",
@@ -767,10 +771,19 @@ def concept_by_bar(piece: music.Piece, windows: Sequence[music.Window], values) 
     ends = np.r_[starts[1:], max(piece.length, starts[-1] if starts.size else 0.0)]
     rows = []
     for b, s, e in zip(piece.bar_numbers, starts, ends):
-        cover = [v for w, v in zip(windows, vals) if w.n_notes and np.isfinite(v) and w.start_beat < max(e, s + 1e-6)
-                 and w.end_beat > s]
-        rows.append({"bar": int(b), "start_beat": float(s), "end_beat": float(e),
-                     "value": round(float(np.mean(cover)), 4) if cover else None})
+        cover = [
+            v
+            for w, v in zip(windows, vals)
+            if w.n_notes and np.isfinite(v) and w.start_beat < max(e, s + 1e-6) and w.end_beat > s
+        ]
+        rows.append(
+            {
+                "bar": int(b),
+                "start_beat": float(s),
+                "end_beat": float(e),
+                "value": round(float(np.mean(cover)), 4) if cover else None,
+            }
+        )
     return rows
 
 
@@ -785,13 +798,18 @@ def concept_strip(
     *,
     concept: str = "concept",
     layer: str | None = None,
+    baseline: float = 0.0,
 ) -> go.Figure:
     """Where in a piece the model sees a concept: a coloured strip over the piece's piano roll, bar by bar.
 
     Each quarter of the strip shows the mean value of the (overlapping) windows that contain it, so with a
-    small hop the strip follows the music closely; red is towards the concept, blue away from it, white
-    neither, and blank where no window sounds. The strip shares its time axis (bar numbers along the top)
-    with the :func:`piano_roll` below it, so a red stretch sits over the notes that cause it.
+    small hop the strip follows the music closely; red is above ``baseline`` (towards the concept), blue below
+    it, white at it, and blank where no window sounds. The strip shares its time axis (bar numbers along the
+    top) with the :func:`piano_roll` below it, so a red stretch sits over the notes that cause it.
+
+    A baseline matters because similarities at a ReLU layer are rarely negative: against 0 a whole piece
+    would look red. The value random excerpts get (e.g. the random pool's mean similarity) makes white mean
+    "as much of the concept as a random excerpt".
 
     Parameters
     ----------
@@ -804,6 +822,8 @@ def concept_strip(
         The concept's name, for the labels.
     layer : str, optional
         The layer the values come from, for the title.
+    baseline : float
+        The value drawn white (default 0).
 
     Returns
     -------
@@ -816,8 +836,8 @@ def concept_strip(
     n = int(np.ceil(x_end))
     profile = _strip_profile(piece, windows, values, n)
     finite = profile[np.isfinite(profile)]
-    vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
-    vmax = vmax or 1.0
+    spread = float(np.max(np.abs(finite - baseline))) if finite.size else 1.0
+    spread = spread or 1.0
     bars = [str(piece.bar_at(k + 0.5)) for k in range(n)]
     piano_h = int(roll.layout.height or 400)
     strip_px = 46
@@ -834,9 +854,9 @@ def concept_strip(
             x0=0.5,
             dx=1.0,
             y=[concept],
-            zmid=0.0,
-            zmin=-vmax,
-            zmax=vmax,
+            zmid=float(baseline),
+            zmin=baseline - spread,
+            zmax=baseline + spread,
             colorscale=_DIVERGING,
             customdata=[bars],
             hovertemplate=f"bar %{{customdata}}, beat %{{x:.0f}}<br>'{concept}': %{{z:.2f}}<extra></extra>",

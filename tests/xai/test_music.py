@@ -343,3 +343,17 @@ def test_from_midi_parts_per_track_and_channel_drums_dropped_unended_notes_kept(
     i67 = int(np.flatnonzero(piece.pitches == 67)[0])
     assert piece.durations[i67] == 1.0
     assert piece.onsets[piece.pitches == 72][0] == 2.0
+
+
+def test_a_last_note_shorter_than_its_bar_does_not_shorten_the_piece():
+    import mido
+
+    meta = [mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0)]
+    notes = []
+    for k in range(4):  # four bars of a whole note, the last one cut short to a dotted half
+        notes.append(mido.Message("note_on", note=60 + k, velocity=80, time=0))
+        notes.append(mido.Message("note_off", note=60 + k, velocity=0, time=480 * (3 if k == 3 else 4)))
+    piece = music.from_midi(_midi([meta, notes]), title="t")
+    assert piece.length == 16.0
+    assert piece.bar_range(1, 4) == (0.0, 16.0)
+    assert piece.slice(0.0, 16.0).length == 16.0

@@ -303,7 +303,10 @@ def test_progress_records_and_sentences(data):
     calls = []
     res = run(PlantedNet(), data["tremolo"], data, name="tremolo", progress=lambda f, m: calls.append((f, m)),
               options=tcav.TCAVOptions(n_random=8, correction="bonferroni"))
-    assert len(calls) == 8 and calls[-1][0] == 1.0 and np.all(np.diff([f for f, _ in calls]) > 0)
+    reading = [c for c in calls if c[1].startswith("Reading")]
+    runs = [c for c in calls if not c[1].startswith("Reading")]
+    assert calls[: len(reading)] == reading and [f for f, _ in reading] == [0.0] * len(reading)
+    assert len(runs) == 8 and runs[-1][0] == 1.0 and np.all(np.diff([f for f, _ in runs]) > 0)
     recs = res.to_records()
     assert len(recs) == 2
     assert set(recs[0]) == {"concept", "relative_to", "target", "layer", "tcav_mean", "tcav_std", "random_mean",
@@ -313,3 +316,20 @@ def test_progress_records_and_sentences(data):
     assert text.startswith("In 100% of the one excerpts") and "more often than for random" in text
     assert "not that the concept causes" in text
     np.testing.assert_allclose(np.linalg.norm(res.cavs_["feat"]), 1.0, rtol=1e-5)
+
+
+def test_class_gradients_are_reused_across_concepts_and_never_stale():
+    from xai import tcav as T
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+                              torch.nn.Linear(3 * 8 * 8, 2))
+    X = np.random.default_rng(0).random((5, 2, 8, 8)).astype(np.float32)
+    T._GRADIENTS.clear()
+    a = T._class_gradients(net, X, ["1"], 1, batch_size=4)
+    assert T._class_gradients(net, X, ["1"], 1, batch_size=4) is a  # same model, excerpts, layer, class: reused
+    with torch.no_grad():
+        net[3].weight.mul_(2.0)
+    b = T._class_gradients(net, X, ["1"], 1, batch_size=4)  # weights changed: recomputed, twice the gradient
+    assert b is not a and np.allclose(b["1"], 2 * a["1"], atol=1e-6)
+    assert T._class_gradients(net, X[:3], ["1"], 1, batch_size=4)["1"].shape[0] == 3

@@ -94,6 +94,8 @@ def test_selection_bars_takes_every_bar_the_box_touches(piece):
     assert views.selection_bars(piece, 5.5, 13.2) == (2, 4)
     assert views.selection_bars(piece, 13.2, 5.5) == (2, 4)  # dragged right to left
     assert views.selection_bars(piece, -3.0, 100.0) == (1, 12)  # past both ends
+    assert views.selection_bars(piece, 3.9, 12.1) == (2, 3)  # a hair over a bar line does not take the bar
+    assert views.selection_bars(piece, 5.0, 5.1) == (2, 2)  # a sliver inside one bar
 
 
 def test_concept_strip_sits_over_the_piano_roll_with_bars(piece):
@@ -111,6 +113,14 @@ def test_concept_strip_sits_over_the_piano_roll_with_bars(piece):
     assert fig.data[1].yaxis == "y2" and fig.data[1].xaxis == "x2"
     assert list(fig.layout.xaxis.ticktext) == list(roll.layout.xaxis.ticktext)  # bar numbers on top
     assert "scale" in fig.layout.title.text and "block2" in fig.layout.title.text
+
+
+def test_concept_strip_is_white_at_the_baseline(piece):
+    wins, _ = music.encode(piece, hop=2)
+    values = 0.3 + np.linspace(0.0, 0.2, len(wins))  # all positive, as at a ReLU layer
+    strip = views.concept_strip(piece, wins, values, baseline=0.4).data[0]
+    assert strip.zmid == 0.4
+    assert strip.zmin < 0.4 < strip.zmax and strip.zmax - 0.4 == pytest.approx(0.4 - strip.zmin)
 
 
 def test_concept_by_bar_averages_the_windows_covering_each_bar(piece):

@@ -1,0 +1,129 @@
+"""Listen: which instrument and which style the audio models hear in a recording, second by second.
+
+Input is an uploaded recording (WAV, FLAC, Ogg, MP3) or a bundled example, some of them rendered by sounds
+the models never heard in training. Everything slow is cached in ``pages._cache``; every figure comes from
+``xai.audio_views``. Any :class:`~xai.errors.XaiError` is shown once as a plain sentence.
+"""
+
+import html
+import json
+
+import numpy as np
+import streamlit as st
+
+from models import registry
+from pages import _cache as cache
+from pages._nav import require_entrypoint
+from xai import audio, audio_views
+from xai.errors import XaiError
+
+K = "aud_"
+PLOT_CONFIG = {"displaylogo": False}
+EXAMPLES_DIR = registry.ASSETS.parent / "examples" / "audio"
+SPECTROGRAM_SECONDS = 60.0
+
+
+def _examples() -> list[dict]:
+    path = EXAMPLES_DIR / "audio_examples.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _choose_clip():
+    ex = _examples()
+    sources = ["An example recording", "Your own recording"] if ex else ["Your own recording"]
+    choice = st.radio("Recording", sources, horizontal=True, key=K + "source", label_visibility="collapsed")
+    if choice == "An example recording":
+        titles = [e["title"] for e in ex]
+        pick = ex[titles.index(st.selectbox("Example", titles, key=K + "example"))]
+        trained = "a soundfont the models were trained with" if pick["in_training_renderers"] else (
+            "a renderer the models never heard in training")
+        st.caption(f"True style **{pick['class']}**, instrument **{pick['instrument']}**, played by {trained} "
+                   f"({pick['renderer']}). Score: {pick['source']}.")
+        data = (EXAMPLES_DIR / pick["file"]).read_bytes()
+        return cache.load_audio_upload(data, pick["file"])
+    up = st.file_uploader("Upload a recording", type=[e.lstrip(".") for e in audio.SUPPORTED_AUDIO_EXTENSIONS],
+                          key=K + "upload",
+                          help=f"WAV, FLAC, Ogg or MP3, up to {audio.DEFAULT_AUDIO_LIMITS.max_bytes // 1_000_000} MB "
+                               f"and {audio.DEFAULT_AUDIO_LIMITS.max_seconds / 60:g} minutes.")
+    if up is None:
+        st.info("Upload a recording to hear what the audio models make of it.")
+        return None
+    with st.spinner(f"Reading {up.name}…"):
+        return cache.load_audio_upload(up.getvalue(), up.name)
+
+
+def _sentence(pred, what: str) -> str:
+    p = np.asarray(pred.probabilities)
+    order = np.argsort(-p)
+    text = f"The {what} model hears <b><i>{html.escape(pred.classes[order[0]])}</i></b> (p = {p[order[0]]:.2f})"
+    if len(p) > 1:
+        text += f", then <i>{html.escape(pred.classes[order[1]])}</i> ({p[order[1]]:.2f})"
+    return text + "."
+
+
+def _model_card(name: str) -> None:
+    c = registry.card(name)
+    m = c["metrics"]
+    st.markdown(f"**{c['title']}** (`{name}`)")
+    line = f"Test accuracy {m['test']['accuracy']:.2f} on {m['test']['n']} clips"
+    if "test_heldout_soundfont" in m:
+        line += f"; on the held-out soundfont {m['test_heldout_soundfont']['accuracy']:.2f}"
+    if "test_pgd" in m:
+        a = m["test_pgd"]
+        line += f"; under a small waveform attack ({a['mean_snr_db']:.0f} dB SNR) {a['attacked_accuracy']:.2f}"
+    st.caption(line + ". Reproduce: `" + c["reproduce"] + "`")
+    st.plotly_chart(audio_views.confusion(m["test"]["confusion"], c["classes"]), config=PLOT_CONFIG,
+                    key=K + "conf_" + name)
+    if c["architecture"].get("front_end") == "learnable":
+        mel, learned, freqs = cache.audio_filterbanks(name)
+        st.plotly_chart(audio_views.filterbanks(mel, learned, freqs), config=PLOT_CONFIG, key=K + "fb_" + name)
+
+
+require_entrypoint()
+st.title("Listen: instrument and style from a recording")
+names = registry.available("audio")
+if not names:
+    st.warning("No audio model ships with this installation; run `python -m models.train instrument`.")
+    st.stop()
+
+try:
+    clip = _choose_clip()
+except XaiError as e:
+    st.error(str(e))
+    clip = None
+
+if clip is not None:
+    st.audio(audio.to_wav_bytes(clip.waveform), sample_rate=clip.sample_rate)
+    st.caption(f"{clip.duration_seconds:.1f} s · read at {clip.original_sample_rate:,} Hz, "
+               f"{clip.original_channels} channel{'s' if clip.original_channels != 1 else ''}; the models hear it "
+               f"in mono at {clip.sample_rate:,} Hz.")
+    instrument = [n for n in names if registry.card(n).get("task") == "instrument"]
+    style = [n for n in names if registry.card(n).get("task") == "style"]
+    first = instrument[0] if instrument else names[0]
+    try:
+        spec = cache.audio_spectrogram(clip, first, SPECTROGRAM_SECONDS)
+        st.plotly_chart(audio_views.spectrogram(spec), config=PLOT_CONFIG, key=K + "spec")
+        cols = st.columns(2)
+        for col, group, what in ((cols[0], instrument, "instrument"), (cols[1], style, "style")):
+            if not group:
+                continue
+            with col:
+                name = st.selectbox(f"{what.capitalize()} model", group, key=K + what,
+                                    format_func=lambda n: registry.card(n)["title"])
+                pred = cache.classify_audio(clip, name)
+                st.markdown(_sentence(pred, what), unsafe_allow_html=True)
+                st.plotly_chart(audio_views.probabilities_over_time(pred), config=PLOT_CONFIG, key=K + "t_" + what)
+                if pred.midlevel is not None:
+                    ml = registry.card(name)["midlevel"]
+                    st.plotly_chart(audio_views.midlevel_bars(pred, ml["train_mean"], ml["train_std"],
+                                                              descriptions=ml["descriptions"]),
+                                    config=PLOT_CONFIG, key=K + "mid")
+                    st.caption("The class decision is a weighted sum of exactly these features; "
+                               "see the model card for the weights.")
+    except XaiError as e:
+        st.error(str(e))
+
+with st.expander("The audio models: cards, confusion matrices, filter banks"):
+    for n in names:
+        with st.container(border=True):
+            _model_card(n)

@@ -1,0 +1,61 @@
+"""AppTest: the Listen page predicts an example and an upload, and a bad recording is one plain sentence."""
+
+from __future__ import annotations
+
+import io
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from models import registry
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not registry.available("audio"), reason="no audio model ships yet"),
+]
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "pages/audio.py"
+
+
+def _wav(seconds=6.0, sr=44100) -> bytes:
+    t = np.arange(int(seconds * sr)) / sr
+    x = 0.3 * np.sin(2 * np.pi * 440 * t) * (1 + np.sin(2 * np.pi * 2 * t)) / 2
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(np.round(x * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+@pytest.fixture
+def page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def _shown(at: AppTest) -> str:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_an_example_is_heard(page):
+    text = _shown(page)
+    assert "model hears" in text
+    assert len(page.get("audio")) == 1
+
+
+def test_an_upload_then_a_video_renamed_wav(page):
+    page.radio(key="aud_source").set_value("Your own recording").run()
+    page.file_uploader[0].set_value(("tone.wav", _wav(), "audio/wav")).run()
+    assert "model hears" in _shown(page)
+    page.file_uploader[0].set_value(("film.wav", b"\x00\x00\x00\x20ftypisom" + bytes(2000), "audio/wav")).run()
+    assert not page.exception
+    assert len(page.error) == 1 and "video" in page.error[0].value
