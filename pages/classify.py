@@ -14,39 +14,14 @@ import streamlit as st
 
 from pages import _cache as cache
 from pages._nav import require_entrypoint
-from xai import examples, views
-from xai import io as xio
+from pages._widgets import PLOT_CONFIG, choose_piece
+from xai import views
 from xai.errors import InputError, XaiError
 
 K = "cls_"  # widget key prefix of this page
 N_HIGHLIGHT = 3
 SCORE_PAGES = 3  # pages of the whole score to engrave; long pieces run to dozens
 MAX_LISTEN_SECONDS = 300.0  # the whole-piece player stops after this many seconds
-PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]}
-
-
-def _choose_piece():
-    """The piece the user asked for (None while nothing is chosen)."""
-    sources = ["An example piece", "Your own file"] if examples.EXAMPLES else ["Your own file"]
-    choice = st.radio("Piece", sources, horizontal=True, key=K + "source", label_visibility="collapsed")
-    if choice == "An example piece":
-        name = st.selectbox("Example", list(examples.EXAMPLES), key=K + "example")
-        info = examples.example_info(name)
-        st.caption(f"Held out from training. True style: **{info['class'] or 'unknown'}**. Source: {info['source']}.")
-        with st.spinner("Reading the score…"):
-            return cache.load_example(name)
-    up = st.file_uploader(
-        "Upload a score or MIDI file",
-        type=[e.lstrip(".") for e in xio.SUPPORTED_EXTENSIONS],
-        accept_multiple_files=False,
-        key=K + "upload",
-        help=f"MIDI, MusicXML, ABC or Humdrum, up to {xio.DEFAULT_LIMITS.max_bytes // 1_000_000} MB.",
-    )
-    if up is None:
-        st.info("Upload a MIDI file or a score (MusicXML, ABC, Humdrum) to see what the model hears in it.")
-        return None
-    with st.spinner(f"Reading {up.name}…"):
-        return cache.load_upload(up.getvalue(), up.name)
 
 
 def _reading(pred) -> str:
@@ -218,7 +193,9 @@ try:
     model_name = st.session_state.get("model_name")
     if not model_name:
         raise InputError("No model is available to ask; pick one in the sidebar or train one.")
-    piece = _choose_piece()
+    piece = choose_piece(
+        K, upload_hint="Upload a MIDI file or a score (MusicXML, ABC, Humdrum) to see what the model hears in it."
+    )
     if piece is not None:
         cache.model(model_name)  # loaded (and its spinner shown) before the prediction's spinner
         with st.spinner(f"Asking the model ({model_name})…"):
