@@ -297,8 +297,14 @@ def window_set(
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["render"]:  # the audio data set has its own module and options
+        from . import audio_data
+
+        return audio_data.main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m models.data")
     sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("render", help="render corpus excerpts to audio (see models/audio_data.py)")
     b = sub.add_parser("build", help="parse the corpus classes into the cache")
     b.add_argument("--workers", type=int, default=2)
     sub.add_parser("summary", help="pieces and windows per class and split")

@@ -42,14 +42,26 @@ class Model:
         return self.card.get("title", self.name)
 
 
+def _audio_net(spec):
+    from . import audio_nets  # only audio models pay for it
+
+    return audio_nets.build(spec)
+
+
 _BUILDERS = {
     "PianoRollCNN": lambda spec: nets.PianoRollCNN(len(spec["classes"]), width=spec.get("width", 16)),
+    "AudioCNN": _audio_net,
+    "MidLevelCNN": _audio_net,
 }
 
 
-def available() -> list[str]:
-    """Names of the models whose weights and card ship in assets/models."""
-    return sorted(p.stem for p in ASSETS.glob("*.json") if (ASSETS / f"{p.stem}.safetensors").exists())
+def available(modality: str = "symbolic") -> list[str]:
+    """Names of the models of one modality ('symbolic' or 'audio') whose weights and card ship in assets/models.
+
+    A card without a ``modality`` field is symbolic (the piano-roll models came first).
+    """
+    names = sorted(p.stem for p in ASSETS.glob("*.json") if (ASSETS / f"{p.stem}.safetensors").exists())
+    return [n for n in names if card(n).get("modality", "symbolic") == modality]
 
 
 def card(name: str) -> dict:
@@ -80,8 +92,8 @@ def load(name: str = "composer") -> Model:
         classes=tuple(c["classes"]),
         layers=tuple(spec.get("layers", nets.LAYERS)),
         default_layer=spec.get("default_layer", nets.DEFAULT_LAYER),
-        window_quarters=float(c["input"]["window_quarters"]),
-        hop_quarters=float(c["input"]["hop_quarters"]),
+        window_quarters=float(c["input"].get("window_quarters", 0.0)),  # 0 for audio models (they use seconds)
+        hop_quarters=float(c["input"].get("hop_quarters", 0.0)),
         card=c,
         weights_sha256=digest,
     )

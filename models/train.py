@@ -261,8 +261,13 @@ def model_card_markdown(card: dict) -> str:
 
 
 def main(argv=None) -> int:
+    from . import train_audio  # the audio models have their own module and options
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] and argv[0] in train_audio.NAMES:
+        return train_audio.main(argv)
     ap = argparse.ArgumentParser(prog="python -m models.train")
-    ap.add_argument("model", choices=["composer"])
+    ap.add_argument("model", choices=["composer", *train_audio.NAMES])
     for k, v in DEFAULTS.items():
         ap.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
     ap.add_argument("--out-dir", type=Path, default=ASSETS)

@@ -196,3 +196,83 @@ def audio_filterbanks(model_name: str):
     net = model(model_name).net
     freqs = np.linspace(0, audio_nets.SAMPLE_RATE / 2, audio_nets.N_FFT // 2 + 1)
     return audio_nets.mel_filterbank(), net.front.filters().detach().numpy(), freqs
+
+
+@st.cache_data(show_spinner="Transcribing with basic-pitch…", max_entries=8)
+def _transcription(key: str, _clip):
+    from xai import transcribe
+
+    return transcribe.transcribe(_clip)
+
+
+def transcription(clip):
+    """basic-pitch's transcription of a recording as a Piece marked '(transcribed)', cached by the file."""
+    return _transcription(_clip_key(clip), clip)
+
+
+# --- discovered concepts (pages/discover.py) ---------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the excerpts for concept discovery…")
+def discovery_excerpts():
+    """The shipped excerpt corpus of concept discovery (:func:`xai.discovery.load_excerpts`), once per server."""
+    from xai import discovery
+
+    return discovery.load_excerpts()
+
+
+_DISCOVERY_KEEP = 24  # results held per server; each holds presence maps of a few MB
+
+
+@st.cache_resource(show_spinner=False)
+def _discovery_store() -> tuple[OrderedDict, threading.Lock]:
+    return OrderedDict(), threading.Lock()
+
+
+def discovery_result(key: tuple, find: Callable[[], tuple[Any, str]]) -> tuple[Any, str]:
+    """A discovery by its key (model, weights, layer, method, K, classes, seed), held in memory once found.
+
+    ``find`` returns ``(result or None, status)`` (:func:`xai.discovery.cached`); only found results are held,
+    so a result computed later (on this page or by the CLI) is picked up. Not ``st.cache_data``: a new run
+    feeds an ``st.progress`` bar made outside the cached call, and results need not be copied on every rerun.
+    """
+    store, lock = _discovery_store()
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    value = find()
+    if value[0] is not None:
+        with lock:
+            store[key] = value
+            while len(store) > _DISCOVERY_KEEP:
+                store.popitem(last=False)
+    return value
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def excerpt_audio(excerpts_sha: str, index: int, start: float | None, end: float | None, _excerpts) -> bytes:
+    """WAV bytes (mono, 22.05 kHz) of an excerpt of the discovery set, or of a span of its beats."""
+    return views.listening_wav(music.render_audio(_excerpts.piece(index), start, end))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def corpus_bars(piece_id: str, start_bar: int, end_bar: int) -> list[str]:
+    """SVG pages of some bars of a music21 corpus piece (parsed and engraved on demand, kept on disk)."""
+    from xai import corpus
+
+    return corpus.engrave_bars(piece_id, start_bar, end_bar)
+
+
+def discovery_forget(key: tuple) -> None:
+    """Drop one held discovery (before holding a fuller result under the same key)."""
+    store, lock = _discovery_store()
+    with lock:
+        store.pop(key, None)
+
+
+@st.cache_data(show_spinner=False)
+def discovery_channels(model_name: str, layer: str) -> int:
+    """Channels of a layer of a model (the most concepts it can hold)."""
+    info = tcav.layer_info(model(model_name).net, [layer], input_shape=(2, music.N_PITCHES, 64))
+    return int(info[0]["channels"])

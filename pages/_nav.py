@@ -52,6 +52,13 @@ SECTIONS: dict[str, list[View]] = {
             "Does the model's answer for a style depend on your concept? Tested against random excerpts, "
             "with the bars of a piece where the model sees it.",
         ),
+        View(
+            "pages/discover.py",
+            "Discovered concepts",
+            ":material/hub:",
+            "Concepts the model found on its own (NMF / NTD of a layer): what each does for each style, and the "
+            "excerpts where it is strongest, to hear, name and keep.",
+        ),
     ],
 }
 

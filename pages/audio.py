@@ -14,7 +14,7 @@ import streamlit as st
 from models import registry
 from pages import _cache as cache
 from pages._nav import require_entrypoint
-from xai import audio, audio_views
+from xai import audio, audio_views, transcribe, views
 from xai.errors import XaiError
 
 K = "aud_"
@@ -122,6 +122,29 @@ if clip is not None:
                                "see the model card for the weights.")
     except XaiError as e:
         st.error(str(e))
+
+if clip is not None:
+    st.subheader("Transcribe to notes")
+    if not transcribe.available():
+        st.info("Transcription needs basic-pitch and onnxruntime (see requirements-nodeps.txt).")
+    elif st.toggle("Transcribe this recording with basic-pitch", key=K + "transcribe"):
+        try:
+            piece = cache.transcription(clip)
+            st.caption(f"**{piece.title}**: {piece.n_notes:,} notes heard by basic-pitch — a transcription, "
+                       "not a score: pitches and timing are the network's guesses, bars assume 4/4 at 120 qpm.")
+            names_sym = registry.available()
+            if names_sym:
+                sym = st.session_state.get("model_name") or names_sym[0]
+                pred = cache.classify(cache.piece_key(piece), sym, piece)
+                st.markdown(f"The symbolic model `{sym}` reads the transcribed notes as <b><i>"
+                            f"{html.escape(pred.label)}</i></b> ({pred.piece_probabilities.max():.2f}).",
+                            unsafe_allow_html=True)
+                st.plotly_chart(views.piano_roll(piece, prediction=pred), config=PLOT_CONFIG, key=K + "roll")
+            st.download_button("Download the transcription (MIDI)", piece.source.data, file_name=piece.source.name,
+                               mime="audio/midi", key=K + "midi")
+            st.caption("Upload this MIDI file in *Classify a piece* or the concept views to explain it further.")
+        except XaiError as e:
+            st.error(str(e))
 
 with st.expander("The audio models: cards, confusion matrices, filter banks"):
     for n in names:

@@ -3,6 +3,9 @@
 The public modules, each with one job (imported on first use, so ``import xai`` stays light)::
 
     xai.io          load and validate uploads -> Piece
+    xai.audio       load and validate recordings -> Clip (mono, 22,050 Hz); windows in seconds
+    xai.audio_predict  classify_audio(clip, model) -> AudioPrediction (overall and per window)
+    xai.audio_views pure figure functions for recordings and audio models
     xai.music       Piece, bar-aligned windows, piano rolls, MIDI and audio
     xai.predict     classify(piece, model) -> Prediction (per piece and per window)
     xai.concepts    the concept library (SQLite), concept examples with provenance
@@ -21,7 +24,7 @@ from importlib import import_module
 from .errors import InputError, ParameterError, XaiError
 
 _MODULES = ("io", "music", "predict", "concepts", "miners", "tcav", "discovery", "report", "views", "score",
-            "examples", "cli")
+            "examples", "cli", "audio", "audio_predict", "audio_views")
 
 __all__ = ["XaiError", "InputError", "ParameterError", *_MODULES]
 

@@ -222,6 +222,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--library", metavar="PATH", help="concept library file (default: $MUSICXAI_LIBRARY or the user's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_concepts_list, show=_print_concepts)
+
+    p = sub.add_parser("discover", help="discover concepts in a layer (NMF or NTD of its feature maps over the "
+                       "shipped excerpts): importance per class, top excerpts, fidelity")
+    p.add_argument("--layer", metavar="LAYER", help="a layer with a non-negative map (default: the model's default)")
+    p.add_argument("--n-concepts", type=int, default=8, metavar="K", help="how many concepts (default 8)")
+    p.add_argument("--method", choices=("nmf", "ntd"), default="nmf", help="NMF (as ICE) or NTD (default nmf)")
+    p.add_argument("--class", dest="classes", action="append", metavar="CLASS",
+                   help="factorise only this class's excerpts (repeat for several; default all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the factorisation (default 0)")
+    p.add_argument("--top", type=int, default=5, metavar="N", help="top excerpts listed per concept (default 5)")
+    p.add_argument("--curve", action="store_true", help="also measure fidelity for other K (slower)")
+    p.add_argument("--precompute", action="store_true",
+                   help="compute the default configurations (block3 and block4, NMF and NTD, K=8, with fidelity "
+                   "curves) into --out, the results that ship with the app")
+    p.add_argument("--out", metavar="DIR", help="folder for --precompute (default: assets/discovery)")
+    p.add_argument("--model", default="composer")
+    p.add_argument("--json", action="store_true", help="print the concepts and the fidelity as JSON")
+    p.set_defaults(run=_discover, show=_print_discover)
     return ap
 
 
@@ -280,3 +298,67 @@ def _print_predict_audio(result: dict) -> None:
         lab = w["label"] or "(silent)"
         conf = f" {w['probabilities'][lab]:.2f}" if w["label"] else ""
         print(f"  {w['start_seconds']:7.1f}-{w['end_seconds']:.1f} s: {lab}{conf}")
+
+
+# --- discovered concepts ----------------------------------------------------------------------------------------
+
+
+def _discover(args) -> dict | list:
+    from pathlib import Path
+
+    from . import discovery
+
+    model = _load_model(args.model)
+    excerpts = discovery.load_excerpts()
+    if tuple(model.classes) != tuple(excerpts.classes):
+        raise ParameterError(
+            f"The shipped excerpts are labelled with the classes {', '.join(excerpts.classes)}, which the model "
+            f"'{model.name}' does not have; discovery runs on the style classifier."
+        )
+    if args.precompute:
+        out = Path(args.out) if args.out else discovery.ASSETS
+        return discovery.precompute(model, excerpts, out=out, random_state=args.seed,
+                                    progress=lambda m: print(m, file=sys.stderr))
+    if args.top < 1:
+        raise ParameterError(f"The '--top' option must be an int of at least 1, got {args.top}.")
+    layer = args.layer or model.default_layer
+    for c in args.classes or ():
+        _check_choice("class", c, model.classes, model.name)
+
+    def progress(f, m, state={"last": -1}):  # noqa: B006 - a counter shared by the calls of one run
+        step = int(f * 10)
+        if step != state["last"]:
+            state["last"] = step
+            print(f"{f:4.0%} {m}", file=sys.stderr)
+
+    disc, status = discovery.cached(model, excerpts, layer=layer, method=args.method, n_concepts=args.n_concepts,
+                                    random_state=args.seed, classes=args.classes, curve=args.curve,
+                                    progress=progress)
+    out = disc.to_dict(excerpts, top=args.top)
+    out["source"] = status
+    out["source_text"] = discovery.status_message(status)
+    return out
+
+
+def _print_discover(result) -> None:
+    if isinstance(result, list):  # --precompute
+        for r in result:
+            f = r["fidelity"] or {}
+            print(f"{r['layer']} {r['method']} K={r['n_concepts']}: explained variance {r['explained_variance']:.2f}, "
+                  f"accuracy {f.get('accuracy', float('nan')):.3f} of {f.get('original_accuracy', float('nan')):.3f}; "
+                  f"{r['bytes'] / 1024:.0f} KiB, {r['seconds']:.0f} s")
+        return
+    f = result["fidelity"]
+    print(f"{result['method'].upper()} with {result['n_concepts']} concepts at {result['layer']} "
+          f"({result['n_excerpts']} excerpts; {result['source_text']})")
+    print(f"explained variance {result['explained_variance']:.2f}; accuracy with the concepts {f['accuracy']:.3f} "
+          f"(original {f['original_accuracy']:.3f}), same answer for {f['agreement']:.1%}")
+    for p in f.get("curve", []):
+        print(f"  K={p['n_concepts']:3d}: accuracy {p['accuracy']:.3f}, agreement {p['agreement']:.3f}, "
+              f"explained variance {p['explained_variance']:.2f}")
+    for c in result["concepts"]:
+        imp = sorted(c["importance"].items(), key=lambda kv: -kv[1])
+        print(f"concept {c['id']}: most important for {imp[0][0]} ({imp[0][1]:+.2f}), least for {imp[-1][0]} "
+              f"({imp[-1][1]:+.2f})")
+        for e in c["top_excerpts"]:
+            print(f"    {e['piece']}, bars {e['start_bar']}-{e['end_bar']} (presence {e['score']:.2f})")

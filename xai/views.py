@@ -914,3 +914,229 @@ def concept_strip(
         plot_bgcolor="white",
         dragmode="zoom",
     )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Discovered concepts (xai.discovery)
+# --------------------------------------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from .discovery import Discovery
+
+__all__ += ["concept_label", "discovery_roll", "concept_importance", "concept_overview", "fidelity_plot"]
+
+# Presence of a concept: transparent where absent, a warm orange that reads over the dark part colours.
+_PRESENCE_SCALE = [[0.0, "rgba(255,170,0,0)"], [0.15, "rgba(255,160,0,0.10)"], [1.0, "rgba(217,72,1,0.60)"]]
+_REGION = "#D94801"
+
+
+def concept_label(k: int) -> str:
+    """How concept ``k`` (0-based) is named in the app: 'Concept 1' for k = 0."""
+    return f"Concept {int(k) + 1}"
+
+
+def discovery_roll(
+    piece: music.Piece,
+    presence: np.ndarray,
+    *,
+    region: tuple[float, float] | None = None,
+    window_quarters: float = music.WINDOW_QUARTERS,
+    peak: float | None = None,
+    title: str | None = None,
+    height: int = 300,
+    legend: bool = False,
+) -> go.Figure:
+    """An excerpt's piano roll with a concept's presence map laid over it as a translucent heat map.
+
+    The presence map (the layer's pitch x time grid, e.g. 11 x 8) is upsampled bilinearly to the roll's grid
+    (88 pitches x 64 sixteenths) and drawn beneath the notes, so the notes stay legible and the warm colour
+    shows where in time and register the concept sits. A band above the notes marks ``region`` (the bars to
+    listen to). The colour is scaled to ``peak`` (default: this map's maximum), so pass a shared peak to
+    compare excerpts on one scale.
+
+    Parameters
+    ----------
+    piece : Piece
+        The excerpt as a piece starting at beat 0 (:meth:`xai.discovery.ExcerptSet.piece`).
+    presence : np.ndarray
+        (pitch, time) presence of one concept over this excerpt.
+    region : (start_beat, end_beat), optional
+        Span to mark, in quarters from the excerpt's start.
+    window_quarters : float
+        The excerpt's length as the model reads it (the map covers all of it, silence included).
+    peak : float, optional
+        Presence drawn at full colour.
+    title : str, optional
+    height : int
+        Figure height in pixels.
+    legend : bool
+        Show the parts' legend.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    from .discovery import upsample
+
+    spq = music.STEPS_PER_QUARTER
+    steps = int(round(window_quarters * spq))
+    up = upsample(np.asarray(presence, dtype=np.float32), (music.N_PITCHES, steps))
+    top = float(peak) if peak else float(up.max())
+    z = up / top if top > 0 else up
+    fig = piano_roll(piece, key_bars=True)
+    fig.add_trace(
+        go.Heatmap(
+            z=np.clip(z, 0.0, 1.0),
+            x0=0.5 / spq,
+            dx=1.0 / spq,
+            y0=music.PITCH_LOW,
+            dy=1,
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=_PRESENCE_SCALE,
+            showscale=False,
+            hovertemplate="concept presence %{z:.0%} of the peak<extra></extra>",
+            name="concept",
+        )
+    )
+    fig.data = (fig.data[-1],) + tuple(fig.data[:-1])  # beneath the notes
+    lo, hi = (float(v) for v in fig.layout.yaxis.range)
+    strong = np.flatnonzero(z.max(axis=1) >= 0.3) + music.PITCH_LOW
+    if strong.size:  # show the register where the concept sits even where no note is
+        lo, hi = min(lo, strong.min() - 1.5), max(hi, strong.max() + 1.5)
+    shapes = list(fig.layout.shapes or ())
+    annotations = list(fig.layout.annotations or ())
+    y_top = hi
+    if region is not None:
+        band = max(1.2, (hi - lo) * 0.06)
+        shapes.append(dict(type="rect", x0=float(region[0]), x1=float(region[1]), y0=hi + 0.3, y1=hi + 0.3 + band,
+                           fillcolor=_REGION, line=dict(width=0), layer="above"))
+        annotations.append(dict(x=float(region[0]), y=hi + 0.3 + band / 2, xanchor="left", yanchor="middle",
+                                text="<b>listen</b>", showarrow=False, font=dict(size=11, color="white")))
+        y_top = hi + 0.5 + band
+    tv, tt = _pitch_ticks(int(np.ceil(lo)), int(np.floor(hi)))
+    fig.update_yaxes(range=[lo, y_top], tickvals=tv, ticktext=tt)
+    fig.update_xaxes(range=[0, max(window_quarters, piece.length)])
+    return fig.update_layout(
+        shapes=shapes,
+        annotations=annotations,
+        height=height,
+        showlegend=legend,
+        dragmode="zoom",
+        title=dict(text=title, x=0, xanchor="left", font=dict(size=13)) if title else None,
+        margin=dict(l=10, r=10, t=70 if title else 45, b=10),
+    )
+
+
+def concept_importance(discovery: Discovery, concept: int) -> go.Figure:
+    """Horizontal bars: the importance of one concept for each class (ICE's directional derivative).
+
+    Bars to the right: adding the concept raises that class's logit; to the left: lowers it. Classes whose
+    importance averages over all excerpts (the set held none of theirs) are marked with an asterisk.
+    """
+    values = discovery.importance_[:, concept]
+    classes = list(discovery.classes)
+    colors = class_colors(classes)
+    names = [c + (" *" if b == "all" else "") for c, b in zip(classes, discovery.importance_basis_)]
+    order = np.argsort(values)  # largest on top
+    fig = go.Figure(
+        go.Bar(
+            x=values[order],
+            y=[names[i] for i in order],
+            orientation="h",
+            marker=dict(
+                color=[_rgba(colors[classes[i]], 1.0 if values[i] > 0 else 0.45) for i in order],
+                line=dict(color=[colors[classes[i]] for i in order], width=1),
+            ),
+            text=[f"{v:+.2f}" for v in values[order]],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
+        )
+    )
+    span = float(np.max(np.abs(values))) if values.size else 1.0
+    fig.add_vline(x=0, line=dict(color="#444", width=1))
+    fig.update_xaxes(range=[-1.25 * span, 1.25 * span], zeroline=False, title_text="← lowers the class · raises it →")
+    return _base_layout(
+        fig,
+        title=dict(text=f"Importance of {concept_label(concept).lower()} for each class", x=0, xanchor="left",
+                   font=dict(size=14)),
+        height=60 + 34 * len(classes),
+        margin=dict(l=10, r=30, t=40, b=10),
+        showlegend=False,
+    )
+
+
+def concept_overview(discovery: Discovery, *, selected: int | None = None) -> go.Figure:
+    """A concepts x classes grid of importance (blue lowers the class, red raises it), values written in.
+
+    One look says which concepts matter for which class; ``selected`` outlines one concept's row.
+    """
+    imp = discovery.importance_.T  # (K, classes)
+    K = imp.shape[0]
+    span = float(np.max(np.abs(imp))) or 1.0
+    labels = [concept_label(k) for k in range(K)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=imp,
+            x=list(discovery.classes),
+            y=labels,
+            zmid=0.0,
+            zmin=-span,
+            zmax=span,
+            colorscale=_DIVERGING,
+            text=[[f"{v:+.2f}" for v in row] for row in imp],
+            texttemplate="%{text}",
+            textfont=dict(size=12),
+            hovertemplate="%{y}, %{x}: %{z:+.3f}<extra></extra>",
+            colorbar=dict(title=dict(text="importance", side="right"), thickness=12),
+        )
+    )
+    shapes = []
+    if selected is not None and 0 <= selected < K:
+        shapes.append(dict(type="rect", xref="paper", x0=0, x1=1, y0=selected - 0.5, y1=selected + 0.5,
+                           line=dict(color="#222", width=2), fillcolor="rgba(0,0,0,0)"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="top", tickangle=0)
+    return _base_layout(fig, height=80 + 30 * K, margin=dict(l=10, r=10, t=40, b=10), shapes=shapes)
+
+
+def fidelity_plot(points: Sequence[dict], *, chosen: int | None = None) -> go.Figure:
+    """Fidelity against K: the model's accuracy with the layer rebuilt from K concepts, and more.
+
+    Lines: accuracy with the reconstruction, agreement with the original predictions, explained variance of
+    the layer; dashed: the original accuracy. ``chosen`` marks the K on show.
+    """
+    pts = sorted(points, key=lambda p: p["n_concepts"])
+    ks = [p["n_concepts"] for p in pts]
+    fig = go.Figure()
+    series = (
+        ("accuracy", "accuracy with K concepts", "#1F3A5F", "solid"),
+        ("agreement", "same answer as the full layer", "#2E7D32", "dot"),
+        ("explained_variance", "explained variance of the layer", "#B8860B", "dash"),
+    )
+    for key, name, color, dash in series:
+        fig.add_trace(go.Scatter(x=ks, y=[p.get(key) for p in pts], mode="lines+markers", name=name,
+                                 line=dict(color=color, dash=dash, width=2), marker=dict(size=7),
+                                 hovertemplate=f"K = %{{x}}: {name} %{{y:.1%}}<extra></extra>"))
+    if pts and pts[0].get("original_accuracy") is not None:
+        orig = pts[0]["original_accuracy"]
+        fig.add_hline(y=orig, line=dict(color="#888", dash="dash", width=1.5),
+                      annotation_text=f"original accuracy {orig:.1%}", annotation_position="top left")
+    if chosen is not None:
+        # A line trace, not a layout shape: shapes on a log axis take log10 coordinates.
+        fig.add_trace(go.Scatter(x=[chosen, chosen], y=[0, 1.02], mode="lines+text", text=[f" K = {chosen}", ""],
+                                 textposition="top right", textfont=dict(color=_REGION, size=12),
+                                 line=dict(color=_REGION, width=1.5), hoverinfo="skip", showlegend=False))
+    log = bool(ks) and max(ks) / max(min(ks), 1) > 10  # K doubles along the curve: even steps on a log axis
+    fig.update_xaxes(title_text="K (concepts)", type="log" if log else "linear", tickmode="array", tickvals=ks,
+                     ticktext=[str(k) for k in ks], title_standoff=2)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return _base_layout(
+        fig,
+        title=dict(text="Fidelity: the model with the layer rebuilt from K concepts", x=0, xanchor="left",
+                   font=dict(size=14)),
+        height=380,
+        legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0),
+        margin=dict(l=10, r=10, t=40, b=10),
+    )

@@ -59,3 +59,14 @@ def test_an_upload_then_a_video_renamed_wav(page):
     page.file_uploader[0].set_value(("film.wav", b"\x00\x00\x00\x20ftypisom" + bytes(2000), "audio/wav")).run()
     assert not page.exception
     assert len(page.error) == 1 and "video" in page.error[0].value
+
+
+def test_transcription_shows_the_symbolic_reading(page):
+    from xai import transcribe
+
+    if not transcribe.available():
+        pytest.skip("basic-pitch is not installed")
+    page.toggle(key="aud_transcribe").set_value(True).run()
+    text = _shown(page)
+    assert "(transcribed)" in "\n".join(c.value for c in page.caption)
+    assert "reads the transcribed notes as" in text

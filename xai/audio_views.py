@@ -1,0 +1,95 @@
+"""Figures for recordings and audio models: pure functions, result -> plotly figure.
+
+Kept apart from :mod:`xai.views` (the score figures) only so the two can change independently; they share
+its colours and layout (``class_colors``, ``_base_layout``), so a class has the same colour everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .audio_predict import AudioPrediction, Spectrogram
+from .views import _base_layout, class_colors
+
+__all__ = ["spectrogram", "probabilities_over_time", "midlevel_bars", "filterbanks", "confusion"]
+
+
+def spectrogram(spec: Spectrogram, *, title: str = "What the model hears (log filter-bank energy)") -> go.Figure:
+    """Heatmap of a model's log filter-bank input: seconds across, band centre frequency (Hz) up."""
+    fig = go.Figure(go.Heatmap(
+        z=spec.values, x=spec.times, y=np.arange(spec.values.shape[0]), colorscale="Magma", showscale=False,
+        customdata=np.repeat(np.round(spec.band_hz)[:, None], spec.values.shape[1], axis=1),
+        hovertemplate="%{x:.2f} s, band around %{customdata:.0f} Hz<extra></extra>",
+    ))
+    ticks = np.linspace(0, spec.values.shape[0] - 1, 6).round().astype(int)
+    fig.update_yaxes(tickvals=ticks, ticktext=[f"{spec.band_hz[t]:.0f} Hz" for t in ticks], title="frequency")
+    fig.update_xaxes(title="seconds")
+    return _base_layout(fig, title=title, height=300)
+
+
+def probabilities_over_time(pred: AudioPrediction, *, title: str | None = None) -> go.Figure:
+    """One line per class: the probability of each window, drawn at the window's middle, in seconds."""
+    colors = class_colors(pred.classes)
+    mid = pred.starts + pred.window_seconds / 2
+    fig = go.Figure()
+    for k, c in enumerate(pred.classes):
+        fig.add_trace(go.Scatter(
+            x=mid, y=pred.window_probabilities[:, k], name=c, mode="lines+markers",
+            line=dict(color=colors[c], width=2), connectgaps=False,
+            hovertemplate=f"{c}: %{{y:.2f}} (window %{{customdata}})<extra></extra>",
+            customdata=[f"{s:.1f}-{s + pred.window_seconds:.1f} s" for s in pred.starts],
+        ))
+    fig.update_xaxes(title="seconds (middle of each window)")
+    fig.update_yaxes(title="probability", range=[0, 1])
+    return _base_layout(fig, title=title or f"{pred.model}: {pred.label} overall", height=320)
+
+
+def midlevel_bars(pred: AudioPrediction, mean: Sequence[float], std: Sequence[float], *,
+                  descriptions: dict | None = None, window: int | None = None) -> go.Figure:
+    """The interpretable model's named features as bars, in standard units of its training clips.
+
+    0 is the training average, +1 one standard deviation above it; the hover gives the value in the
+    feature's own unit and what it measures. ``window`` picks one window; default the mean over windows.
+    """
+    if pred.midlevel is None:
+        raise ValueError("This prediction has no mid-level features (it is not from the interpretable model).")
+    vals = pred.midlevel[window] if window is not None else np.nanmean(pred.midlevel, axis=0)
+    z = (vals - np.asarray(mean)) / np.asarray(std)
+    names = [n.replace("_", " ") for n in pred.midlevel_names]
+    desc = descriptions or {}
+    fig = go.Figure(go.Bar(
+        x=z, y=names, orientation="h", marker_color=np.where(z >= 0, "#1F3A5F", "#B3412B"),
+        customdata=np.stack([np.round(vals, 2), [desc.get(n, "") for n in pred.midlevel_names]], axis=1),
+        hovertemplate="%{y}: %{customdata[0]} (%{x:+.1f} sd)<br>%{customdata[1]}<extra></extra>",
+    ))
+    fig.update_xaxes(title="below / above the training average (standard deviations)", zeroline=True)
+    fig.update_yaxes(autorange="reversed")
+    return _base_layout(fig, title="Mid-level features the model heard", height=60 + 32 * len(names))
+
+
+def filterbanks(mel: np.ndarray, learned: np.ndarray, freqs_hz: np.ndarray) -> go.Figure:
+    """Every 4th filter of a fixed mel bank (grey) and of a learned bank (colour) over frequency."""
+    fig = go.Figure()
+    for k in range(0, mel.shape[0], 4):
+        fig.add_trace(go.Scatter(x=freqs_hz, y=mel[k], mode="lines", line=dict(color="#B0B0B0", width=1),
+                                 name="mel", legendgroup="mel", showlegend=k == 0, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=freqs_hz, y=learned[k], mode="lines", line=dict(color="#B3412B", width=1.5),
+                                 name="learned", legendgroup="learned", showlegend=k == 0,
+                                 hovertemplate=f"band {k}: %{{x:.0f}} Hz<extra></extra>"))
+    fig.update_xaxes(title="frequency (Hz)", type="log")
+    fig.update_yaxes(title="weight")
+    return _base_layout(fig, title="Learned filter bank against the mel bank it started from", height=320)
+
+
+def confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], *, title: str = "Confusion (test clips)") -> go.Figure:
+    """A model card's confusion matrix: rows true class, columns predicted, counts in the cells."""
+    m = np.asarray(matrix)
+    fig = go.Figure(go.Heatmap(z=m, x=list(classes), y=list(classes), colorscale="Blues", showscale=False,
+                               text=m, texttemplate="%{text}",
+                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_xaxes(title="predicted")
+    fig.update_yaxes(title="true", autorange="reversed")
+    return _base_layout(fig, title=title, height=120 + 28 * len(classes))
