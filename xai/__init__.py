@@ -11,6 +11,9 @@ The public modules, each with one job (imported on first use, so ``import xai`` 
     xai.concepts    the concept library (SQLite), concept examples with provenance
     xai.miners      built-in rule-based concept miners
     xai.tcav        TCAV scores with random-concept statistics
+    xai.discovery   discovered concepts: NMF / NTD of feature maps, importance, fidelity, top excerpts, cache
+    xai.report      exports: a self-contained HTML report (figures, bars, audio), MIDI bundles
+    xai.corpus      music21 corpus pieces by id, with their scores engraved on demand
     xai.views       pure figure functions: result -> plotly figure
     xai.score       engraving with verovio
     xai.examples    bundled held-out example pieces
@@ -24,7 +27,7 @@ from importlib import import_module
 from .errors import InputError, ParameterError, XaiError
 
 _MODULES = ("io", "music", "predict", "concepts", "miners", "tcav", "discovery", "report", "views", "score",
-            "examples", "cli", "audio", "audio_predict", "audio_views")
+            "examples", "cli", "corpus", "audio", "audio_predict", "audio_views")
 
 __all__ = ["XaiError", "InputError", "ParameterError", *_MODULES]
 

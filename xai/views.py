@@ -1097,7 +1097,7 @@ def concept_overview(discovery: Discovery, *, selected: int | None = None) -> go
         shapes.append(dict(type="rect", xref="paper", x0=0, x1=1, y0=selected - 0.5, y1=selected + 0.5,
                            line=dict(color="#222", width=2), fillcolor="rgba(0,0,0,0)"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(side="top", tickangle=0)
+    fig.update_xaxes(side="top", tickangle=-30)
     return _base_layout(fig, height=80 + 30 * K, margin=dict(l=10, r=10, t=40, b=10), shapes=shapes)
 
 
