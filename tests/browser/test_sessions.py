@@ -35,7 +35,9 @@ def test_unsaved_work_is_private_and_the_saved_library_is_shared(browser, app_ur
 
         bob.reload()
         bob.get_by_role("heading", name="Library").wait_for()
-        bob.get_by_text("alice texture").first.wait_for()  # the saved library is shared
+        # The saved library is shared. Its table is a canvas grid whose text cells are hidden to the
+        # accessibility tree, so wait for the cell to exist rather than to be visible.
+        bob.locator('[data-testid="stDataFrame"]').get_by_text("alice texture").first.wait_for(state="attached")
         bob.get_by_text("No examples yet").wait_for()
     finally:
         alice_ctx.close()
