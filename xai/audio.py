@@ -32,6 +32,7 @@ from pathlib import Path, PurePath
 
 import numpy as np
 
+from ._filetypes import identify
 from .errors import InputError, ParameterError, check_int
 from .music import Source
 
@@ -62,21 +63,6 @@ SUPPORTED_AUDIO_EXTENSIONS: dict[str, str] = {
 }
 _FORMATS_SENTENCE = "Upload a recording as WAV (.wav), FLAC (.flac), Ogg (.ogg) or MP3 (.mp3)."
 _WHAT = {"wav": "a WAV recording", "flac": "a FLAC recording", "ogg": "an Ogg recording", "mp3": "an MP3 recording"}
-
-# Things people upload by mistake, recognised by their first bytes, to say what the file actually is.
-_NOT_AUDIO = (
-    (b"\x1aE\xdf\xa3", "a Matroska/WebM video"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"%PDF", "a PDF document"),
-    (b"MThd", "a MIDI file (open it in the score views instead)"),
-    (b"PK\x03\x04", "a zip archive"),
-    (b"\x00\x00\x01\xba", "an MPEG video"),
-    (b"FLV", "a Flash video"),
-    (b"<?xml", "an XML document"),
-)
-
 
 @dataclass(frozen=True)
 class AudioLimits:
@@ -310,21 +296,17 @@ def _sniff(data: bytes, name: str) -> str:
     head = data[:16]
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "wav"
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        raise _not_audio(name, "an AVI video")
     if head[:4] == b"fLaC":
         return "flac"
     if head[:4] == b"OggS":
         return "ogg"
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+    what = "an XML document" if data.lstrip()[:5] == b"<?xml" else identify(head)
+    if what == "an MP3 recording":
         return "mp3"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        what = "an M4A/AAC recording" if brand.startswith(b"M4A") else "an MP4/QuickTime video"
+    if what == "a MIDI file":
+        what += " (open it in the score views instead)"
+    if what is not None:
         raise _not_audio(name, what)
-    for sig, what in _NOT_AUDIO:
-        if head.startswith(sig):
-            raise _not_audio(name, what)
     raise InputError(
         f"'{name}' does not look like a recording (it may be damaged or another kind of file). {_FORMATS_SENTENCE}"
     )

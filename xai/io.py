@@ -44,6 +44,7 @@ from pathlib import Path, PurePath
 from xml.etree import ElementTree
 
 from . import music
+from ._filetypes import identify
 from .errors import InputError, ParameterError, XaiError, check_int
 
 __all__ = ["SUPPORTED_EXTENSIONS", "Limits", "DEFAULT_LIMITS", "load", "load_bytes"]
@@ -65,20 +66,6 @@ _MXL_EXPANSION = 10  # a compressed .mxl may unpack to this many times max_bytes
 _PITCH_SLACK = 2  # MusicXML pre-check: tied notes are merged later, so allow this many written notes per note
 _DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 _MUSIC21_PLACEHOLDER_TITLES = {"music21 fragment", "music21"}
-
-# File signatures of things people upload by mistake, to say what the file actually is.
-_SIGNATURES = (
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"%PDF", "a PDF document"),
-    (b"ID3", "an MP3 recording"),
-    (b"fLaC", "a FLAC recording"),
-    (b"OggS", "an Ogg recording"),
-    (b"MThd", "a MIDI file"),
-    (b"PK\x03\x04", "a zip archive"),
-)
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -328,18 +315,6 @@ def _check_piece(piece: music.Piece, name: str, limits: Limits) -> None:
         raise _too_long(name, minutes, limits)
 
 
-def _sniff(data: bytes) -> str | None:
-    """What a file is, judged from its first bytes, where it is a common thing that is not this format."""
-    for magic, what in _SIGNATURES:
-        if data.startswith(magic):
-            return what
-    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        return "a WAV recording"
-    if data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
-        return "an MP3 recording"
-    return None
-
-
 def _wrong_kind(name: str, what: str, fmt: str) -> InputError:
     if what == _WHAT["midi"]:
         todo = "rename it to end in .mid and upload it again."
@@ -360,7 +335,7 @@ def _precheck_midi(data: bytes, name: str, limits: Limits):
     import mido
 
     if not data.startswith(b"MThd"):
-        what = _sniff(data)
+        what = identify(data)
         if what is not None:
             raise _wrong_kind(name, what, "midi")
         raise _damaged_midi(name)
@@ -450,7 +425,7 @@ _XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+
 
 def _decode(data: bytes, name: str, fmt: str) -> str:
     """Decode a text upload (BOM, XML declaration, UTF-8, else Latin-1), refusing binary files."""
-    what = _sniff(data)
+    what = identify(data)
     if what is not None:
         raise _wrong_kind(name, what, fmt)
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
