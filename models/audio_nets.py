@@ -11,6 +11,9 @@ Front-ends
 - :class:`LearnableFilterBank`: the same triangles with trainable centre frequencies and lower/upper
   bandwidths (in mel), initialised exactly at the mel bank, so training can move and widen bands
   (an adaptive filter bank in the spirit of learnable front-ends such as LEAF or SincNet).
+- :class:`ConvFrontEnd`: a learned strided 1-D convolution over the waveform (Doerfler et al.'s "basic
+  filters"), initialised from windowed cosines (and their quadrature sines) at the mel centre
+  frequencies, then log band power: every filter tap is trainable.
 
 Classifiers
 -----------
@@ -86,7 +89,7 @@ class MelFrontEnd(nn.Module):
 
     def __init__(self, *, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, hop: int = HOP, n_bands: int = N_BANDS):
         super().__init__()
-        self.sr = sr
+        self.sr, self.hop = sr, hop  # every front-end has ``hop``: samples between frames
         self.spec = PowerSpectrogram(n_fft, hop)
         self.register_buffer("fb", torch.from_numpy(mel_filterbank(sr=sr, n_fft=n_fft, n_bands=n_bands)),
                              persistent=False)
@@ -140,7 +143,83 @@ class LearnableFilterBank(MelFrontEnd):
         return mel_to_hz(self.centre_mel.detach().cpu().numpy())
 
 
-FRONT_ENDS = {"mel": MelFrontEnd, "learnable": LearnableFilterBank}
+class ConvFrontEnd(nn.Module):
+    """A learned 1-D convolutional filter bank over the waveform (Doerfler et al., "basic filters").
+
+    A strided ``Conv1d`` (kernel ``n_fft``, stride ``hop``, reflect-padded like the centred STFT, so the
+    frames line up with :class:`MelFrontEnd`'s) with two filters per band: a Hann-windowed cosine at the
+    band's mel centre frequency and its quadrature (the windowed sine). The band's output is the sum of the
+    two filters' squared outputs (its power), then ``log``. Each window is as long as the band is narrow
+    (half-power width matched to the mel triangle's, at most ``n_fft`` samples), and each pair is scaled so
+    that white noise gives the same power as the mel band, so at initialisation the front-end approximates
+    the log-mel spectrogram up to the windows' shape. Every tap is trainable.
+    """
+
+    def __init__(self, *, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, hop: int = HOP, n_bands: int = N_BANDS):
+        super().__init__()
+        self.sr, self.n_fft, self.hop, self.n_bands = sr, n_fft, hop, n_bands
+        self.conv = nn.Conv1d(1, 2 * n_bands, n_fft, stride=hop, bias=False)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.from_numpy(self.initial_filters(sr=sr, n_fft=n_fft, n_bands=n_bands))[:, None])
+
+    @staticmethod
+    def initial_filters(*, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_bands: int = N_BANDS) -> np.ndarray:
+        """(2 * n_bands, n_fft): rows 2k and 2k + 1 are band k's windowed cosine and sine."""
+        edges = mel_to_hz(mel_edges(n_bands))
+        lo, centre, hi = edges[:-2], edges[1:-1], edges[2:]
+        tri_gain = mel_filterbank(sr=sr, n_fft=n_fft, n_bands=n_bands).sum(axis=1)
+        stft_gain = float(np.sum(np.hanning(n_fft + 1)[:-1] ** 2))  # E|X_bin|^2 for unit white noise
+        t = np.arange(n_fft) - n_fft / 2
+        out = np.zeros((2 * n_bands, n_fft))
+        for k in range(n_bands):
+            # A Hann window of L samples has a half-power width of about 1.44 sr / L; the triangle's is (hi - lo) / 2.
+            length = int(np.clip(round(1.44 * sr / ((hi[k] - lo[k]) / 2)), 16, n_fft))
+            win = np.zeros(n_fft)
+            start = (n_fft - length) // 2
+            win[start : start + length] = np.hanning(length + 1)[:-1]
+            scale = np.sqrt(tri_gain[k] * stft_gain / np.sum(win**2))
+            out[2 * k] = scale * win * np.cos(2 * np.pi * centre[k] * t / sr)
+            out[2 * k + 1] = scale * win * np.sin(2 * np.pi * centre[k] * t / sr)
+        return out.astype(np.float32)
+
+    def power(self, x: torch.Tensor) -> torch.Tensor:
+        """Band power (B, n_bands, frames) before the log."""
+        pad = self.n_fft // 2
+        y = self.conv(nn.functional.pad(x[:, None], (pad, pad), mode="reflect"))
+        y = y**2
+        return y[:, 0::2] + y[:, 1::2]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.log(self.power(x) + LOG_EPS)
+
+    def band_centres_hz(self) -> np.ndarray:
+        """Each band's peak frequency now: the maximum of its two filters' summed power response."""
+        f, h = self.frequency_responses()
+        return f[np.argmax(h, axis=1)]
+
+    def frequency_responses(self, n_freqs: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+        """(frequencies in Hz, (n_bands, n_freqs) power response of each band's filter pair)."""
+        w = self.conv.weight.detach().cpu().numpy()[:, 0]
+        spec = np.abs(np.fft.rfft(w, n=2 * (n_freqs - 1), axis=1)) ** 2
+        return np.linspace(0, self.sr / 2, n_freqs), spec[0::2] + spec[1::2]
+
+
+FRONT_ENDS = {"mel": MelFrontEnd, "learnable": LearnableFilterBank, "conv": ConvFrontEnd}
+
+
+def frequency_responses(front: nn.Module) -> tuple[np.ndarray, np.ndarray]:
+    """(FFT bin frequencies in Hz, (n_bands, n_fft // 2 + 1) responses, each band's peak 1) of any front-end.
+
+    For the STFT front-ends these are the filter-bank weights on power (the mel triangles and the learnable
+    bank's triangles); for :class:`ConvFrontEnd`, the power response of each band's filter pair. Either way,
+    a band's weight on the power at each frequency, so the banks can be drawn and compared on one axis.
+    """
+    if isinstance(front, ConvFrontEnd):
+        freqs, h = front.frequency_responses(N_FFT // 2 + 1)
+    else:
+        h = front.filters().detach().cpu().numpy().astype(np.float64)
+        freqs = np.linspace(0, front.sr / 2, h.shape[1])
+    return freqs, h / np.maximum(h.max(axis=1, keepdims=True), 1e-12)
 
 
 class _Block(nn.Module):

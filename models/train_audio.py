@@ -4,6 +4,8 @@ Models (name: task, network):
 
 - ``instrument``: which of 10 General MIDI instruments plays; :class:`~models.audio_nets.AudioCNN`, fixed mel.
 - ``instrument_learnable``: the same, with the learnable filter bank (front-end variant).
+- ``instrument_conv``: the same, with a learned strided 1-D conv filter bank over the waveform
+  (:class:`~models.audio_nets.ConvFrontEnd`, Doerfler et al.'s "basic filters"), initialised at mel.
 - ``style_audio``: the symbolic model's six style classes from sound; black-box AudioCNN.
 - ``style_midlevel``: the same through named mid-level features (:class:`~models.audio_nets.MidLevelCNN`),
   trained with class loss + ``midlevel_weight`` x mean squared error to the features computed from
@@ -41,6 +43,8 @@ TASKS = {
                    "title": "Instrument classifier: log-mel CNN (audio)"},
     "instrument_learnable": {"label": "instrument", "type": "AudioCNN", "front_end": "learnable",
                              "title": "Instrument classifier: learnable filter bank CNN (audio)"},
+    "instrument_conv": {"label": "instrument", "type": "AudioCNN", "front_end": "conv",
+                        "title": "Instrument classifier: learned 1-D conv front-end CNN (audio)"},
     "style_audio": {"label": "style", "type": "AudioCNN", "front_end": "mel",
                     "title": "Style from audio: black-box log-mel CNN"},
     "style_midlevel": {"label": "style", "type": "MidLevelCNN", "front_end": "mel",
@@ -222,8 +226,7 @@ def train(name: str, params: dict, *, root: Path | None = None, out_dir: Path = 
         "input": {"sample_rate": audio_nets.SAMPLE_RATE, "window_seconds": audio_data.CLIP_SECONDS,
                   "hop_seconds": HOP_SECONDS, "n_fft": audio_nets.N_FFT, "stft_hop": audio_nets.HOP,
                   "n_bands": audio_nets.N_BANDS, "f_min": audio_nets.F_MIN, "f_max": audio_nets.F_MAX,
-                  "front_end": f"waveform -> |STFT|^2 (Hann {audio_nets.N_FFT}, hop {audio_nets.HOP}) -> "
-                               f"{'learnable' if task['front_end'] == 'learnable' else 'mel'} filter bank -> log"},
+                  "front_end": front_end_description(task["front_end"])},
         "data": (
             f"{audio_data.CLIP_SECONDS:g}-s excerpts of the symbolic model's corpus pieces (music21), each played by "
             f"one of {len(audio_data.INSTRUMENTS)} General MIDI instruments ({', '.join(audio_data.INSTRUMENT_NAMES)}) "
@@ -256,6 +259,15 @@ def train(name: str, params: dict, *, root: Path | None = None, out_dir: Path = 
              + (f", held-out soundfont {results['test_heldout_soundfont']['accuracy']}" if held is not None else "")
              + f"; {train_seconds:.0f} s")
     return card
+
+
+def front_end_description(kind: str) -> str:
+    if kind == "conv":
+        return (f"waveform -> learned strided Conv1d filter bank ({2 * audio_nets.N_BANDS} filters of "
+                f"{audio_nets.N_FFT} taps, stride {audio_nets.HOP}; initialised as Hann-windowed cosine/sine pairs "
+                "at the mel centre frequencies) -> band power -> log")
+    return (f"waveform -> |STFT|^2 (Hann {audio_nets.N_FFT}, hop {audio_nets.HOP}) -> "
+            f"{'learnable' if kind == 'learnable' else 'mel'} filter bank -> log")
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:

@@ -60,6 +60,15 @@ SECTIONS: dict[str, list[View]] = {
             "excerpts where it is strongest, to hear, name and keep.",
         ),
     ],
+    "Models": [
+        View(
+            "pages/models_view.py",
+            "Models",
+            ":material/model_training:",
+            "Every shipped model's card — data, split, accuracy, per-class F1, confusion matrix — and the audio "
+            "front-ends (mel, learnable filter bank, learned 1-D conv) compared.",
+        ),
+    ],
 }
 
 

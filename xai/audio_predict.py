@@ -139,6 +139,6 @@ def model_spectrogram(clip: Clip, model, *, max_seconds: float = 900.0) -> Spect
     x = torch.from_numpy(np.ascontiguousarray(clip.waveform[: int(max_seconds * clip.sample_rate)]))[None]
     with torch.inference_mode():
         s = net.spectrogram(x)[0].numpy()
-    hop = net.front.spec.hop
+    hop = net.front.hop
     return Spectrogram(values=s, times=np.arange(s.shape[1]) * hop / clip.sample_rate,
                        band_hz=np.asarray(net.front.band_centres_hz()))

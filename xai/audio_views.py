@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 from .audio_predict import AudioPrediction, Spectrogram
 from .views import _base_layout, class_colors
 
-__all__ = ["spectrogram", "probabilities_over_time", "midlevel_bars", "filterbanks", "confusion"]
+__all__ = ["spectrogram", "probabilities_over_time", "midlevel_bars", "filterbanks", "confusion", "band_summary",
+           "band_centres", "front_end_rows"]
 
 
 def spectrogram(spec: Spectrogram, *, title: str = "What the model hears (log filter-bank energy)") -> go.Figure:
@@ -70,7 +71,8 @@ def midlevel_bars(pred: AudioPrediction, mean: Sequence[float], std: Sequence[fl
     return _base_layout(fig, title="Mid-level features the model heard", height=60 + 32 * len(names))
 
 
-def filterbanks(mel: np.ndarray, learned: np.ndarray, freqs_hz: np.ndarray) -> go.Figure:
+def filterbanks(mel: np.ndarray, learned: np.ndarray, freqs_hz: np.ndarray, *,
+                title: str = "Learned filter bank against the mel bank it started from") -> go.Figure:
     """Every 4th filter of a fixed mel bank (grey) and of a learned bank (colour) over frequency."""
     fig = go.Figure()
     for k in range(0, mel.shape[0], 4):
@@ -81,7 +83,7 @@ def filterbanks(mel: np.ndarray, learned: np.ndarray, freqs_hz: np.ndarray) -> g
                                  hovertemplate=f"band {k}: %{{x:.0f}} Hz<extra></extra>"))
     fig.update_xaxes(title="frequency (Hz)", type="log")
     fig.update_yaxes(title="weight")
-    return _base_layout(fig, title="Learned filter bank against the mel bank it started from", height=320)
+    return _base_layout(fig, title=title, height=320)
 
 
 def confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], *, title: str = "Confusion (test clips)") -> go.Figure:
@@ -93,3 +95,70 @@ def confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], *, title:
     fig.update_xaxes(title="predicted")
     fig.update_yaxes(title="true", autorange="reversed")
     return _base_layout(fig, title=title, height=120 + 28 * len(classes))
+
+
+def band_summary(freqs_hz: np.ndarray, responses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each band's peak frequency and its lower and upper half-maximum frequencies, in Hz.
+
+    ``responses`` is (bands, len(freqs_hz)), a band's weight on the power at each frequency (a mel triangle,
+    a learned triangle, a conv filter pair's power response). The half-maximum edges are taken on the side
+    of the peak they belong to, so a band's width is its main lobe, not a far side lobe.
+    """
+    f = np.asarray(freqs_hz, dtype=float)
+    h = np.asarray(responses, dtype=float)
+    peak = h.argmax(axis=1)
+    lo, hi = np.empty(len(h)), np.empty(len(h))
+    for k, (row, p) in enumerate(zip(h, peak)):
+        below = np.flatnonzero(row[:p] < row[p] / 2)
+        above = np.flatnonzero(row[p:] < row[p] / 2)
+        lo[k] = f[below[-1] + 1] if below.size else f[0]
+        hi[k] = f[p + above[0] - 1] if above.size else f[-1]
+    return f[peak], lo, hi
+
+
+_BANK_COLOURS = ("#B0B0B0", "#B3412B", "#1F3A5F", "#3B7D4F", "#8A5A9E")
+
+
+def band_centres(banks: dict[str, tuple[np.ndarray, np.ndarray]]) -> go.Figure:
+    """Band centre frequency (the response's peak) per band, with its half-maximum range, for several banks.
+
+    ``banks`` maps a label to (frequencies in Hz, responses) as :func:`band_summary` takes them; the first one
+    (the mel bank, drawn grey) is the reference the learned banks started from.
+    """
+    fig = go.Figure()
+    for i, (label, (freqs, resp)) in enumerate(banks.items()):
+        c, lo, hi = band_summary(freqs, resp)
+        k = np.arange(len(c))
+        fig.add_trace(go.Scatter(
+            x=k + (i - (len(banks) - 1) / 2) * 0.2, y=c, mode="markers", name=label,
+            marker=dict(color=_BANK_COLOURS[i % len(_BANK_COLOURS)], size=5),
+            error_y=dict(type="data", symmetric=False, array=hi - c, arrayminus=c - lo, thickness=1, width=0),
+            customdata=np.stack([k, lo, hi], axis=1),
+            hovertemplate=f"{label}, band %{{customdata[0]}}: peak %{{y:.0f}} Hz, "
+                          "half maximum %{customdata[1]:.0f}-%{customdata[2]:.0f} Hz<extra></extra>",
+        ))
+    fig.update_xaxes(title="band")
+    fig.update_yaxes(title="frequency (Hz): peak, bar = half-maximum range", type="log")
+    return _base_layout(fig, title="Where each band listens: centres and widths against the mel bank", height=380)
+
+
+def front_end_rows(cards: Sequence[dict]) -> list[dict]:
+    """One row per model card for the front-end comparison table: front-end, accuracies, parameters.
+
+    Accuracies are on the test clips (soundfonts seen in training) and on the same clips rendered with the
+    soundfont held out of training; None where a card does not report one.
+    """
+    rows = []
+    for c in cards:
+        m = c.get("metrics", {})
+        held = m.get("test_heldout_soundfont", {})
+        rows.append({
+            "model": c["name"],
+            "front-end": c.get("architecture", {}).get("front_end", ""),
+            "test accuracy": m.get("test", {}).get("accuracy"),
+            "held-out soundfont accuracy": held.get("accuracy"),
+            "parameters": c.get("architecture", {}).get("parameters"),
+            "epochs": len(c.get("training", {}).get("history", [])) or None,
+            "training seconds": c.get("training", {}).get("seconds"),
+        })
+    return rows

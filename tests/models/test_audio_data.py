@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from models import audio_data, data, midlevel, registry, train_audio
+from models import audio_data, audio_nets, data, midlevel, registry, train_audio
 from tests.models.test_data import _record
 
 
@@ -57,13 +57,14 @@ def test_render_is_reproducible(rendered, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["style_midlevel", "style_adversarial"])
+@pytest.mark.parametrize("name", ["style_midlevel", "style_adversarial", "instrument_conv"])
 def test_training_writes_a_card_the_registry_loads(rendered, tmp_path, monkeypatch, name):
     _, root, _ = rendered
     params = train_audio.DEFAULTS | {"epochs": 1, "width": 2, "batch_size": 4, "pgd_steps": 1}
     card = train_audio.train(name, params, root=root, out_dir=tmp_path, progress=lambda *a: None)
     assert json.loads((tmp_path / f"{name}.json").read_text()) == card
-    assert card["modality"] == "audio" and set(card["metrics"]["test"]["per_class_f1"]) == set(data.CLASSES)
+    classes = audio_data.INSTRUMENT_NAMES if name.startswith("instrument") else data.CLASSES
+    assert card["modality"] == "audio" and set(card["metrics"]["test"]["per_class_f1"]) == set(classes)
     assert 0 <= card["metrics"]["test_pgd"]["attacked_accuracy"] <= 1
     if name == "style_midlevel":
         assert set(card["midlevel"]["class_weights"][data.CLASSES[0]]) == set(midlevel.FEATURES)
@@ -75,5 +76,7 @@ def test_training_writes_a_card_the_registry_loads(rendered, tmp_path, monkeypat
         assert name in registry.available("audio") and name not in registry.available()
         m = registry.load(name)
         assert m.weights_sha256 == card["weights_sha256"]
+        if name == "instrument_conv":  # the conv front-end is rebuilt from the card, with its learned taps
+            assert isinstance(m.net.front, audio_nets.ConvFrontEnd) and "Conv1d" in card["input"]["front_end"]
     finally:
         registry.load.cache_clear()

@@ -1,0 +1,152 @@
+"""Models: every shipped model's card (data, split, accuracy, per-class F1, confusion) and the audio front-ends compared.
+
+The cards are read from ``assets/models`` through :mod:`models.registry` (symbolic and audio models alike);
+every figure comes from :mod:`xai.audio_views`. The front-end comparison sets the three instrument
+classifiers side by side, which differ only in how the waveform becomes the CNN's input: a fixed mel bank,
+a learnable bank of triangles, or a learned 1-D convolution over the waveform.
+"""
+
+import streamlit as st
+
+from models import audio_nets, registry
+from pages import _cache as cache
+from pages._nav import require_entrypoint
+from xai import audio_views
+
+K = "mod_"
+PLOT_CONFIG = {"displaylogo": False}
+FRONT_END_MODELS = ("instrument", "instrument_learnable", "instrument_conv")
+FRONT_END_NAMES = {"mel": "fixed mel filter bank", "learnable": "learnable filter bank (triangles)",
+                   "conv": "learned 1-D conv over the waveform"}
+
+
+def _get(d, *keys):
+    """``d[k1][k2]...`` or None where any level is missing."""
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def _test_metrics(card: dict) -> tuple[dict, str]:
+    """The card's main test metrics and what they count: pieces for the symbolic model, clips for audio."""
+    test = _get(card, "metrics", "test") or {}
+    if isinstance(test.get("piece"), dict):
+        return test["piece"], "test pieces"
+    return test, "test clips"
+
+
+def _summary_rows(names: list[str]) -> list[dict]:
+    rows = []
+    for n in names:
+        c = registry.card(n)
+        m, unit = _test_metrics(c)
+        rows.append({
+            "model": n,
+            "input": c.get("modality", "symbolic"),
+            "task": c.get("task", "style"),
+            "classes": len(c.get("classes", [])),
+            "test accuracy": m.get("accuracy"),
+            "measured on": f"{m.get('n', '?')} {unit}",
+            "held-out soundfont accuracy": _get(c, "metrics", "test_heldout_soundfont", "accuracy"),
+            "parameters": _get(c, "architecture", "parameters"),
+        })
+    return rows
+
+
+def _model_card(name: str) -> None:
+    c = registry.card(name)
+    m, unit = _test_metrics(c)
+    classes = c.get("classes", [])
+    st.subheader(c.get("title", name))
+    st.markdown(f"**Name:** `{name}` · **Input:** {c.get('modality', 'symbolic')} · **Tells apart "
+                f"{len(classes)} classes:** " + ", ".join(f"*{x}*" for x in classes))
+    if c.get("data"):
+        st.markdown(f"**Data:** {c['data']}")
+    split = c.get("split", {})
+    if split:
+        counts = split.get("clips") or split.get("pieces") or {}
+        st.markdown(f"**Split:** {split.get('method', '')}"
+                    + (" (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")" if counts else "")
+                    + (f"; seed {split['seed']}." if "seed" in split else "."))
+    cols = st.columns(3)
+    if m.get("accuracy") is not None:
+        cols[0].metric(f"Accuracy ({unit})", f"{100 * m['accuracy']:.1f}%", help=f"n = {m.get('n', '?')}")
+    window = _get(c, "metrics", "test", "window", "accuracy")
+    if window is not None:
+        cols[1].metric("Accuracy (test excerpts)", f"{100 * window:.1f}%")
+    held = _get(c, "metrics", "test_heldout_soundfont", "accuracy")
+    if held is not None:
+        cols[1].metric("Held-out soundfont", f"{100 * held:.1f}%",
+                       help="The test clips rendered with a soundfont the model never heard in training.")
+    attacked = _get(c, "metrics", "test_pgd", "attacked_accuracy")
+    if attacked is not None:
+        cols[2].metric("Under a small waveform attack", f"{100 * attacked:.1f}%",
+                       help=f"PGD at {_get(c, 'metrics', 'test_pgd', 'mean_snr_db')} dB SNR.")
+    f1 = m.get("per_class_f1")
+    if isinstance(f1, dict) and f1:
+        st.markdown(f"**Per-class F1** ({unit}; 1 is perfect): "
+                    + " · ".join(f"*{k}* {float(v):.2f}" for k, v in f1.items()))
+    if m.get("confusion"):
+        st.plotly_chart(audio_views.confusion(m["confusion"], classes, title=f"Confusion ({unit})"),
+                        config=PLOT_CONFIG, key=K + "conf_" + name)
+    if c.get("reproduce"):
+        st.code(c["reproduce"], language="bash")
+    full = registry.ASSETS / f"{name}.md"
+    if full.is_file():
+        with st.expander("The full model card"):
+            st.markdown(full.read_text(encoding="utf-8"))
+
+
+def _front_end_comparison(names: list[str]) -> None:
+    shown = [n for n in FRONT_END_MODELS if n in names]
+    st.header("Audio front-ends compared")
+    if not shown:
+        st.info("None of the instrument classifiers ships with this installation.")
+        return
+    st.markdown(
+        "The instrument classifiers share their data, split, CNN and training recipe; they differ only in "
+        "the front-end that turns the waveform into the CNN's input. The held-out soundfont column is the "
+        "honest one: the same test clips played by sounds none of the models heard in training."
+    )
+    rows = audio_views.front_end_rows([registry.card(n) for n in shown])
+    for r in rows:
+        r["front-end"] = FRONT_END_NAMES.get(r["front-end"], r["front-end"])
+    st.dataframe(rows, hide_index=True,
+                 column_config={"test accuracy": st.column_config.NumberColumn(format="%.3f"),
+                                "held-out soundfont accuracy": st.column_config.NumberColumn(format="%.3f")})
+    banks = {"mel (start)": audio_nets.frequency_responses(audio_nets.MelFrontEnd())}
+    for n in shown:
+        kind = _get(registry.card(n), "architecture", "front_end")
+        if kind in ("learnable", "conv"):
+            banks[f"{n} (learned)"] = audio_nets.frequency_responses(cache.model(n).net.front)
+    if len(banks) > 1:
+        st.plotly_chart(audio_views.band_centres(banks), config=PLOT_CONFIG, key=K + "centres")
+        st.caption("Each band's peak frequency, with a bar over the range where its response is above half its "
+                   "peak. The mel bank is where both learned front-ends started.")
+        freqs, mel = banks["mel (start)"]
+        for label, (_, resp) in list(banks.items())[1:]:
+            st.plotly_chart(audio_views.filterbanks(mel, resp, freqs, title=f"{label} against the mel bank"),
+                            config=PLOT_CONFIG, key=K + "fb_" + label)
+        st.caption("Every 4th band, each scaled to peak 1. For the conv front-end, a band's curve is the power "
+                   "response of its cosine/sine filter pair, side lobes included.")
+
+
+require_entrypoint()
+st.title("Models")
+st.markdown(
+    "Every model this tool ships: what it learnt from, how the data were split, and how well it does on "
+    "data it never saw, class by class. Numbers come from each model's card, written by the training script."
+)
+symbolic, audio = registry.available("symbolic"), registry.available("audio")
+names = symbolic + audio
+if not names:
+    st.warning("No model ships with this installation; train one with the scripts in models/.")
+    st.stop()
+st.dataframe(_summary_rows(names), hide_index=True)
+_front_end_comparison(audio)
+st.header("Model cards")
+for n in names:
+    with st.container(border=True):
+        _model_card(n)
