@@ -1,4 +1,5 @@
-"""Widgets that several pages share: choosing a piece (a bundled example or an upload), showing figures and scores.
+"""Widgets that several pages share: choosing a piece (a bundled example, an upload or a transcribed recording),
+showing figures and scores.
 
 Each takes the page's widget key prefix, so the same widget on two pages keeps two states.
 """
@@ -12,15 +13,46 @@ from xai import examples, music
 from xai import io as xio
 
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]}
+TRANSCRIBED_KEY = "transcribed_piece"  # session state: the Piece the Listen page sent to the score views
+TRANSCRIBED_SOURCE = "The transcribed recording"
+_TRANSCRIBED_SUFFIX = " (transcribed)"  # xai.transcribe titles its pieces "<recording> (transcribed)"
+
+
+def use_transcription(piece: music.Piece) -> None:
+    """Offer a transcribed recording to every page that chooses a piece (an ``on_click`` callback)."""
+    st.session_state[TRANSCRIBED_KEY] = piece
+
+
+def transcription_caption(piece: music.Piece) -> str:
+    """What a transcribed piece is and is not, in one sentence (markdown)."""
+    recording = piece.title.removesuffix(_TRANSCRIBED_SUFFIX)
+    qpm = piece.tempi[0][1] if piece.tempi else music.DEFAULT_QPM
+    return (
+        f"Transcribed from the recording *{recording}* by basic-pitch: the notes are the network's guesses, not a "
+        f"score, and the bars assume 4/4 at a fixed {qpm:g} quarter notes a minute (no tempo is detected)."
+    )
 
 
 def choose_piece(prefix: str, *, upload_hint: str) -> music.Piece | None:
-    """The piece the user picked, a bundled example or their own file (None while nothing is chosen).
+    """The piece the user picked, a bundled example, their own file or a transcribed recording (None while
+    nothing is chosen).
 
-    A file that cannot be read raises :class:`~xai.errors.InputError` with the loader's sentence.
+    The transcribed recording is offered once the Listen page has sent one (:func:`use_transcription`), and is
+    picked for the user the first time each page sees a newly sent one. A file that cannot be read raises
+    :class:`~xai.errors.InputError` with the loader's sentence.
     """
     sources = ["An example piece", "Your own file"] if examples.EXAMPLES else ["Your own file"]
+    transcribed = st.session_state.get(TRANSCRIBED_KEY)
+    if transcribed is not None:
+        sources.append(TRANSCRIBED_SOURCE)
+        seen = cache.piece_key(transcribed)
+        if st.session_state.get(prefix + "transcription_seen") != seen:  # newly sent: show it
+            st.session_state[prefix + "transcription_seen"] = seen
+            st.session_state[prefix + "source"] = TRANSCRIBED_SOURCE
     choice = st.radio("Piece", sources, horizontal=True, key=prefix + "source", label_visibility="collapsed")
+    if choice == TRANSCRIBED_SOURCE:
+        st.caption(transcription_caption(transcribed))
+        return transcribed
     if choice == "An example piece":
         name = st.selectbox("Example", list(examples.EXAMPLES), key=prefix + "example")
         info = examples.example_info(name)

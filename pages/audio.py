@@ -13,7 +13,8 @@ import streamlit as st
 
 from models import registry
 from pages import _cache as cache
-from pages._nav import require_entrypoint
+from pages._nav import SECTIONS, require_entrypoint
+from pages._widgets import TRANSCRIBED_KEY, TRANSCRIBED_SOURCE, transcription_caption, use_transcription
 from xai import audio, audio_views, transcribe, views
 from xai.errors import XaiError
 
@@ -21,6 +22,7 @@ K = "aud_"
 PLOT_CONFIG = {"displaylogo": False}
 EXAMPLES_DIR = registry.ASSETS.parent / "examples" / "audio"
 SPECTROGRAM_SECONDS = 60.0
+SCORE_VIEWS = ("pages/classify.py", "pages/concepts.py", "pages/tcav.py")  # the pages that use choose_piece
 
 
 def _examples() -> list[dict]:
@@ -130,8 +132,8 @@ if clip is not None:
     elif st.toggle("Transcribe this recording with basic-pitch", key=K + "transcribe"):
         try:
             piece = cache.transcription(clip)
-            st.caption(f"**{piece.title}**: {piece.n_notes:,} notes heard by basic-pitch — a transcription, "
-                       "not a score: pitches and timing are the network's guesses, bars assume 4/4 at 120 qpm.")
+            st.caption(f"**{piece.title}** · {piece.n_notes:,} notes. "
+                       + transcription_caption(piece))
             names_sym = registry.available()
             if names_sym:
                 sym = st.session_state.get("model_name") or names_sym[0]
@@ -140,9 +142,19 @@ if clip is not None:
                             f"{html.escape(pred.label)}</i></b> ({pred.piece_probabilities.max():.2f}).",
                             unsafe_allow_html=True)
                 st.plotly_chart(views.piano_roll(piece, prediction=pred), config=PLOT_CONFIG, key=K + "roll")
-            st.download_button("Download the transcription (MIDI)", piece.source.data, file_name=piece.source.name,
-                               mime="audio/midi", key=K + "midi")
-            st.caption("Upload this MIDI file in *Classify a piece* or the concept views to explain it further.")
+            use, download = st.columns(2)
+            use.button("Use this transcription in the score views", key=K + "use", icon=":material/input:",
+                       on_click=use_transcription, args=(piece,),
+                       help=f"Classify a piece, Define a concept and TCAV's strip then offer it as "
+                            f"'{TRANSCRIBED_SOURCE}'.")
+            download.download_button("Download the transcription (MIDI)", piece.source.data,
+                                     file_name=piece.source.name, mime="audio/midi", key=K + "midi",
+                                     on_click="ignore")
+            sent = st.session_state.get(TRANSCRIBED_KEY)
+            if sent is not None and cache.piece_key(sent) == cache.piece_key(piece):
+                st.success(f"The score views now offer this transcription as *{TRANSCRIBED_SOURCE}*:")
+                for v in (v for vs in SECTIONS.values() for v in vs if v.path in SCORE_VIEWS):
+                    st.page_link(v.path, label=v.title, icon=v.icon)
         except XaiError as e:
             st.error(str(e))
 

@@ -70,3 +70,18 @@ def test_transcription_shows_the_symbolic_reading(page):
     text = _shown(page)
     assert "(transcribed)" in "\n".join(c.value for c in page.caption)
     assert "reads the transcribed notes as" in text
+
+
+def test_a_transcription_is_sent_to_the_score_views(page):
+    from pages._widgets import TRANSCRIBED_KEY
+    from xai import transcribe
+
+    if not transcribe.available():
+        pytest.skip("basic-pitch is not installed")
+    page.toggle(key="aud_transcribe").set_value(True).run()
+    assert TRANSCRIBED_KEY not in page.session_state
+    page.button(key="aud_use").click().run()
+    _shown(page)
+    sent = page.session_state[TRANSCRIBED_KEY]
+    assert sent.title.endswith("(transcribed)") and sent.n_notes > 0
+    assert any("now offer this transcription" in s.value for s in page.success)
