@@ -240,7 +240,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="composer")
     p.add_argument("--json", action="store_true", help="print the concepts and the fidelity as JSON")
     p.set_defaults(run=_discover, show=_print_discover)
+    for topic in COMMAND_MODULES:
+        _command_module(topic).add_commands(sub)
     return ap
+
+
+# Subcommands that live in their own module, xai/cli_<topic>.py, each with ``add_commands(sub)`` adding parsers
+# whose defaults set ``run`` (args -> JSON-able result) and ``show`` (result -> printed text); every parser has
+# ``--json``. A topic whose module is not there yet is skipped.
+COMMAND_MODULES = ("lime", "attack", "hubness", "classroom")
+
+
+def _command_module(topic: str):
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    name = f"{__package__}.cli_{topic}"
+    if find_spec(name) is None:
+        return _NoCommands
+    return import_module(name)
+
+
+class _NoCommands:
+    @staticmethod
+    def add_commands(sub) -> None:
+        return None
 
 
 def main(argv=None) -> int:
