@@ -276,3 +276,19 @@ def discovery_channels(model_name: str, layer: str) -> int:
     """Channels of a layer of a model (the most concepts it can hold)."""
     info = tcav.layer_info(model(model_name).net, [layer], input_shape=(2, music.N_PITCHES, 64))
     return int(info[0]["channels"])
+
+
+def discovery_key(disc) -> str:
+    """A short identity of a discovery's concepts (layer, method, K and the concept directions themselves)."""
+    import hashlib
+
+    h = hashlib.sha256(np.ascontiguousarray(disc.components_, dtype=np.float32).tobytes()).hexdigest()[:16]
+    return f"{disc.layer}_{disc.method}_k{disc.n_concepts}_{h}"
+
+
+@st.cache_data(show_spinner="Looking for the concepts in the piece…", max_entries=16)
+def concepts_in_piece(piece_key_: str, model_name: str, disc_key: str, _piece: music.Piece, _disc):
+    """Where a discovery's concepts sit in a piece (:func:`xai.discovery.in_piece`)."""
+    from xai import discovery
+
+    return discovery.in_piece(model(model_name), _disc, _piece)

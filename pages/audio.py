@@ -22,7 +22,7 @@ K = "aud_"
 PLOT_CONFIG = {"displaylogo": False}
 EXAMPLES_DIR = registry.ASSETS.parent / "examples" / "audio"
 SPECTROGRAM_SECONDS = 60.0
-SCORE_VIEWS = ("pages/classify.py", "pages/concepts.py", "pages/tcav.py")  # the pages that use choose_piece
+SCORE_VIEWS = ("pages/classify.py", "pages/concepts.py", "pages/tcav.py", "pages/discover.py")  # the pages that use choose_piece
 
 
 def _examples() -> list[dict]:
@@ -141,11 +141,20 @@ if clip is not None:
                 st.markdown(f"The symbolic model `{sym}` reads the transcribed notes as <b><i>"
                             f"{html.escape(pred.label)}</i></b> ({pred.piece_probabilities.max():.2f}).",
                             unsafe_allow_html=True)
-                st.plotly_chart(views.piano_roll(piece, prediction=pred), config=PLOT_CONFIG, key=K + "roll")
+            st.plotly_chart(audio_views.transcription_over_spectrogram(
+                cache.audio_spectrogram(clip, first, SPECTROGRAM_SECONDS), piece), config=PLOT_CONFIG,
+                key=K + "overlay")
+            st.caption("Each cyan line is a transcribed note at the band of its fundamental: energy with no line "
+                       "was missed, a line with no energy under it was invented."
+                       + (f" Only the first {SPECTROGRAM_SECONDS:g} s are drawn." if clip.duration_seconds
+                          > SPECTROGRAM_SECONDS else ""))
+            if names_sym:
+                with st.expander("The transcription as a piano roll, with the symbolic model's windows"):
+                    st.plotly_chart(views.piano_roll(piece, prediction=pred), config=PLOT_CONFIG, key=K + "roll")
             use, download = st.columns(2)
             use.button("Use this transcription in the score views", key=K + "use", icon=":material/input:",
                        on_click=use_transcription, args=(piece,),
-                       help=f"Classify a piece, Define a concept and TCAV's strip then offer it as "
+                       help=f"Classify a piece, Define a concept, TCAV's strip and Discovered concepts then offer it as "
                             f"'{TRANSCRIBED_SOURCE}'.")
             download.download_button("Download the transcription (MIDI)", piece.source.data,
                                      file_name=piece.source.name, mime="audio/midi", key=K + "midi",

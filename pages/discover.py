@@ -18,7 +18,7 @@ import streamlit as st
 
 from pages import _cache as cache
 from pages._nav import require_entrypoint
-from pages._widgets import chart, show_svgs
+from pages._widgets import chart, choose_piece, show_svgs
 from xai import concepts, discovery, report, views
 from xai.errors import InputError, XaiError
 
@@ -354,6 +354,36 @@ def _compare(disc, excerpts) -> None:
                 _gallery(disc, excerpts, k, rows, per_row=1, prefix=f"{K}{side}_{k}_", height=230)
 
 
+def _in_your_piece(model, disc) -> None:
+    """The concepts found in the shipped excerpts, looked for in any piece: an upload, an example or a
+    transcribed recording (sent from the Listen page)."""
+    if not st.toggle("Find these concepts in a piece of your choice (an upload, an example, a transcription)",
+                     key=K + "in_piece"):
+        return
+    st.caption("Pick a piece, your own file or a transcribed recording: each bar-aligned window is read by the "
+               "same layer and explained by the same concept directions (non-negative least squares), so presence "
+               "values are on the scale of the excerpts above.")
+    try:
+        piece = choose_piece(K + "piece_", upload_hint="a score or MIDI file to look for the concepts in")
+        if piece is None:
+            return
+        found = cache.concepts_in_piece(cache.piece_key(piece), model.name, cache.discovery_key(disc), piece, disc)
+    except XaiError as e:
+        st.error(str(e))
+        return
+    k = st.selectbox("Concept", list(range(disc.n_concepts)), format_func=views.concept_label, key=K + "piece_k")
+    chart(views.concepts_in_piece(found, selected=k), K + "piece_strip")
+    w = found.windows[found.strongest(k)]
+    excerpt = piece.slice(w.start_beat, w.end_beat)
+    st.markdown(f"**{views.concept_label(k)}** is strongest in {views.bars_text(w.start_bar, w.end_bar)} "
+                f"(presence {found.strength[w.index, k]:.2f}; in the shipped excerpts its peak is "
+                f"{float(disc.presence_[:, k].max()):.2f}).")
+    chart(views.discovery_roll(excerpt, found.presence[w.index, k], peak=float(disc.presence_[:, k].max()) or None,
+                               height=260), K + "piece_roll")
+    st.audio(cache.audio(cache.piece_key(piece), w.start_beat, w.end_beat, piece), format="audio/wav")
+    st.caption(f"Listen: {views.bars_text(w.start_bar, w.end_bar)} of {piece.title}.")
+
+
 # ---------------------------------------------------------------------------------------------------- page
 
 require_entrypoint()
@@ -380,5 +410,6 @@ try:
         summaries = _overview(disc, excerpts, status)
         _concept_section(disc, excerpts, summaries)
         _compare(disc, excerpts)
+        _in_your_piece(model, disc)
 except XaiError as e:
     st.error(str(e))

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .audio_predict import AudioPrediction, Spectrogram
-from .views import _base_layout, class_colors
+from .views import _base_layout, class_colors, note_name
 
 __all__ = ["spectrogram", "probabilities_over_time", "midlevel_bars", "filterbanks", "confusion", "band_summary",
            "band_centres", "front_end_rows"]
@@ -162,3 +162,37 @@ def front_end_rows(cards: Sequence[dict]) -> list[dict]:
             "training seconds": c.get("training", {}).get("seconds"),
         })
     return rows
+
+
+__all__ += ["transcription_over_spectrogram"]
+
+
+def transcription_over_spectrogram(spec: Spectrogram, piece, *, title: str = "The transcription over the spectrogram",
+                                   max_notes: int = 6000) -> go.Figure:
+    """The model's spectrogram with the transcribed notes drawn on it as a piano roll.
+
+    Each note is a line from its onset to its offset (seconds, through the piece's tempo map) at the band of its
+    fundamental frequency (equal temperament, A4 = 440 Hz, placed between the band centres by interpolation),
+    so a listener can check the transcription against what the model hears: a note with no energy under it
+    was invented, energy with no note was missed. Notes past the spectrogram's end are not drawn.
+    """
+    fig = spectrogram(spec, title=title)
+    if piece is None or piece.n_notes == 0:
+        return fig
+    on = np.asarray(piece.seconds(piece.onsets), dtype=float)
+    off = np.asarray(piece.seconds(piece.onsets + piece.durations), dtype=float)
+    end = float(spec.times[-1]) if spec.times.size else 0.0
+    keep = np.flatnonzero(on < end)[:max_notes]
+    hz = 440.0 * 2.0 ** ((np.asarray(piece.pitches, dtype=float)[keep] - 69.0) / 12.0)
+    y = np.interp(hz, spec.band_hz, np.arange(spec.band_hz.size))
+    xs = np.stack([on[keep], np.minimum(off[keep], end), np.full(keep.size, np.nan)], axis=1).ravel()
+    ys = np.repeat(y, 3)
+    ys[2::3] = np.nan
+    names = np.repeat([note_name(int(p)) for p in np.asarray(piece.pitches)[keep]], 3)
+    fig.add_trace(go.Scatter(
+        x=xs, y=ys, mode="lines", line=dict(color="#4DD0E1", width=3), name="transcribed notes",
+        text=names, hovertemplate="%{text} at %{x:.2f} s<extra>transcribed</extra>", connectgaps=False,
+    ))
+    fig.update_layout(showlegend=True, height=440,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=1, xanchor="right"))
+    return fig

@@ -71,6 +71,8 @@ __all__ = [
     "fidelity_curve",
     "top_excerpts",
     "concept_region",
+    "PiecePresence",
+    "in_piece",
     "upsample",
     "cache_dir",
     "cached",
@@ -1195,6 +1197,61 @@ def top_excerpts(
                     "citation": excerpts.citation(i)}
         out.append(rec)
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class PiecePresence:
+    """Where a discovery's concepts sit in one piece: its bar-aligned windows and each concept's presence map.
+
+    ``presence`` is (windows, K, pitch cells, time cells) on the layer's grid, found by non-negative least
+    squares on the fixed concept directions (as :func:`fidelity` does for new excerpts); ``strength`` is its
+    peak per window and concept, on the same scale as the shipped excerpts' ``presence_``.
+    """
+
+    piece: music.Piece
+    windows: tuple
+    presence: np.ndarray
+
+    @property
+    def strength(self) -> np.ndarray:
+        """(windows, K): each concept's peak presence in each window; 0 for silent windows."""
+        if self.presence.size == 0:
+            return np.zeros((len(self.windows), self.presence.shape[1] if self.presence.ndim > 1 else 0))
+        return self.presence.max(axis=(2, 3))
+
+    def strongest(self, concept: int) -> int:
+        """Index of the sounding window where ``concept`` is strongest."""
+        s = self.strength[:, int(concept)].copy()
+        s[[w.n_notes == 0 for w in self.windows]] = -np.inf
+        return int(np.argmax(s))
+
+
+def in_piece(model, discovery: Discovery, piece: music.Piece, *, hop: float = music.HOP_QUARTERS,
+             batch_size: int = 64) -> PiecePresence:
+    """Find a discovery's concepts in any piece (an upload, an example, a transcribed recording).
+
+    The piece is cut into the model's bar-aligned windows, run to the discovery's layer, and each position's
+    activation is explained by the fixed concept directions (non-negative least squares). Raises InputError for
+    a piece without notes and ParameterError for a model whose layer differs from the discovery's.
+    """
+    if piece.n_notes == 0:
+        raise InputError("This piece has no notes, so there is nothing to look for concepts in.")
+    net = _net(model)
+    if discovery.layer not in getattr(model, "layers", (discovery.layer,)):
+        raise ParameterError(f"These concepts were found at layer '{discovery.layer}', which this model does not "
+                             f"have.")
+    wins, X = music.encode(piece, length=float(discovery.params.get("window_quarters", music.WINDOW_QUARTERS)),
+                           hop=hop)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    shape = _layer_shape(net, discovery.layer, X.shape[1:])
+    acts, _ = _layer_data(net, X, discovery.layer, shape, grads=False, batch_size=batch_size)
+    if acts.shape[1] != discovery.components_.shape[1]:
+        raise ParameterError(f"These concepts were found in a layer with {discovery.components_.shape[1]} channels; "
+                             f"this model's '{discovery.layer}' has {acts.shape[1]}.")
+    S = _project(acts, discovery.components_)
+    silent = np.array([w.n_notes == 0 for w in wins])
+    S[silent] = 0.0
+    return PiecePresence(piece=piece, windows=tuple(wins), presence=S)
 
 
 def concept_region(

@@ -1140,3 +1140,32 @@ def fidelity_plot(points: Sequence[dict], *, chosen: int | None = None) -> go.Fi
         legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0),
         margin=dict(l=10, r=10, t=40, b=10),
     )
+
+
+__all__ += ["concepts_in_piece"]
+
+
+def concepts_in_piece(found, *, selected: int | None = None, title: str | None = None) -> go.Figure:
+    """Where each discovered concept sits along a piece: concepts down, bars across, colour = presence.
+
+    ``found`` is a :class:`xai.discovery.PiecePresence`. A bar's value is the mean peak presence of the sounding
+    windows that cover it (:func:`concept_by_bar`), so the strip reads in bar numbers like the TCAV strip. The
+    colour is shared by all concepts, so rows compare; ``selected`` outlines one row.
+    """
+    strength = np.asarray(found.strength, dtype=float)
+    K = strength.shape[1]
+    rows = [concept_by_bar(found.piece, found.windows, strength[:, k]) for k in range(K)]
+    bars = [r["bar"] for r in rows[0]] if rows else []
+    z = np.array([[np.nan if r["value"] is None else r["value"] for r in row] for row in rows], dtype=float)
+    labels = [concept_label(k) for k in range(K)]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[str(b) for b in bars], y=labels, colorscale="Oranges", zmin=0.0,
+        colorbar=dict(title="presence", thickness=12),
+        hovertemplate="%{y}, bar %{x}: presence %{z:.2f}<extra></extra>",
+    ))
+    if selected is not None and 0 <= selected < K and bars:
+        fig.add_shape(type="rect", xref="paper", x0=0, x1=1, y0=selected - 0.5, y1=selected + 0.5,
+                      line=dict(color=_REGION, width=2))
+    fig.update_xaxes(title="bar", type="category", nticks=min(len(bars), 24))
+    fig.update_yaxes(autorange="reversed")
+    return _base_layout(fig, title=title or "Where each concept sits in this piece", height=120 + 26 * K)

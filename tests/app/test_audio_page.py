@@ -70,6 +70,7 @@ def test_transcription_shows_the_symbolic_reading(page):
     text = _shown(page)
     assert "(transcribed)" in "\n".join(c.value for c in page.caption)
     assert "reads the transcribed notes as" in text
+    assert any("cyan line is a transcribed note" in c.value for c in page.caption)  # drawn over the spectrogram
 
 
 def test_a_transcription_is_sent_to_the_score_views(page):
@@ -85,3 +86,4 @@ def test_a_transcription_is_sent_to_the_score_views(page):
     sent = page.session_state[TRANSCRIBED_KEY]
     assert sent.title.endswith("(transcribed)") and sent.n_notes > 0
     assert any("now offer this transcription" in s.value for s in page.success)
+    assert "Discovered concepts" in [link.label for link in page.get("page_link")]

@@ -99,3 +99,27 @@ def test_a_new_factorisation_runs_on_request(page):
     _ok(at)
     assert any(discovery.status_message("computed") in c.value for c in at.caption)
     assert len(at.selectbox(key="disc_concept").options) == 2
+
+
+def test_concepts_are_found_in_a_piece_of_the_users_choice(page):
+    at = page
+    at.toggle(key="disc_in_piece").set_value(True).run()
+    _ok(at)
+    assert at.radio(key="disc_piece_source").value == "An example piece"
+    at.selectbox(key="disc_piece_k").set_value(1).run()
+    _ok(at)
+    text = "\n".join(m.value for m in at.markdown)
+    assert "**Concept 2** is strongest in bar" in text
+    assert any(c.value.startswith("Listen: bar") and " of " in c.value for c in at.caption)
+
+
+def test_a_transcribed_recording_is_offered_to_discovery(page):
+    from xai import examples, io
+
+    at = page
+    piece = io.load(examples.example_path("folk: EmpressClog"))
+    at.session_state["transcribed_piece"] = piece
+    at.toggle(key="disc_in_piece").set_value(True).run()
+    _ok(at)
+    assert at.radio(key="disc_piece_source").value == "The transcribed recording"
+    assert any("strongest in" in m.value for m in at.markdown)

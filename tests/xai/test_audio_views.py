@@ -45,3 +45,23 @@ def test_front_end_rows_reads_cards_and_tolerates_missing_fields():
     assert rows[0] == {"model": "a", "front-end": "conv", "test accuracy": 0.9, "held-out soundfont accuracy": 0.8,
                        "parameters": 10, "epochs": 2, "training seconds": 12.0}
     assert rows[1]["test accuracy"] is None and rows[1]["held-out soundfont accuracy"] is None
+
+
+def test_transcribed_notes_sit_on_the_band_of_their_fundamental():
+    from xai import music
+    from xai.audio_predict import Spectrogram
+
+    band_hz = np.array([100.0, 200.0, 440.0, 880.0, 1760.0])
+    spec = Spectrogram(values=np.zeros((5, 50)), times=np.arange(50) * 0.1, band_hz=band_hz)
+    piece = music.Piece(
+        title="t", onsets=np.array([0.0, 2.0, 40.0]), durations=np.array([1.0, 1.0, 1.0]),
+        pitches=np.array([69, 81, 69], dtype=np.int16), velocities=np.full(3, 80, dtype=np.int16),
+        parts=np.zeros(3, dtype=np.int16), part_names=("p",), bar_starts=np.array([0.0]),
+        bar_numbers=np.array([1]), tempi=((0.0, 120.0),))
+    fig = audio_views.transcription_over_spectrogram(spec, piece)
+    notes = fig.data[1]
+    ys = np.asarray(notes.y, dtype=float)
+    xs = np.asarray(notes.x, dtype=float)
+    # A4 (440 Hz) on band 2, A5 (880 Hz) on band 3; at 120 qpm beat 2 is 1 s; the note at 20 s is past the end
+    assert np.allclose(ys[~np.isnan(ys)], [2, 2, 3, 3])
+    assert np.allclose(xs[~np.isnan(xs)], [0.0, 0.5, 1.0, 1.5])

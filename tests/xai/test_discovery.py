@@ -303,3 +303,36 @@ def test_shipped_excerpts_and_precomputed_results_fit_the_shipped_model(tmp_path
         assert status == "shipped", (layer, method, status)
         assert d.n_excerpts == len(ex) and d.fidelity_ is not None and len(d.curve()) >= 5
         assert d.fidelity_["original_accuracy"] > 0.8
+
+
+def test_in_piece_finds_shipped_concepts_in_a_new_piece_where_they_are():
+    from models import registry
+    from xai import examples, io
+
+    model = registry.load("composer")
+    disc = discovery.Discovery.load(discovery.ASSETS, "composer_block3_nmf_k8_seed0_all_0c8f8e2a4a65")
+    piece = io.load(examples.example_path("folk: EmpressClog"))
+    found = discovery.in_piece(model, disc, piece)
+    assert found.presence.shape == (len(found.windows), 8, *disc.presence_.shape[2:])
+    assert np.all(found.presence >= 0)
+    # the projection reproduces the factorisation on its own excerpts: project the shipped excerpts' first rows
+    ex = discovery.load_excerpts()
+    rows = disc.excerpt_index_[:4]
+    acts, _ = discovery._layer_data(model.net, ex.rolls(rows), "block3",
+                                    discovery._layer_shape(model.net, "block3", (2, 88, 64)), grads=False)
+    S = discovery._project(acts, disc.components_)
+    assert np.corrcoef(S.ravel(), disc.presence_[:4].ravel())[0, 1] > 0.95
+    k = 0
+    assert found.strength[found.strongest(k), k] == found.strength[:, k].max()
+
+
+def test_in_piece_refuses_a_piece_without_notes():
+    from dataclasses import replace
+
+    from tests._fakes import scale_piece
+
+    p = scale_piece(2)
+    empty = replace(p, onsets=p.onsets[:0], durations=p.durations[:0], pitches=p.pitches[:0],
+                    velocities=p.velocities[:0], parts=p.parts[:0])
+    with pytest.raises(InputError, match="no notes"):
+        discovery.in_piece(None, None, empty)
