@@ -144,7 +144,11 @@ names = symbolic + audio
 if not names:
     st.warning("No model ships with this installation; train one with the scripts in models/.")
     st.stop()
-st.dataframe(_summary_rows(names), hide_index=True)
+st.dataframe(_summary_rows(names), hide_index=True,
+             column_config={"test accuracy": st.column_config.NumberColumn(format="%.3f"),
+                            "held-out soundfont accuracy": st.column_config.NumberColumn(
+                                format="%.3f", help="Audio models only: the test clips played by a soundfont "
+                                                    "none of them heard in training (empty for score models).")})
 _front_end_comparison(audio)
 st.header("Model cards")
 for n in names:
