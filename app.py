@@ -9,6 +9,7 @@ import streamlit as st
 
 from models import registry
 from pages._nav import SECTIONS
+from pages._share import share_target
 
 st.set_page_config(page_title="Music XAI", page_icon="🎼", layout="wide")
 
@@ -18,6 +19,9 @@ nav = st.navigation(
         for i, (section, views) in enumerate(SECTIONS.items())
     }
 )
+
+if (_shared := share_target(nav.url_path)) is not None:  # a ?share= link for another view: open that view
+    st.switch_page(_shared, query_params={"share": st.query_params["share"]})
 
 with st.sidebar:
     names = registry.available()

@@ -7,6 +7,7 @@ the models never heard in training. Everything slow is cached in ``pages._cache`
 
 import html
 import json
+import re
 
 import numpy as np
 import streamlit as st
@@ -14,8 +15,10 @@ import streamlit as st
 from models import registry
 from pages import _cache as cache
 from pages._nav import SECTIONS, require_entrypoint
+from pages._share import restored_state, share_panel
 from pages._widgets import TRANSCRIBED_KEY, TRANSCRIBED_SOURCE, transcription_caption, use_transcription
-from xai import audio, audio_views, transcribe, views
+from xai import audio, audio_views, report, transcribe, views
+from xai import finding as fmod
 from xai.errors import XaiError
 
 K = "aud_"
@@ -81,6 +84,44 @@ def _model_card(name: str) -> None:
         st.plotly_chart(audio_views.filterbanks(mel, learned, freqs), config=PLOT_CONFIG, key=K + "fb_" + name)
 
 
+def _restore(names: list[str]) -> None:
+    """Settings from a share link into the widgets, before they are drawn (unknown values are left out)."""
+    state = restored_state("audio")
+    if not state:
+        return
+    titles = [e["title"] for e in _examples()]
+    if state.get("source") == "example" and state.get("example") in titles:
+        st.session_state[K + "source"], st.session_state[K + "example"] = "An example recording", state["example"]
+    elif state.get("source") == "upload":
+        st.info("This link was made with its author's own recording, which a link does not carry: open the same "
+                "file below to see the same result.")
+    for what in ("instrument", "style"):
+        if state.get(what) in names:
+            st.session_state[K + what] = state[what]
+
+
+def _share(clip, preds: dict, figures: list) -> None:
+    """Report (figures, the recording's first 30 s), numbers and a link to this view."""
+    ss = st.session_state
+    example = ss.get(K + "source") == "An example recording"
+    state = {"source": "example" if example else "upload", "example": ss.get(K + "example") if example else None,
+             **{what: name for what, (name, _) in preds.items()}}
+    numbers = {what: {"model": name, "classes": list(p.classes),
+                      "probabilities": {c: round(float(v), 6) for c, v in zip(p.classes, p.probabilities)}}
+               for what, (name, p) in preds.items()}
+    seconds = min(30.0, clip.duration_seconds)
+    wav = audio.to_wav_bytes(clip.waveform[: int(seconds * clip.sample_rate)])
+    title = (ss.get(K + "example") if example else "A recording") or "A recording"
+    finding = fmod.Finding(
+        view="audio", title=f"Listen: {title}",
+        summary=" ".join(re.sub(r"<[^>]+>", "", _sentence(p, what)) for what, (_, p) in preds.items()),
+        parameters={k: v for k, v in state.items() if v is not None}, numbers=numbers,
+        model=next(iter(preds.values()))[0] if preds else None,
+        sections=(report.Section("What the models hear", figures=tuple(figures)),
+                  report.Section("The recording", audio=((f"The first {seconds:.0f} s", wav),))))
+    share_panel(finding, state, key=K)
+
+
 require_entrypoint()
 st.title("Listen: instrument and style from a recording")
 names = registry.available("audio")
@@ -88,6 +129,7 @@ if not names:
     st.warning("No audio model ships with this installation; run `python -m models.train instrument`.")
     st.stop()
 
+_restore(names)
 try:
     clip = _choose_clip()
 except XaiError as e:
@@ -106,6 +148,7 @@ if clip is not None:
         spec = cache.audio_spectrogram(clip, first, SPECTROGRAM_SECONDS)
         st.plotly_chart(audio_views.spectrogram(spec), config=PLOT_CONFIG, key=K + "spec")
         cols = st.columns(2)
+        preds, figures = {}, []
         for col, group, what in ((cols[0], instrument, "instrument"), (cols[1], style, "style")):
             if not group:
                 continue
@@ -113,8 +156,10 @@ if clip is not None:
                 name = st.selectbox(f"{what.capitalize()} model", group, key=K + what,
                                     format_func=lambda n: registry.card(n)["title"])
                 pred = cache.classify_audio(clip, name)
+                preds[what] = (name, pred)
                 st.markdown(_sentence(pred, what), unsafe_allow_html=True)
-                st.plotly_chart(audio_views.probabilities_over_time(pred), config=PLOT_CONFIG, key=K + "t_" + what)
+                figures.append(audio_views.probabilities_over_time(pred))
+                st.plotly_chart(figures[-1], config=PLOT_CONFIG, key=K + "t_" + what)
                 if pred.midlevel is not None:
                     ml = registry.card(name)["midlevel"]
                     st.plotly_chart(audio_views.midlevel_bars(pred, ml["train_mean"], ml["train_std"],
@@ -122,6 +167,8 @@ if clip is not None:
                                     config=PLOT_CONFIG, key=K + "mid")
                     st.caption("The class decision is a weighted sum of exactly these features; "
                                "see the model card for the weights.")
+        with st.expander("Share or export this result", icon=":material/share:"):
+            _share(clip, preds, figures)
     except XaiError as e:
         st.error(str(e))
 

@@ -7,6 +7,7 @@ plain sentence and the page stays usable for the next upload.
 
 import html
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -14,8 +15,10 @@ import streamlit as st
 
 from pages import _cache as cache
 from pages._nav import require_entrypoint
+from pages._share import piece_state, restore_piece, restored_state, share_panel
 from pages._widgets import PLOT_CONFIG, choose_piece
-from xai import views
+from xai import finding as fmod
+from xai import report, views
 from xai.errors import InputError, XaiError
 
 K = "cls_"  # widget key prefix of this page
@@ -90,6 +93,8 @@ def _results(piece, pred) -> None:
     best = pred.most_confident(N_HIGHLIGHT)
     sounding = [i for i, lab in enumerate(pred.window_labels()) if lab is not None]
     options = best + [i for i in sounding if i not in best]
+    if st.session_state.get(K + "pending_window") in options:  # the window a share link names
+        st.session_state[K + "window"] = st.session_state.pop(K + "pending_window")
     sel = st.selectbox(
         "Window to hear and read",
         options,
@@ -170,6 +175,9 @@ def _results(piece, pred) -> None:
         on_click="ignore",
     )
 
+    with st.expander("Share or export this result", icon=":material/share:"):
+        _share(piece, pred, sel)
+
     with whole_audio.container():
         st.markdown("**Hear the whole piece**")
         end = None
@@ -179,6 +187,23 @@ def _results(piece, pred) -> None:
             st.caption(f"The first {MAX_LISTEN_SECONDS / 60:.0f} minutes.")
         with st.spinner("Synthesising the piece…"):
             st.audio(cache.audio(key, 0.0 if end else None, end, piece), format="audio/wav")
+
+
+def _share(piece, pred, sel: int) -> None:
+    """Report (HTML with the figures and the chosen window's audio), numbers (JSON) and a link to this view."""
+    w = pred.windows[sel]
+    clip = cache.audio(cache.piece_key(piece), w.start_beat, w.end_beat, piece)
+    state = {**piece_state(K), "model": pred.model, "window": int(sel)}
+    finding = fmod.Finding(
+        view="classify", title=f"{piece.title}: {pred.label}",
+        summary=html.unescape(re.sub(r"<[^>]+>", "", _reading(pred))),
+        parameters={"piece": piece.title, "file_sha256": piece.source.sha256 if piece.source else None,
+                    "model": pred.model, "window": views.window_caption(pred, sel)},
+        numbers=pred.to_dict(), model=pred.model,
+        sections=(report.Section("The answer", figures=(views.probability_bars(pred), views.prediction_timeline(pred))),
+                  report.Section(f"Hear {views.bars_text(w.start_bar, w.end_bar)}",
+                                 audio=((views.window_caption(pred, sel), clip),))))
+    share_panel(finding, state, key=K)
 
 
 require_entrypoint()
@@ -193,6 +218,9 @@ try:
     model_name = st.session_state.get("model_name")
     if not model_name:
         raise InputError("No model is available to ask; pick one in the sidebar or train one.")
+    if (shared := restored_state("classify")) is not None:
+        restore_piece(K, shared)
+        st.session_state[K + "pending_window"] = shared.get("window")
     piece = choose_piece(
         K, upload_hint="Upload a MIDI file or a score (MusicXML, ABC, Humdrum) to see what the model hears in it."
     )

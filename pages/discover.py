@@ -18,8 +18,10 @@ import streamlit as st
 
 from pages import _cache as cache
 from pages._nav import require_entrypoint
+from pages._share import restored_state, share_panel
 from pages._widgets import chart, choose_piece, show_svgs
 from xai import concepts, discovery, report, views
+from xai import finding as fmod
 from xai.errors import InputError, XaiError
 
 K = "disc_"  # widget key prefix of this page
@@ -236,6 +238,8 @@ def _filters(disc, excerpts) -> dict:
                              placeholder="all classes")
     names = excerpts.composers
     comps = sorted({names[i] for i in disc.excerpt_index_})
+    if st.session_state.get(K + "pending_composers"):
+        st.session_state[K + "f_composers"] = [c for c in st.session_state.pop(K + "pending_composers") if c in comps]
     composers = c2.multiselect("Only these composers / collections", comps, key=K + "f_composers",
                                placeholder="all composers")
     n = c3.slider("Excerpts shown", 2, 12, 6, step=2, key=K + "n")
@@ -249,6 +253,8 @@ def _concept_section(disc, excerpts, summaries) -> None:
         s = summaries[k]
         return f"{s['concept']} — raises {s['raises most']}; found mostly in {s['found mostly in']}"
 
+    if st.session_state.get(K + "pending_concept") in range(disc.n_concepts):  # the concept a share link names
+        st.session_state[K + "concept"] = st.session_state.pop(K + "pending_concept")
     concept = st.selectbox("Concept", list(range(disc.n_concepts)), format_func=label, key=K + "concept")
     f = _filters(disc, excerpts)
     top = discovery.top_excerpts(disc, concept, n=f["n"], classes=f["classes"], composers=f["composers"],
@@ -338,6 +344,52 @@ def _exports(disc, excerpts, concept: int, f: dict) -> None:
                        file_name=f"{stem}_report.html", mime="text/html", key=K + "html",
                        icon=":material/download:", on_click="ignore")
     st.caption("The report holds the figures, bar numbers and the sound of each excerpt, and opens offline.")
+    with st.expander("Share this concept", icon=":material/share:"):
+        _share(disc, excerpts, concept, f)
+
+
+def _share(disc, excerpts, concept: int, f: dict) -> None:
+    """The share panel: a short report and the numbers of this concept, and a link to this view."""
+    top = discovery.top_excerpts(disc, concept, n=f["n"], classes=f["classes"], composers=f["composers"],
+                                 excerpts=excerpts)
+    rows = [{"piece": r["piece"], "bars": f"{r['start_bar']}–{r['end_bar']}", "presence": round(float(r["score"]), 4)}
+            for r in top]
+    ss = st.session_state
+    state = {"model": disc.params.get("model") or ss.get("model_name"), "layer": disc.layer, "method": disc.method,
+             "k": int(disc.n_concepts), "scope": ss.get(K + "scope"), "concept": int(concept), "n": int(f["n"]),
+             "f_classes": list(f["classes"] or []), "f_composers": list(f["composers"] or [])}
+    finding = fmod.Finding(
+        view="discover", title=f"{views.concept_label(concept)} of {disc.layer} ({disc.method.upper()}, K="
+        f"{disc.n_concepts})",
+        summary="A concept the model found on its own: its importance for each style and the excerpts where it is "
+                "most present.",
+        parameters={k: v for k, v in state.items() if k != "model"}, model=state["model"],
+        numbers={"importance": disc.importance(concept), "top_excerpts": rows,
+                 "explained_variance": float(disc.explained_variance_)},
+        sections=(report.Section("Importance for each style", figures=(views.concept_importance(disc, concept),)),
+                  report.Section("Where it is most present", table=tuple(rows))))
+    share_panel(finding, state, key=K)
+
+
+def _restore(model) -> None:
+    """Settings from a share link into the widgets, before they are drawn (unknown values are left out)."""
+    state = restored_state("discover")
+    if not state:
+        return
+    ss = st.session_state
+    if state.get("layer") in model.layers:
+        ss[K + "layer"] = state["layer"]
+    if state.get("method") in discovery.METHODS:
+        ss[K + "method"] = state["method"]
+    if state.get("k") in K_CHOICES:
+        ss[K + "k"] = state["k"]
+    if state.get("scope") in ("All classes", *model.classes):
+        ss[K + "scope"] = state["scope"]
+    if isinstance(state.get("n"), int) and 2 <= state["n"] <= 12 and state["n"] % 2 == 0:
+        ss[K + "n"] = state["n"]
+    ss[K + "f_classes"] = [c for c in state.get("f_classes") or [] if c in model.classes]
+    ss[K + "pending_concept"] = state.get("concept")
+    ss[K + "pending_composers"] = state.get("f_composers") or []
 
 
 def _compare(disc, excerpts) -> None:
@@ -404,6 +456,7 @@ try:
     if tuple(model.classes) != tuple(excerpts.classes):
         raise InputError(f"Concept discovery runs on the style classifier's excerpts; the model '{model_name}' has "
                          f"other classes. Pick the style classifier in the sidebar.")
+    _restore(model)
     settings = _settings(model)
     disc, status = _result(model, excerpts, settings)
     if disc is not None:

@@ -10,6 +10,7 @@ draws a strip over any piece: where the model sees the concept, bar by bar.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -22,8 +23,10 @@ import streamlit as st
 from pages import _cache as cache
 from pages import _working as working
 from pages._nav import require_entrypoint
+from pages._share import restored_state, share_panel
 from pages._widgets import chart, choose_piece
-from xai import concepts, music, tcav, views
+from xai import concepts, music, report, tcav, views
+from xai import finding as fmod
 from xai.errors import InputError, XaiError
 
 K = "tcav_"  # widget key prefix of this page
@@ -215,7 +218,7 @@ def _run_one(model, a: concepts.Concept, b: concepts.Concept | None, targets, la
 def _record(model, res, n_pool: int, cached: bool, seconds: float) -> str | None:
     """Write the run to the library's run log; returns a sentence when that failed (the result still stands)."""
     try:
-        concepts.Library().save_run(
+        run_id = concepts.Library().save_run(
             {
                 "model": model.name,
                 "concepts": [res.concept] + ([res.relative_to] if res.relative_to else []),
@@ -245,7 +248,19 @@ def _record(model, res, n_pool: int, cached: bool, seconds: float) -> str | None
         )
     except XaiError as e:
         return f"The run could not be recorded in the library ({e}); its results are shown below all the same."
+    st.session_state.setdefault(K + "my_runs", set()).add(run_id)
     return None
+
+
+def _visible(runs: list[dict], library: concepts.Library) -> list[dict]:
+    """The runs this session may see: its own, and those whose concepts are all saved or built in.
+
+    The run log is shared by everyone using this installation, but an unsaved concept is private to the session
+    that drew it, so a run of someone else's unsaved concept (its name and results) is not shown.
+    """
+    mine = st.session_state.get(K + "my_runs", set())
+    public = set(library.names()) | set(concepts.builtin())
+    return [r for r in runs if r["id"] in mine or set(r["concepts"]) <= public]
 
 
 def _run(model, jobs, targets, layers, options, seed) -> None:
@@ -273,6 +288,8 @@ def _run(model, jobs, targets, layers, options, seed) -> None:
         "model": model.name,
         "seconds": time.perf_counter() - t0,
         "notes": notes,
+        "options": options,
+        "seed": seed,
     }
 
 
@@ -376,13 +393,70 @@ def _results(model) -> None:
         )
         _sentences(res)
         _table(res, f"{k}_{_stem(res)}")
+        _share(model, res, last, k)
     st.info(CAVEAT)
+
+
+def _share(model, res, last: dict, k: int) -> None:
+    """The share panel of one result: report, numbers and a link that reruns the same test."""
+    options = dataclasses.asdict(last["options"]) if last.get("options") is not None else {}
+    state = {"model": model.name, "concepts": [res.concept], "relative_to": res.relative_to,
+             "targets": list(res.targets), "layers": list(res.layers), "seed": last.get("seed"), "run": True,
+             **options}
+    sentences = [f"{t} at {la}: {res.interpretation(t, la)}" for la in res.layers for t in res.targets
+                 if res.cell(t, la)["significant"]]
+    finding = fmod.Finding(
+        view="tcav", title=f"TCAV: '{res.concept}'" + (f" rather than '{res.relative_to}'" if res.relative_to else ""),
+        summary=" ".join(sentences) or "No style's score differs significantly from random concepts. " + CAVEAT,
+        parameters={k2: v for k2, v in state.items() if k2 != "run"}, numbers={"records": res.to_records()},
+        model=model.name,
+        sections=(report.Section("Scores", text=CAVEAT, figures=(views.tcav_scores(res, classes=model.classes),)),))
+    with st.expander("Share or export this result", icon=":material/share:"):
+        share_panel(finding, state, key=K + f"share_{k}_")
+
+
+def _restore(model, choices: dict) -> None:
+    """Settings from a share link into the widgets (before they are drawn); the test then runs again.
+
+    A link names concepts by name; the library's concept of that name comes first, then the built-in one."""
+    state = restored_state("tcav")
+    if not state:
+        return
+    ss = st.session_state
+    order = {"working": 2, "library": 0, "builtin": 1}
+    by_name: dict[str, str] = {}
+    for label, (_where, name) in sorted(choices.items(), key=lambda kv: -order.get(kv[1][0], 3)):
+        by_name[name] = label
+    chosen = [by_name[c] for c in state.get("concepts") or [] if c in by_name]
+    other = by_name.get(state.get("relative_to") or "")
+    if other and len(chosen) == 1 and chosen[0] != other:
+        ss[K + "mode"], ss[K + "a"], ss[K + "b"] = MODES[1], chosen[0], other
+    else:
+        ss[K + "mode"], ss[K + "concepts"] = MODES[0], chosen
+    if len(chosen) < len(state.get("concepts") or []):
+        st.warning("A concept this link tests is not in your library here; it is left out.")
+    if state.get("targets"):
+        ss[K + "targets"] = [t for t in state["targets"] if t in model.classes]
+    if state.get("layers"):
+        ss[K + "layers"] = [la for la in state["layers"] if la in model.layers]
+    if state.get("seed") is not None:
+        ss[K + "seed"] = state["seed"]
+    for o in tcav.TCAVOptions.spec():
+        v = state.get(o["name"])
+        if v is None or (o.get("choices") and v not in o["choices"]):
+            continue
+        if not o.get("choices") and not float(o["low"]) <= float(v) <= float(o["high"]):
+            continue
+        ss[K + "opt_" + o["name"]] = int(v) if o["type"] == "int" else float(v) if o["type"] == "float" else v
+    if state.get("run") and chosen:
+        ss[K + "go"] = True
 
 
 def _previous_runs() -> None:
     with st.expander("Previous runs"):
         try:
-            runs = concepts.Library().runs()
+            library = concepts.Library()
+            runs = _visible(library.runs(), library)
         except XaiError as e:
             st.error(str(e))
             return
@@ -493,6 +567,7 @@ def _page(model) -> None:
         st.info("There is no concept to test yet: define one on 'Define a concept'.")
         return
     labels = list(choices)
+    _restore(model, choices)
     mode = st.radio("Test", MODES, horizontal=True, key=K + "mode", label_visibility="collapsed")
     if mode == MODES[0]:
         chosen = st.multiselect(

@@ -337,3 +337,15 @@ def test_the_working_concept_is_offered_once_usable_and_too_few_examples_block_t
     at.multiselect(key="tcav_concepts").set_value(["too small (library)"]).run()
     assert at.button(key="tcav_run").disabled
     assert any(f"needs at least {concepts.MIN_EXAMPLES}" in w.value for w in at.warning)
+
+
+def test_previous_runs_hide_other_sessions_unsaved_concepts(library, builtin_name):
+    lib = concepts.Library(library)
+    lib.save_run({"model": "composer", "concepts": ["someone's private draft"], "targets": ["bach"],
+                  "layers": ["block3"]})
+    lib.save_run({"model": "composer", "concepts": [builtin_name], "targets": ["folk"], "layers": ["block3"]})
+    at = _open(TCAV)
+    _ok(at)
+    shown = "\n".join(str(df.value.to_dict()) for df in at.dataframe)
+    assert builtin_name in shown
+    assert "private draft" not in shown
