@@ -292,3 +292,158 @@ def concepts_in_piece(piece_key_: str, model_name: str, disc_key: str, _piece: m
     from xai import discovery
 
     return discovery.in_piece(model(model_name), _disc, _piece)
+
+
+# --- LIME (pages/lime.py) ---------------------------------------------------------------------------------------
+_LIME_KEEP = 16
+
+
+@st.cache_resource
+def _lime_store() -> tuple[OrderedDict, threading.Lock]:
+    return OrderedDict(), threading.Lock()
+
+
+def lime_result(key: tuple, compute: Callable[[], Any]) -> tuple[Any, bool]:
+    """A LIME explanation by its key (input hash, model, options), held in memory once computed: (result, cached).
+
+    Not ``st.cache_data``: a new run feeds an ``st.progress`` bar made outside the cached call. An error is not
+    held, so the page can show it and try again.
+    """
+    store, lock = _lime_store()
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key], True
+    value = compute()
+    with lock:
+        store[key] = value
+        while len(store) > _LIME_KEEP:
+            store.popitem(last=False)
+    return value, False
+
+
+def lime_peek(key: tuple) -> Any | None:
+    """The held explanation for a key, or None (without computing)."""
+    store, lock = _lime_store()
+    with lock:
+        return store.get(key)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def lime_piece_audio(key: str, ids: tuple[int, ...], keep: bool, _result) -> bytes:
+    """WAV bytes of a LIME excerpt with only the segments ``ids`` (keep) or without them (``key``: the result's)."""
+    return views.listening_wav(music.render_audio(_result.segment_excerpt(list(ids), keep=keep)))
+
+
+# --- adversarial attacks (pages/attack.py) -----------------------------------------------------------------------
+
+_ATTACK_KEEP = 16
+
+
+@st.cache_resource(show_spinner=False)
+def _attack_store() -> tuple[OrderedDict, threading.Lock]:
+    return OrderedDict(), threading.Lock()
+
+
+def attack_result(key: tuple, compute: Callable[[], Any]) -> tuple[Any, bool]:
+    """An attack result (waveform, symbolic or one-clip sweep) by its key (input hash, model, options), computed
+    once per server. Returns ``(result, was_cached)``. Not ``st.cache_data``: a run feeds an ``st.progress``
+    bar and can be cancelled, which a cached call's replay does not allow."""
+    store, lock = _attack_store()
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key], True
+    value = compute()
+    with lock:
+        store[key] = value
+        while len(store) > _ATTACK_KEEP:
+            store.popitem(last=False)
+    return value, False
+
+
+def attack_cached(key: tuple):
+    """The stored attack result for ``key``, or None."""
+    store, lock = _attack_store()
+    with lock:
+        return store.get(key)
+
+
+@st.cache_data(show_spinner=False)
+def robustness_study() -> dict | None:
+    """The shipped robustness study (assets/adversarial/robustness.json), or None."""
+    from xai import adversarial_study
+
+    return adversarial_study.load_shipped()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def rendered_piece(key: str, _piece: music.Piece) -> bytes:
+    """WAV bytes of a whole (edited) piece, keyed by a caller-made key of its notes."""
+    return music.render_audio(_piece)
+
+
+@st.cache_resource(show_spinner="Loading the label-noise lab's excerpts…")
+def label_noise_subset() -> dict:
+    """The label-noise lab's shipped training/test excerpts (read-only; shared by every session)."""
+    from models.label_noise import load_subset
+
+    return load_subset()
+
+
+# --- recommender hubness (pages/hubness.py) ----------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the recommender's embeddings…")
+def hubness_embedding(name: str):
+    """A shipped embedding space with its items' metadata (read-only; shared by every session)."""
+    from xai import embeddings
+
+    return embeddings.load(name)
+
+
+@st.cache_data(show_spinner="Finding every item's nearest neighbours…", max_entries=16)
+def hubness_reports(name: str, k: int) -> list:
+    """Hubness and retrieval of embedding ``name`` at ``k`` under every reduction (one shared k-NN graph)."""
+    from xai import hubness
+
+    emb = hubness_embedding(name)
+    return hubness.compare(emb.vectors, emb.labels, k)
+
+
+@st.cache_data(show_spinner="Rendering…", max_entries=128)
+def hubness_item_wav(name: str, item: int) -> bytes:
+    """WAV bytes of one item of an embedding space (audio clips re-rendered from their score)."""
+    from xai import embeddings
+
+    return embeddings.item_wav(hubness_embedding(name), item)
+
+
+@st.cache_resource(show_spinner="Preparing the recommender for the attack…", max_entries=4)
+def hub_attack_collection(name: str, defence: str):
+    """The attack's view of the collection (pairwise distances, k-NN and MP lists) for one defence."""
+    from xai import hub_attack
+
+    return hub_attack.Collection(hubness_embedding(name).vectors, defence=defence)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def hub_attack_demo(name: str, item: int, eps: float, steps: int, _progress=None) -> dict:
+    """Attack one song against the undefended and the MP-defended recommender: results and waveforms."""
+    import numpy as np
+
+    from xai import embeddings, hub_attack
+
+    emb = hubness_embedding(name)
+    net = model(name).net
+    for p in net.parameters():
+        p.requires_grad_(False)
+    x, exact = embeddings.clip_waveform(emb, item)
+    opts = hub_attack.AttackOptions(eps=eps, steps=steps)
+    out = {"exact_clip": exact, "original": x, "options": opts}
+    for i, d in enumerate(hub_attack.DEFENCES):
+        prog = None if _progress is None else (lambda f, m, i=i, d=d: _progress((i + f) / 2, f"defence {d}: {m}"))
+        res, adv = hub_attack.attack(net, hub_attack_collection(name, d), [item], x[None], opts, progress=prog,
+                                     keep_waveforms=True)
+        out[d] = {"result": res[0], "adversarial": np.asarray(adv[0])}
+    return out

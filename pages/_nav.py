@@ -20,6 +20,7 @@ class View(NamedTuple):
 SECTIONS: dict[str, list[View]] = {
     "Start": [
         View("pages/home.py", "Home", ":material/home:", "What this tool is for and which models it has."),
+        View("pages/tour.py", "Guided tour", ":material/tour:", "One piece from the model's answer to a concept test, step by step, in plain words: start here."),
     ],
     "Explain a prediction": [
         View(
@@ -36,6 +37,8 @@ SECTIONS: dict[str, list[View]] = {
             "Which instrument and which style the audio models hear in a recording, second by second, with the "
             "named musical features the interpretable model relies on.",
         ),
+        View("pages/lime.py", "Explain with LIME", ":material/grid_view:", "Which bars and voices (or seconds and frequency bands) a prediction rests on, by LIME, always beside a trivial baseline, a deletion check and a stability score."),
+        View("pages/attack.py", "Attack a prediction", ":material/bolt:", "How little must change for a model to change its mind: inaudible waveform attacks side by side with the original, note edits that flip a score's style, robustness of the audio models, and whether LIME finds a planted perturbation."),
     ],
     "Concepts": [
         View(
@@ -68,6 +71,13 @@ SECTIONS: dict[str, list[View]] = {
             "Every shipped model's card — data, split, accuracy, per-class F1, confusion matrix — and the audio "
             "front-ends (mel, learnable filter bank, learned 1-D conv) compared.",
         ),
+    ],
+    "Classroom": [
+        View("pages/presets.py", "Class presets", ":material/school:", "Views your teacher prepared, with their piece and settings, to open with one click; teachers save them here."),
+        View("pages/label_noise.py", "Label-noise lab", ":material/noise_aware:", "Train the style classifier on partly wrong labels and see how much it still learns, against the curated reference."),
+    ],
+    "Recommender": [
+        View("pages/hubness.py", "Recommender hubness", ":material/hub:", "Songs like this one by nearest neighbours in a model's embedding: the hubs it recommends for everything, hubness reduction and its trade-off, and a hub attack with and without a defence."),
     ],
 }
 
