@@ -83,3 +83,30 @@ def show_svgs(svgs: list[str], *, height: int | None = None) -> None:
     with st.container(height=height, border=False) if height else st.container():
         for svg in svgs:
             st.image(svg, width="stretch")
+
+
+def choose_clip(prefix: str, *, upload_hint: str = "Upload a recording."):
+    """The recording the user picked: a bundled example (assets/examples/audio) or an upload, as a Clip (None
+    while nothing is chosen). A file that cannot be read raises InputError with the loader's sentence."""
+    import json
+
+    from models import registry
+    from xai import audio
+
+    folder = registry.ASSETS.parent / "examples" / "audio"
+    index = folder / "audio_examples.json"
+    ex = json.loads(index.read_text()) if index.exists() else []
+    sources = ["An example recording", "Your own recording"] if ex else ["Your own recording"]
+    choice = st.radio("Recording", sources, horizontal=True, key=prefix + "source", label_visibility="collapsed")
+    if choice == "An example recording":
+        titles = [e["title"] for e in ex]
+        pick = ex[titles.index(st.selectbox("Example", titles, key=prefix + "example"))]
+        st.caption(f"True style **{pick['class']}**, instrument **{pick['instrument']}** ({pick['renderer']}).")
+        return cache.load_audio_upload((folder / pick["file"]).read_bytes(), pick["file"])
+    up = st.file_uploader("Upload a recording", type=[e.lstrip(".") for e in audio.SUPPORTED_AUDIO_EXTENSIONS],
+                          key=prefix + "upload")
+    if up is None:
+        st.info(upload_hint)
+        return None
+    with st.spinner(f"Reading {up.name}…"):
+        return cache.load_audio_upload(up.getvalue(), up.name)
