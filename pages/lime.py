@@ -17,10 +17,11 @@ from pages._nav import require_entrypoint
 from pages._widgets import chart, choose_clip, choose_piece
 from xai import audio as xaudio
 from xai import finding as fmod
-from xai import lime, lime_views, report
+from xai import lime, lime_views, report, score
 from xai.errors import XaiError
 
 K = "lime_"
+TOP_COLOUR = "#D94801"  # LIME's top segments on the score, the colour of the piano roll's outline
 PREDICTED = "(the predicted class)"
 CAVEAT = ("LIME shows which segments, switched on and off together, move the model's probability most in a "
           "straight-line fit around this input; it is evidence of what this model is sensitive to here, not proof "
@@ -178,9 +179,13 @@ def _results(res, key: str, state: dict) -> None:
                                      res.piece, max_pages=2)
                 from pages._widgets import show_svgs
 
-                show_svgs(svgs, height=500)
-                tops = ", ".join(s["label"] for s in res.ranked(k))
-                st.caption(f"LIME's top {k}: {tops}.")
+                top = res.ranked(k)
+                marks = [(bar, seg.get("part"), TOP_COLOUR) for seg in top if seg["weight"] > 0
+                         for bar in range(int(seg["start_bar"]), int(seg["end_bar"]) + 1)]
+                show_svgs(score.highlight(svgs, marks, n_parts=len(res.piece.part_names)), height=500)
+                tops = ", ".join(s["label"] for s in top)
+                st.caption(f"LIME's top {k} in colour ({tops}): the voice in those bars where the score has one "
+                           f"staff per voice, else the whole bars.")
             except XaiError as e:
                 st.caption(str(e))
     _share(res, state, clips)

@@ -145,6 +145,8 @@ def engrave(
             "breaks": "auto",
             "svgViewBox": True,
             "mnumInterval": 1 if start_bar is not None or end_bar is not None else 0,
+            # bar and staff numbers on the SVG groups, so bars can be marked afterwards (:func:`highlight`)
+            "svgAdditionalAttribute": ["measure@n", "staff@n"],
         }
     )
     whole = start_bar is None and end_bar is None
@@ -167,3 +169,34 @@ def engrave(
     if max_pages is not None:
         n = min(n, max(1, int(max_pages)))
     return [tk.renderToSVG(i) for i in range(1, n + 1)]
+
+
+def highlight(svgs: list[str], marks, *, n_parts: int | None = None) -> list[str]:
+    """Mark bars, or one voice in some bars, on engraved pages: the marked notes are drawn in colour.
+
+    ``marks`` is a sequence of ``(bar_number, part_index_or_None, colour)``: bar numbers as printed (the
+    ``n`` verovio writes on each measure), part indices as in :attr:`xai.music.Piece.parts`. A part maps to a
+    staff only when the score has one staff per part (``n_parts`` equal to the staves of a system); otherwise,
+    and for ``None``, the whole bar is coloured. Returns new SVG strings; the inputs are not changed. The marks
+    are a CSS rule inside each SVG, so they travel with it into reports and images.
+    """
+    import re
+
+    rules = []
+    for bar, part, colour in marks:
+        if not re.fullmatch(r"#[0-9A-Fa-f]{3,8}", str(colour)):
+            raise ParameterError(f"A highlight colour must be a hex colour such as '#D94801', got {colour!r}.")
+        rules.append((int(bar), None if part is None else int(part), colour))
+    out = []
+    for svg in svgs:
+        staves = max((int(n) for n in re.findall(r'class="staff" data-n="(\d+)"', svg)), default=0)
+        css = []
+        for bar, part, colour in rules:
+            staff = f' g.staff[data-n="{part + 1}"]' if part is not None and n_parts and staves == n_parts else ""
+            css.append(f'g.measure[data-n="{bar}"]{staff} g.layer{{fill:{colour};stroke:{colour};color:{colour}}}')
+        if not css:
+            out.append(svg)
+            continue
+        style = "<style>" + "".join(css) + "</style>"
+        out.append(re.sub(r"(<svg\b[^>]*>)", lambda m, style=style: m.group(1) + style, svg, count=1))
+    return out

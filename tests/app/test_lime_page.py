@@ -41,6 +41,7 @@ def test_a_piece_is_explained_with_its_checks(page):
     labels = [m.label for m in page.metric]
     assert any("Fidelity" in x for x in labels) and any("Stability" in x for x in labels)
     assert len(page.get("audio")) >= 2
+    assert "in colour" in text  # the top segments are marked on the engraved score
     assert any("Report" in b.label for b in page.get("download_button")) or page.get("download_button")
 
 

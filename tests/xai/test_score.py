@@ -119,3 +119,19 @@ def test_engraving_works_in_a_new_thread(xml_piece):
     t.join()
     assert "error" not in out, out.get("error")
     assert out["pages"][0].count('class="measure') == 2
+
+
+def test_highlight_colours_one_voice_in_the_named_bars_or_whole_bars():
+    from xai import examples, io
+
+    piece = io.load(examples.example_path("bach: bwv20.7"))
+    svgs = score.engrave(piece, start_bar=1, end_bar=3)
+    assert 'class="measure" data-n="2"' in svgs[0] and 'class="staff" data-n="4"' in svgs[0]
+    marked = score.highlight(svgs, [(2, 1, "#D94801"), (3, None, "#2166AC")], n_parts=4)
+    assert 'g.measure[data-n="2"] g.staff[data-n="2"] g.layer{fill:#D94801' in marked[0]
+    assert 'g.measure[data-n="3"] g.layer{fill:#2166AC' in marked[0]
+    # a score whose staves do not match its parts (e.g. a piano part on two staves): whole bars
+    assert 'g.measure[data-n="2"] g.layer' in score.highlight(svgs, [(2, 1, "#D94801")], n_parts=3)[0]
+    assert score.highlight(svgs, [], n_parts=4) == svgs
+    with pytest.raises(ParameterError, match="hex colour"):
+        score.highlight(svgs, [(2, 1, "red;}</style><script>")])
