@@ -369,12 +369,17 @@ def attack_cached(key: tuple):
         return store.get(key)
 
 
-@st.cache_data(show_spinner=False)
-def robustness_study() -> dict | None:
-    """The shipped robustness study (assets/adversarial/robustness.json), or None."""
+@st.cache_data(show_spinner=False, max_entries=4)
+def _robustness_study(mtime: float) -> dict | None:
     from xai import adversarial_study
 
     return adversarial_study.load_shipped()
+
+
+def robustness_study() -> dict | None:
+    """The shipped robustness study (assets/adversarial/robustness.json), or None; reread when the file changes."""
+    path = registry.ASSETS.parent / "adversarial" / "robustness.json"
+    return _robustness_study(path.stat().st_mtime) if path.exists() else None
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -1,0 +1,58 @@
+"""AppTest: the Attack page attacks an example recording, finds note edits in an example score, shows the
+shipped study, and bad input is a plain sentence (no traceback)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from models import registry
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not registry.available("audio"), reason="no audio model ships"),
+]
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "pages/attack.py"
+
+
+@pytest.fixture
+def page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_waveform_attack_side_by_side(page):
+    _ok(page)
+    page.button(key="atk_run").click().run()
+    _ok(page)
+    assert page.success or page.warning
+    assert len(page.get("audio")) >= 3  # original, adversarial, perturbation (+ noise control)
+    assert any("SNR" in m.label for m in page.metric)
+
+
+def test_target_equal_to_the_answer_is_a_plain_message(page):
+    page.button(key="atk_run").click().run()
+    answer = next(m.value for m in page.markdown if m.value.startswith("**Original**"))
+    current = re.search(r"— \*(.+?)\*", answer).group(1)
+    page.selectbox(key="atk_target").set_value(current).run()
+    page.button(key="atk_run").click().run()
+    assert not page.exception
+    assert any("already answers" in e.value for e in page.error)
+
+
+def test_symbolic_attack_finds_edits(page):
+    page.number_input(key="atk_sym_max").set_value(2).run()
+    page.button(key="atk_sym_run").click().run()
+    _ok(page)
+    assert page.success or page.warning
