@@ -17,11 +17,11 @@ import streamlit as st
 from models import registry
 from pages import _cache as cache
 from pages._nav import require_entrypoint
-from pages._widgets import choose_clip, choose_piece
+from pages._widgets import choose_clip, choose_piece, show_svgs
 from xai import adversarial as adv
 from xai import adversarial_study as study
 from xai import adversarial_views as av
-from xai import audio, music, report
+from xai import audio, music, report, score
 from xai import finding as fmod
 from xai import symbolic_attack as sym
 from xai.errors import XaiError
@@ -31,6 +31,7 @@ PLOT = {"displaylogo": False}
 METHOD_NAMES = {"pgd": "PGD (sign-Adam, L∞)", "fgsm": "FGSM (one step)", "cw": "C&W (‖δ‖² + α·CE)"}
 ANY = "(any other class)"
 STOP = K + "stop"
+EDIT_COLOUR = "#D94801"  # bars and voices a note attack edited, on the score
 
 require_entrypoint()
 
@@ -300,10 +301,26 @@ def score_tab() -> None:
         c2.audio(cache.rendered_piece(str(key) + "a", res.adversarial))
     except XaiError as e:
         st.error(str(e))
+    _edited_score(piece, first, last, d["edits"])
     st.download_button("Edited bars (MIDI)", music.to_midi_bytes(res.adversarial), file_name="edited.mid",
                        mime="audio/midi", key=K + "sym_midi", on_click="ignore")
     st.caption("Judge by ear and eye whether the change is musically small: the model's answer moved, "
                "has the style?")
+
+
+def _edited_score(piece, first: int, last: int, edits: list[dict]) -> None:
+    """The original score of the attacked bars, with the voices the attack edited coloured, bar by bar."""
+    if piece.source is None or not piece.source.is_scored or not edits:
+        return
+    with st.expander("The score of these bars, edited voices in colour"):
+        try:
+            svgs = cache.engrave(cache.piece_key(piece), first, last, piece, max_pages=2)
+            marks = sorted({(int(e["bar"]), int(e["part"]), EDIT_COLOUR) for e in edits})
+            show_svgs(score.highlight(svgs, marks, n_parts=len(piece.part_names)), height=460)
+            st.caption("The original notes; each bar and voice where a note was added or removed is coloured "
+                       "(the whole bar where the score has no staff per voice). The list above says which notes.")
+        except XaiError as e:
+            st.caption(str(e))
 
 
 # --- tab 3: the study --------------------------------------------------------------------------------------------
