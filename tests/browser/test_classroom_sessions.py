@@ -35,7 +35,10 @@ def test_twenty_concurrent_sessions_see_only_their_own_upload(browser, app_url):
         for p in pages:
             p.get_by_role("button", name="Add 1 file").click()
         for i, p in enumerate(pages):
-            p.get_by_role("heading", name="Your concept (").wait_for()
+            p.get_by_text("Added 1 file as examples").first.wait_for()
+            p.get_by_role("heading", name="Your concept (1 example)").wait_for()
+            p.get_by_text(f"student{i:02d}").first.wait_for()
+        for i, p in enumerate(pages):  # once every session has its example, none shows another's
             text = p.locator("body").inner_text()
             assert f"student{i:02d}" in text
             others = [j for j in range(N) if j != i and f"student{j:02d}" in text]
