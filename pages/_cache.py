@@ -104,29 +104,61 @@ def tcav_inputs() -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
 _TCAV_KEEP = 16  # results kept per server; each holds its CAVs (a few MB at the widest layer)
 
 
+class Held:
+    """Results held in memory for the whole server, least recently used dropped past ``keep``.
+
+    For results whose computation feeds an ``st.progress`` bar made outside the call (or can be cancelled),
+    which Streamlit's replay of cached elements does not allow, and which need not be copied on every rerun,
+    as ``st.cache_data`` would. Thread-safe: sessions run in threads.
+    """
+
+    def __init__(self, keep: int):
+        self.keep = int(keep)
+        self._store: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        """The held value for ``key`` (now the most recently used), or None."""
+        with self._lock:
+            if key not in self._store:
+                return None
+            self._store.move_to_end(key)
+            return self._store[key]
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._store[key] = value
+            self._store.move_to_end(key)
+            while len(self._store) > self.keep:
+                self._store.popitem(last=False)
+
+    def pop(self, key) -> None:
+        with self._lock:
+            self._store.pop(key, None)
+
+    def get_or_compute(self, key, compute: Callable[[], Any]) -> tuple[Any, bool]:
+        """``(value, was_held)``: the held value, else ``compute()`` held and returned. An error is not held."""
+        with self._lock:
+            if key in self._store:
+                self._store.move_to_end(key)
+                return self._store[key], True
+        value = compute()
+        self.put(key, value)
+        return value, False
+
+
 @st.cache_resource(show_spinner=False)
-def _tcav_store() -> tuple[OrderedDict, threading.Lock]:
-    return OrderedDict(), threading.Lock()
+def _held(name: str, keep: int) -> Held:
+    """The server's one :class:`Held` store of each name."""
+    return Held(keep)
 
 
 def tcav_result(key: tuple, compute: Callable[[], Any]) -> tuple[Any, bool]:
     """A TCAV result by its key (concept, targets, layers, options, seed, weights), computed once per server.
 
-    Returns ``(result, was_cached)``. Not ``st.cache_data``: a run feeds an ``st.progress`` bar made outside
-    the cached call, which Streamlit's replay of cached elements does not allow, and results with their CAVs
-    need not be copied on every rerun. The last :data:`_TCAV_KEEP` results are kept.
+    Returns ``(result, was_cached)``. The last :data:`_TCAV_KEEP` results are kept (see :class:`Held`).
     """
-    store, lock = _tcav_store()
-    with lock:
-        if key in store:
-            store.move_to_end(key)
-            return store[key], True
-    value = compute()
-    with lock:
-        store[key] = value
-        while len(store) > _TCAV_KEEP:
-            store.popitem(last=False)
-    return value, False
+    return _held("tcav", _TCAV_KEEP).get_or_compute(key, compute)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -224,29 +256,19 @@ def discovery_excerpts():
 _DISCOVERY_KEEP = 24  # results held per server; each holds presence maps of a few MB
 
 
-@st.cache_resource(show_spinner=False)
-def _discovery_store() -> tuple[OrderedDict, threading.Lock]:
-    return OrderedDict(), threading.Lock()
-
-
 def discovery_result(key: tuple, find: Callable[[], tuple[Any, str]]) -> tuple[Any, str]:
     """A discovery by its key (model, weights, layer, method, K, classes, seed), held in memory once found.
 
     ``find`` returns ``(result or None, status)`` (:func:`xai.discovery.cached`); only found results are held,
-    so a result computed later (on this page or by the CLI) is picked up. Not ``st.cache_data``: a new run
-    feeds an ``st.progress`` bar made outside the cached call, and results need not be copied on every rerun.
+    so a result computed later (on this page or by the CLI) is picked up (see :class:`Held`).
     """
-    store, lock = _discovery_store()
-    with lock:
-        if key in store:
-            store.move_to_end(key)
-            return store[key]
+    store = _held("discovery", _DISCOVERY_KEEP)
+    value = store.get(key)
+    if value is not None:
+        return value
     value = find()
     if value[0] is not None:
-        with lock:
-            store[key] = value
-            while len(store) > _DISCOVERY_KEEP:
-                store.popitem(last=False)
+        store.put(key, value)
     return value
 
 
@@ -266,9 +288,7 @@ def corpus_bars(piece_id: str, start_bar: int, end_bar: int) -> list[str]:
 
 def discovery_forget(key: tuple) -> None:
     """Drop one held discovery (before holding a fuller result under the same key)."""
-    store, lock = _discovery_store()
-    with lock:
-        store.pop(key, None)
+    _held("discovery", _DISCOVERY_KEEP).pop(key)
 
 
 @st.cache_data(show_spinner=False)
@@ -298,35 +318,17 @@ def concepts_in_piece(piece_key_: str, model_name: str, disc_key: str, _piece: m
 _LIME_KEEP = 16
 
 
-@st.cache_resource
-def _lime_store() -> tuple[OrderedDict, threading.Lock]:
-    return OrderedDict(), threading.Lock()
-
-
 def lime_result(key: tuple, compute: Callable[[], Any]) -> tuple[Any, bool]:
     """A LIME explanation by its key (input hash, model, options), held in memory once computed: (result, cached).
 
-    Not ``st.cache_data``: a new run feeds an ``st.progress`` bar made outside the cached call. An error is not
-    held, so the page can show it and try again.
+    An error is not held, so the page can show it and try again (see :class:`Held`).
     """
-    store, lock = _lime_store()
-    with lock:
-        if key in store:
-            store.move_to_end(key)
-            return store[key], True
-    value = compute()
-    with lock:
-        store[key] = value
-        while len(store) > _LIME_KEEP:
-            store.popitem(last=False)
-    return value, False
+    return _held("lime", _LIME_KEEP).get_or_compute(key, compute)
 
 
 def lime_peek(key: tuple) -> Any | None:
     """The held explanation for a key, or None (without computing)."""
-    store, lock = _lime_store()
-    with lock:
-        return store.get(key)
+    return _held("lime", _LIME_KEEP).get(key)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -340,33 +342,15 @@ def lime_piece_audio(key: str, ids: tuple[int, ...], keep: bool, _result) -> byt
 _ATTACK_KEEP = 16
 
 
-@st.cache_resource(show_spinner=False)
-def _attack_store() -> tuple[OrderedDict, threading.Lock]:
-    return OrderedDict(), threading.Lock()
-
-
 def attack_result(key: tuple, compute: Callable[[], Any]) -> tuple[Any, bool]:
     """An attack result (waveform, symbolic or one-clip sweep) by its key (input hash, model, options), computed
-    once per server. Returns ``(result, was_cached)``. Not ``st.cache_data``: a run feeds an ``st.progress``
-    bar and can be cancelled, which a cached call's replay does not allow."""
-    store, lock = _attack_store()
-    with lock:
-        if key in store:
-            store.move_to_end(key)
-            return store[key], True
-    value = compute()
-    with lock:
-        store[key] = value
-        while len(store) > _ATTACK_KEEP:
-            store.popitem(last=False)
-    return value, False
+    once per server. Returns ``(result, was_cached)``; a cancelled run raises and is not held (see :class:`Held`)."""
+    return _held("attack", _ATTACK_KEEP).get_or_compute(key, compute)
 
 
 def attack_cached(key: tuple):
     """The stored attack result for ``key``, or None."""
-    store, lock = _attack_store()
-    with lock:
-        return store.get(key)
+    return _held("attack", _ATTACK_KEEP).get(key)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
