@@ -12,16 +12,17 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .views import _base_layout
+
 ORIGINAL, ADVERSARIAL, NOISE = "#1F3A5F", "#B3412B", "#9A9A9A"
 MODEL_COLOURS = {"style_audio": "#1F3A5F", "style_midlevel": "#3B7D4F", "style_adversarial": "#B3412B",
                  "instrument": "#8A5A9E"}
-_FONT = {"family": "Georgia, serif"}
 
 
 def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin={"l": 60, "r": 20, "t": 50, "b": 40},
-                      plot_bgcolor="white", font=_FONT, legend={"orientation": "h", "y": -0.3})
-    return fig
+    """The app's common figure style (:func:`xai.views._base_layout`: font, template) with a legend below."""
+    return _base_layout(fig, title=title, height=height, margin={"l": 60, "r": 20, "t": 50, "b": 40},
+                        legend={"orientation": "h", "y": -0.3})
 
 
 def probabilities(classes: Sequence[str], original: Sequence[float], adversarial: Sequence[float], *,
