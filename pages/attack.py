@@ -168,7 +168,11 @@ def _export_audio(model, r) -> None:
     c1, c2 = st.columns(2)
     c1.download_button("Adversarial window (WAV)", _wav(r.adversarial), file_name="adversarial.wav",
                        mime="audio/wav", key=K + "dl_wav", on_click="ignore")
-    _share(f, {"model": model.name, "method": r.options.method}, c2)
+    o = r.options
+    state = {"model": model.name, "method": o.method, "target": r.target_label or "", "epsilon": o.epsilon,
+             "steps": o.steps, "start_s": float(r.start_seconds), "spectral": bool(o.spectral), **_clip_state()}
+    state |= {k: float(v) for k, v in (("lr", o.lr), ("alpha", o.alpha)) if v is not None}
+    _share(f, state, c2)
 
 
 def _share(f, state, col) -> None:
@@ -179,6 +183,64 @@ def _share(f, state, col) -> None:
     else:
         col.download_button("Numbers (JSON)", fmod.to_json(f).encode(), file_name="attack.json",
                             mime="application/json", key=K + "dl_json", on_click="ignore")
+
+
+PENDING = K + "pending_link"  # a restored link's settings, applied once the clip (and so the model) is known
+
+
+def _restore() -> None:
+    """A share link's settings: the example recording now, the model and attack once the clip is read; the
+    attack then runs again without a click (held per server, so a recent one opens at once)."""
+    from pages._share import restored_state
+
+    state = restored_state("attack")
+    if not state:
+        return
+    ss = st.session_state
+    titles = [e["title"] for e in _audio_examples()]
+    if state.get("clip_source") == "example" and state.get("clip_example") in titles:
+        ss[K + "source"], ss[K + "example"] = "An example recording", state["clip_example"]
+    elif state.get("clip_source") == "upload":
+        st.info("This link was made with its author's own recording, which a link does not carry: open the same "
+                "file below to see the same result.")
+    ss[PENDING] = state
+
+
+def _apply_pending(names: list[str], clip) -> None:
+    state = st.session_state.pop(PENDING, None)
+    if not state:
+        return
+    ss = st.session_state
+    if state.get("model") in names:
+        ss[K + "model"] = state["model"]
+    method = state.get("method")
+    if method in METHOD_NAMES:
+        ss[K + "method"] = method
+        classes = cache.model(ss.get(K + "model", names[0])).classes
+        ss[K + "target"] = state.get("target") if state.get("target") in classes else ANY
+        for name, wkey, lo, hi in (("epsilon", "eps_" + method, 1e-5, 1.0), ("steps", "steps_" + method, 1, 2000),
+                                   ("lr", "lr_" + method, 1e-6, 0.1), ("alpha", "alpha", 1e-4, 1e4),
+                                   ("start_s", "start", 0.0, max(0.0, clip.duration_seconds - 0.5))):
+            v = state.get(name)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi:
+                ss[K + wkey] = int(v) if name == "steps" else float(v)
+        if isinstance(state.get("spectral"), bool):
+            ss[K + "spectral"] = state["spectral"]
+    ss[K + "autorun"] = True
+
+
+def _audio_examples() -> list[dict]:
+    import json
+
+    index = registry.ASSETS.parent / "examples" / "audio" / "audio_examples.json"
+    return json.loads(index.read_text()) if index.exists() else []
+
+
+def _clip_state() -> dict:
+    ss = st.session_state
+    if ss.get(K + "source", "An example recording") == "An example recording" and ss.get(K + "example"):
+        return {"clip_source": "example", "clip_example": ss[K + "example"]}
+    return {"clip_source": "upload"}
 
 
 def recording_tab() -> None:
@@ -193,11 +255,14 @@ def recording_tab() -> None:
         return
     if clip is None:
         return
+    _apply_pending(names, clip)
     name = st.selectbox("Model", names, key=K + "model", format_func=lambda n: registry.card(n)["title"])
     model = cache.model(name)
     opt, start = _audio_settings(model, clip)
     clip_key = clip.source.sha256 if clip.source is not None else str(id(clip))
     key = ("wave", clip_key, name, model.weights_sha256, start, tuple(sorted(opt.to_dict().items())))
+    if st.session_state.pop(K + "autorun", False):
+        _request("wave", key)
     st.button("Attack", type="primary", key=K + "run", on_click=_request, args=("wave", key),
               icon=":material/bolt:")
     res = cache.attack_cached(key)
@@ -447,6 +512,7 @@ def _veracity_tab() -> None:
 st.title("Attack a prediction")
 st.caption("How little must change for a model to change its mind? Tiny changes that flip an answer show what a "
            "model does *not* hear the way we do.")
+_restore()
 tabs = st.tabs(["A recording", "A score", "Robustness study", "Does LIME find it?"])
 with tabs[0]:
     recording_tab()

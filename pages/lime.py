@@ -14,6 +14,7 @@ import streamlit as st
 from models import registry
 from pages import _cache as cache
 from pages._nav import require_entrypoint
+from pages._share import restore_piece, restored_state
 from pages._widgets import chart, choose_clip, choose_piece
 from xai import audio as xaudio
 from xai import finding as fmod
@@ -30,6 +31,71 @@ R2_WARNING = ("Fidelity (R²) says how well a straight line fits the model aroun
               "whether the ranking is right — correct and wrong explanations have the same range of R².")
 SEGMENT_TEXT = {"bars-voices": "Bars × voices", "bars-registers": "Bars × registers (pitch bands)",
                 "stems": "Rendered parts (stems) for an audio model"}
+
+
+# Share links: widget keys of the options, by the state's names (numbers only; checked against their ranges).
+OPTION_KEYS = {"samples": (K + "samples", 50, 20_000), "kernel_width": (K + "kernel", 0.05, 5.0),
+               "seed": (K + "seed", 0, 10_000), "top_k": (K + "topk", 1, 10), "stability_seeds": (K + "stab", 1, 10),
+               "bars_per_segment": (K + "bps", 1, 8), "n_registers": (K + "regs", 2, 4), "n_time": (K + "nt", 2, 10),
+               "n_bands": (K + "nb", 2, 8)}
+PENDING = K + "pending_link"  # a restored link's state, applied by each part of the page before its widgets
+
+
+def _restore() -> None:
+    """A share link's settings into the widgets that exist before the input is read; the rest is kept in
+    :data:`PENDING` for the widgets that depend on the input (model, class, bars), and the explanation is run
+    again once the input is there (it is held per server, so a link to a recent result opens at once)."""
+    state = restored_state("lime")
+    if not state:
+        return
+    ss = st.session_state
+    recording = state.get("input") == "recording"
+    ss[K + "input"] = "A recording" if recording else "A score"
+    if recording:
+        titles = [e["title"] for e in _audio_examples()]
+        if state.get("clip_source") == "example" and state.get("clip_example") in titles:
+            ss[K + "clip_source"], ss[K + "clip_example"] = "An example recording", state["clip_example"]
+        elif state.get("clip_source") == "upload":
+            st.info("This link was made with its author's own recording, which a link does not carry: open the "
+                    "same file below to see the same result.")
+    else:
+        restore_piece(K, state)
+        if state.get("segments") in SEGMENT_TEXT:
+            ss[K + "kind"] = state["segments"]
+    for name, (wkey, lo, hi) in OPTION_KEYS.items():
+        v = state.get(name)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi:
+            ss[wkey] = float(v) if isinstance(lo, float) else int(v)
+    ss[PENDING] = state
+
+
+def _pending(choices: dict[str, tuple[str, list]]) -> None:
+    """Apply the pending link's values to widgets about to be drawn: ``{state name: (widget key, options)}``;
+    a value not among the options is left out. The explanation then runs without a click."""
+    state = st.session_state.pop(PENDING, None)
+    if not state:
+        return
+    for name, (wkey, options) in choices.items():
+        v = state.get(name)
+        if name == "target" and not v:
+            v = PREDICTED
+        if v in options:
+            st.session_state[wkey] = v
+    st.session_state[K + "autorun"] = True
+
+
+def _audio_examples() -> list[dict]:
+    import json
+
+    index = registry.ASSETS.parent / "examples" / "audio" / "audio_examples.json"
+    return json.loads(index.read_text()) if index.exists() else []
+
+
+def _clip_state() -> dict:
+    ss = st.session_state
+    if ss.get(K + "clip_source", "An example recording") == "An example recording" and ss.get(K + "clip_example"):
+        return {"clip_source": "example", "clip_example": ss[K + "clip_example"]}
+    return {"clip_source": "upload"}
 
 
 def _options(kind: str) -> dict:
@@ -71,6 +137,8 @@ def _run(key: tuple, compute) -> object | None:
     held = cache.lime_peek(key)
     if held is not None:
         return held
+    if st.session_state.pop(K + "autorun", False):  # opened from a share link: run it as the link's author did
+        st.session_state[K + "asked"] = key
     if st.session_state.get(K + "asked") != key:
         st.button("Explain", type="primary", icon=":material/play_arrow:", key=K + "go",
                   on_click=lambda: st.session_state.__setitem__(K + "asked", key))
@@ -219,8 +287,14 @@ def _score_page() -> None:
     kind = st.radio("Segments", kinds, format_func=SEGMENT_TEXT.get, horizontal=True, key=K + "kind",
                     help="A segment switched off = its notes removed (stems: its part is not rendered).")
     nums = piece.bar_numbers
+    bars = [int(n) for n in nums]
     if kind == "stems":
         names = registry.available("audio")
+        linked = st.session_state.get(PENDING) or {}
+        linked_model = linked.get("model") if linked.get("model") in names else None
+        _pending({"model": (K + "stem_model", names), "start_bar": (K + "stem_bar", bars),
+                  "target": (K + "stem_class", [PREDICTED, *(cache.model(linked_model).classes if linked_model
+                                                           else ())])})
         mname = st.selectbox("Audio model", names, index=names.index("style_audio") if "style_audio" in names else 0,
                              key=K + "stem_model")
         model = cache.model(mname)
@@ -236,6 +310,8 @@ def _score_page() -> None:
         if mname not in registry.available():
             mname = "composer"
         model = cache.model(mname)
+        _pending({"target": (K + "class", [PREDICTED, *model.classes]),
+                  "start_bar": (K + "start", bars), "n_bars": (K + "nbars", list(range(2, min(32, max(2, len(nums))) + 1)))})
         st.caption(f"Model: `{mname}` (pick another in the sidebar).")
         target = _class_choice(model.classes, key=K + "class")
         c1, c2 = st.columns(2)
@@ -261,6 +337,11 @@ def _audio_page() -> None:
     if clip is None:
         return
     names = registry.available("audio")
+    linked = st.session_state.get(PENDING) or {}
+    linked_model = linked.get("model") if linked.get("model") in names else None
+    _pending({"model": (K + "audio_model", names), "off": (K + "off", list(lime.OFF_MODES)),
+              "target": (K + "audio_class", [PREDICTED, *(cache.model(linked_model).classes if linked_model else ())]),
+              "start_s": (K + "start_s", [x / 2 for x in range(0, 2 * 900 + 1)])})
     mname = st.selectbox("Audio model", names, index=names.index("style_audio") if "style_audio" in names else 0,
                          key=K + "audio_model")
     model = cache.model(mname)
@@ -282,7 +363,7 @@ def _audio_page() -> None:
     res = _run(key, lambda p: lime.explain_audio(model, clip.waveform, target, off=off, start_s=float(start_s),
                                                  progress=p, **opts))
     if res is not None:
-        state = {"input": "recording", "segments": "time-bands", "model": mname, "target": target or "",
+        state = {"input": "recording", "segments": "time-bands", "model": mname, "target": target or "", **_clip_state(),
                  "start_s": float(start_s), "off": off,
                  **{k: v for k, v in res.options.items() if isinstance(v, (int, float))}}
         _results(res, hashlib.sha256(repr(key).encode()).hexdigest()[:16], state)
@@ -296,6 +377,7 @@ st.markdown(
     "page never shows LIME alone: beside it are a trivial baseline on the same segments, a deletion check, a "
     "stability score over seeds and the fit's R² with its caveat."
 )
+_restore()
 what = st.radio("Explain", ["A score", "A recording"], horizontal=True, key=K + "input")
 try:
     if what == "A score":

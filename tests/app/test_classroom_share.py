@@ -95,3 +95,52 @@ def test_exporting_a_view_with_no_result_says_so_plainly():
     assert not at.exception, at.exception
     assert [i.value for i in at.info] == ["Run the test first; there is nothing to export yet."]
     assert not at.get("download_button")
+
+
+def test_a_lime_link_reopens_the_explanation_with_its_settings():
+    name = "folk: EmpressClog"
+    at = _open(share.encode("lime", {"input": "score", "source": "example", "example": name, "segments":
+                                     "bars-registers", "model": "composer", "target": "folk", "start_bar": 1,
+                                     "n_bars": 4, "samples": 300, "seed": 7, "stability_seeds": 2}))
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="lime_example").value == name
+    assert at.selectbox(key="lime_class").value == "folk"
+    assert at.number_input(key="lime_seed").value == 7
+    text = "\n".join(m.value for m in at.markdown)
+    assert "For **folk**" in text  # explained without a click, as the link's author saw it
+    links = [c.value for c in at.code if "?share=" in c.value]
+    view, state = share.decode(links[0].split("?share=", 1)[1])
+    assert view == "lime" and state["seed"] == 7 and state["example"] == name
+
+
+def test_a_lime_link_for_a_recording_picks_the_example_recording():
+    import json
+
+    ex = json.loads((Path(__file__).resolve().parents[2] / "assets/examples/audio/audio_examples.json").read_text())
+    title = ex[-1]["title"]
+    at = _open(share.encode("lime", {"input": "recording", "clip_source": "example", "clip_example": title,
+                                     "model": "instrument", "target": "", "off": "zero", "samples": 200,
+                                     "stability_seeds": 1}))
+    assert not at.exception, at.exception
+    assert at.radio(key="lime_input").value == "A recording"
+    assert at.selectbox(key="lime_clip_example").value == title
+    assert at.selectbox(key="lime_audio_model").value == "instrument"
+    assert at.radio(key="lime_off").value == "zero"
+
+
+def test_an_attack_link_reruns_the_attack_with_its_settings():
+    import json
+
+    ex = json.loads((Path(__file__).resolve().parents[2] / "assets/examples/audio/audio_examples.json").read_text())
+    title = ex[0]["title"]
+    at = _open(share.encode("attack", {"clip_source": "example", "clip_example": title, "model": "instrument",
+                                       "method": "fgsm", "target": "", "epsilon": 0.004, "start_s": 0.0}))
+    assert not at.exception, at.exception
+    assert at.selectbox(key="atk_example").value == title
+    assert at.radio(key="atk_method").value == "fgsm"
+    assert at.number_input(key="atk_eps_fgsm").value == pytest.approx(0.004)
+    assert any(m.label == "SNR" for m in at.metric)  # attacked without a click, as the link's author saw it
+    links = [c.value for c in at.code if "?share=" in c.value]
+    view, state = share.decode(links[0].split("?share=", 1)[1])
+    assert view == "attack" and state["method"] == "fgsm" and state["clip_example"] == title
