@@ -77,7 +77,13 @@ SECTIONS: dict[str, list[View]] = {
         View("pages/label_noise.py", "Label-noise lab", ":material/noise_aware:", "Train the style classifier on partly wrong labels and see how much it still learns, against the curated reference."),
     ],
     "Recommender": [
-        View("pages/hubness.py", "Recommender hubness", ":material/hub:", "Songs like this one by nearest neighbours in a model's embedding: the hubs it recommends for everything, hubness reduction and its trade-off, and a hub attack with and without a defence."),
+        View(
+            "pages/hubness.py",
+            "Recommender hubness",
+            ":material/scatter_plot:",
+            "Songs like this one by nearest neighbours in a model's embedding: the hubs it recommends for everything, "
+            "hubness reduction and its trade-off, and a hub attack with and without a defence.",
+        ),
     ],
 }
 
