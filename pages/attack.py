@@ -42,6 +42,7 @@ def _chart(fig, key):
 
 def _cancel() -> None:
     st.session_state[STOP] = True
+    st.session_state[K + "cancelled"] = True  # said once on the run the click starts (it interrupts the attack)
 
 
 def _request(name: str, key: tuple) -> None:
@@ -513,6 +514,8 @@ st.title("Attack a prediction")
 st.caption("How little must change for a model to change its mind? Tiny changes that flip an answer show what a "
            "model does *not* hear the way we do.")
 _restore()
+if st.session_state.pop(K + "cancelled", False):
+    st.warning("Cancelled: the computation was stopped and nothing was kept. Change the settings or run it again.")
 tabs = st.tabs(["A recording", "A score", "Robustness study", "Does LIME find it?"])
 with tabs[0]:
     recording_tab()
