@@ -1,4 +1,4 @@
-"""Benchmark: cost of one PGD step (xai.adversarial's sign-Adam loop) vs one forward+backward of the same model.
+"""Benchmark: cost of one PGD step (xai.attacks.waveform's sign-Adam loop) vs one forward+backward of the same model.
 
     .venv/bin/python bench/attack.py [--repeats 5] [--threads 2] [--batch 1 16]
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models import registry  # noqa: E402
-from xai import adversarial as adv  # noqa: E402
+from xai.attacks import waveform as adv  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SAMPLES = 88_200
@@ -50,7 +50,7 @@ def fwd_bwd_loop(net, x: torch.Tensor, steps: int) -> float:
 
 
 def attack_loop(net, x: torch.Tensor, steps: int) -> float:
-    """``steps`` PGD updates through xai.adversarial (no early stop), minus its two extra plain forward passes."""
+    """``steps`` PGD updates through xai.attacks.waveform (no early stop), minus its two extra plain forward passes."""
     opt = adv.AttackOptions(method="pgd", epsilon=1e-3, steps=steps, lr=1e-4, stop_early=False)
     t = time.perf_counter()
     adv.attack_batch(net, x, opt)

@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models import registry  # noqa: E402
-from xai import audio, audio_predict, transcribe  # noqa: E402
+from xai.audio import clip as audio  # noqa: E402
+from xai.audio import predict as audio_predict
+from xai.audio import transcribe
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -6,7 +6,7 @@ What is timed, over the shipped excerpts (assets/discovery/excerpts.npz, 900 win
 
 1. ``discover`` end to end for NMF and NTD at K (layer activations with every class logit's gradient, the
    factorisation, explained variance, importance), with the factorisation's own share;
-2. our NTD (HALS factors + multiplicative core, xai.discovery._ntd_hals) against tensorly's
+2. our NTD (HALS factors + multiplicative core, xai.concepts.discovery._ntd_hals) against tensorly's
    ``non_negative_tucker_hals`` (init 'random', the same ranks), both run for the same number of iterations
    (the number ours needed to converge), comparing time and the relative reconstruction error reached;
 3. browsing one precomputed concept, as the page does it: load the shipped result from disk (cold: a new
@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models import registry  # noqa: E402
-from xai import discovery, music, views  # noqa: E402
+from xai import views
+from xai.concepts import discovery  # noqa: E402
+from xai.symbolic import music
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -6,8 +6,8 @@ Data: synthetic, d = 128, float32, seed 0: 50 clusters in a 16-d latent space em
 (labels = cluster), k = 10, m = 50 candidates. Each measurement runs in a fresh process (peak RSS of that
 process; tracemalloc peak of Python-tracked allocations, which numpy's are).
 
-- ours, exact: :func:`xai.hubness.knn` (blocked; never an n x n matrix) + measures + empirical MP over each
-  item's 50 candidates counted over all n (:func:`xai.hubness.mp_empirical`) + re-rank + measures.
+- ours, exact: :func:`xai.recommender.hubness.knn` (blocked; never an n x n matrix) + measures + empirical MP over each
+  item's 50 candidates counted over all n (:func:`xai.recommender.hubness.mp_empirical`) + re-rank + measures.
 - reference: plain numpy O(n^2): the full n x n distance matrix, argsort, the same formulas written directly
   (MP: for each candidate pair, count the items farther from both). Skipped at n = 50,000: its distance matrix
   alone is 10 GB (float32), more than this machine's memory allows next to its colleagues.
@@ -78,7 +78,7 @@ def reference(X: np.ndarray) -> dict:
 
 
 def ours_exact(X: np.ndarray) -> dict:
-    from xai import hubness as H
+    from xai.recommender import hubness as H
 
     g = H.knn(X, M, moments=False)  # row moments are for Gaussian MP only
     m0 = H.measures(g.top(K), len(X))
@@ -92,7 +92,7 @@ def ours_exact(X: np.ndarray) -> dict:
 
 
 def ours_ann(X: np.ndarray, labels, cache: str) -> dict:
-    from xai import hubness as H
+    from xai.recommender import hubness as H
 
     out = {}
     for run in ("first", "cached"):

@@ -1,4 +1,4 @@
-"""Benchmark: our LIME (xai.lime) against the `lime` package and captum's Lime, and the stability measurement
+"""Benchmark: our LIME (xai.local.lime) against the `lime` package and captum's Lime, and the stability measurement
 behind the default sample count.
 
     .venv/bin/python bench/lime.py [--samples 1000] [--repeats 1] [--stability] [--stability-only]
@@ -9,7 +9,7 @@ Comparison (same model, same segments, same kernel, same number of samples):
   of the model's log filter-bank, switched-off cells = the clip's mean (veracity's setting);
 - symbolic: the shipped ``composer`` on a bundled chorale, 8 bars x 4 voices in 2-bar segments (16 segments).
 Each side:
-- ours: ``xai.lime.fit`` with the batched score function (one gather / one matrix product per batch, and for
+- ours: ``xai.local.lime.fit`` with the batched score function (one gather / one matrix product per batch, and for
   scores a memo of distinct window patterns);
 - lime: ``lime.lime_base.LimeBase.explain_instance_with_data`` after lime_image's ``data_labels`` loop (one
   Python composition per sample, ``batch_size`` 10 = lime's default), its own sampling (RandomState), kernel
@@ -19,7 +19,7 @@ Each side:
   its default Bernoulli(0.5) sampling, ``perturbations_per_eval`` 1 (its default) and 64.
 Reported: seconds per 1000 samples, ratios, and rank agreement with ours (top-3 overlap, Spearman rho of the
 weights). Stability (``--stability``): for each sample count, LIME is run with 5 seeds and the mean pairwise
-Jaccard of the top-3 segments is recorded; the defaults in ``xai.lime.DEFAULTS`` come from it.
+Jaccard of the top-3 segments is recorded; the defaults in ``xai.local.lime.DEFAULTS`` come from it.
 Results and parameters go to bench/results/lime.json (comparison) and bench/results/lime_stability.json
 (``--stability`` / ``--stability-only``).
 """
@@ -44,8 +44,10 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 
 from models import registry  # noqa: E402
-from xai import audio, io, lime  # noqa: E402
-from xai.segments import _PieceScorer, segment_notes  # noqa: E402
+from xai.audio import clip as audio  # noqa: E402
+from xai.local import lime
+from xai.local.segments import _PieceScorer, segment_notes  # noqa: E402
+from xai.symbolic import io
 
 CLIP = ROOT / "assets" / "examples" / "audio" / "bach__choir__fluidr3.ogg"
 CLIPS = sorted((ROOT / "assets" / "examples" / "audio").glob("*.ogg"))
@@ -73,7 +75,7 @@ class AudioProblem:
     """style_audio (or another audio model) on one 4-s window, 5 x 4 cells, off = mean."""
 
     def __init__(self, model_name: str, clip_path: Path):
-        from models.audio_data import CLIP_SAMPLES
+        from xai.audio.dataset import CLIP_SAMPLES
 
         self.model = registry.load(model_name)
         x = audio.load_audio(clip_path).waveform[:CLIP_SAMPLES]
@@ -121,12 +123,12 @@ class PieceProblem:
     """composer on 8 bars of a score, 2-bar segments x voices (or registers)."""
 
     def __init__(self, path: Path, *, start_bar: int | None = None):
-        from xai.segments import default_span
+        from xai.local.segments import default_span
 
         self.model = registry.load("composer")
         piece = io.load(path)
         pred_t = None
-        from xai.predict import classify
+        from xai.symbolic.predict import classify
 
         pred_t = int(np.argmax(classify(piece, self.model).piece_probabilities))
         sb = default_span(piece, self.model, pred_t, 8) if start_bar is None else start_bar
@@ -142,7 +144,7 @@ class PieceProblem:
         self.name = f"composer {self.seg.kind}, {path.name} bars {nums[i0]}-{nums[i1]}"
         self.batch_size = 256  # coalitions per call; the scorer sends new windows to the network 32 at a time
         # for the per-sample pipelines: the segment rolls over the whole excerpt and the fixed windows
-        from xai import music
+        from xai.symbolic import music
 
         sc = self.scorer
         spq = music.STEPS_PER_QUARTER
@@ -199,7 +201,7 @@ class PieceProblem:
 
 
 def _subset(piece, keep):
-    from xai.segments import subset
+    from xai.local.segments import subset
 
     return subset(piece, keep)
 

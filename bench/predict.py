@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models import registry  # noqa: E402
-from xai import io, music, predict  # noqa: E402
+from xai.symbolic import io, music, predict  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -1,9 +1,9 @@
-"""Benchmark: our TCAV (xai.tcav) against captum.concept.TCAV on the shipped style classifier.
+"""Benchmark: our TCAV (xai.concepts.tcav) against captum.concept.TCAV on the shipped style classifier.
 
     .venv/bin/python bench/tcav.py [--runs 20] [--layers block2 block3 block4] [--target bach] [--n-class 200]
                                    [--repeats 1] [--no-captum]
 
-Both sides get the same inputs: one concept (the first built-in concept of xai.concepts, its example windows;
+Both sides get the same inputs: one concept (the first built-in concept of xai.concepts.library, its example windows;
 if the shipped concept sets are missing, random-pool excerpts with a planted low pedal note, and the rest of
 the pool as random excerpts), the same 20 random sets and 20 null sets (the sets our run drew, read from
 ``result.sets_``), the same 200 class excerpts of one target class and the same three layers. captum gets the
@@ -43,7 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models import registry  # noqa: E402
-from xai import concepts, music, tcav  # noqa: E402
+from xai.concepts import library as concepts  # noqa: E402
+from xai.concepts import tcav
+from xai.symbolic import music
 
 RESULTS = ROOT / "bench" / "results"
 CAPTUM_ACCURACY_NOTE = (
@@ -62,7 +64,7 @@ def load_inputs(target: str, n_class: int) -> dict:
         concept = next(iter(concepts.builtin().values()))
         concept = concepts.check_usable(concept)
         X = concepts.example_rolls(concept)
-        # No random set may share a piece with the concept (xai.concepts.random_pool_sources says why).
+        # No random set may share a piece with the concept (xai.concepts.library.random_pool_sources says why).
         taken = {e.source_name for e in concept.examples}
         pool = pool[[s not in taken for s in sources]]
         class_X = concepts.class_examples()[target][:n_class]

@@ -20,7 +20,7 @@ Classifiers
 - :class:`AudioCNN`: a small CNN (four named ReLU blocks, so feature maps are non-negative for concept
   discovery) over the log filter-bank, pooled over frequency and time, then linear.
 - :class:`MidLevelCNN`: the interpretable one. The pooled embedding goes to a linear layer of named
-  mid-level features (:data:`models.midlevel.FEATURES`, in standard units of the training set), and the
+  mid-level features (:data:`xai.audio.midlevel.FEATURES`, in standard units of the training set), and the
   class logits are a *linear* function of those features only, so each class decision can be read as
   weights on named musical qualities (after Chowdhury et al. 2019, "Towards explainable MIR").
 """

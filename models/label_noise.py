@@ -3,7 +3,7 @@ piano-roll CNN that trains on it in seconds.
 
 The subset is made once from the corpus cache (``python -m models.label_noise``) and ships as
 ``assets/label_noise/subset.npz``: non-overlapping 16-quarter excerpts (hop 16) of the composer model's own
-train and test pieces (:func:`models.data.split`), balanced per class, rolls bit-packed (``np.packbits``) so
+train and test pieces (:func:`xai.symbolic.dataset.split`), balanced per class, rolls bit-packed (``np.packbits``) so
 the file stays small; no pickles. CI and the app read only that file.
 """
 
@@ -64,11 +64,11 @@ def load_subset(path: Path = SUBSET_PATH) -> dict:
 
 def build_subset(path: Path = SUBSET_PATH) -> dict:
     """Make the subset from the corpus cache (needs ``~/.cache/musicxai/corpus_v2.npz``) and save it."""
-    from . import data
+    from xai.symbolic import dataset as data
 
     table = data.build()
     parts = data.split(table)
-    out, meta = {}, {"classes": list(data.CLASSES), "split": "models.data.split (by piece, seed "
+    out, meta = {}, {"classes": list(data.CLASSES), "split": "xai.symbolic.dataset.split (by piece, seed "
                      f"{data.SEED})", "hop_quarters": 16, "min_notes": 4, "seed": SUBSET_SEED,
                      "per_class": {"train": TRAIN_PER_CLASS, "test": TEST_PER_CLASS},
                      "command": "python -m models.label_noise"}

@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from xai.errors import InputError
+from models import nets
 
-from . import nets
+from .errors import InputError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
 
@@ -43,7 +43,7 @@ class Model:
 
 
 def _audio_net(spec):
-    from . import audio_nets  # only audio models pay for it
+    from models import audio_nets  # only audio models pay for it
 
     return audio_nets.build(spec)
 

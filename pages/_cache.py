@@ -18,8 +18,11 @@ import numpy as np
 import streamlit as st
 
 from models import registry
-from xai import concepts, examples, music, predict, score, tcav, views
-from xai import io as xio
+from xai import views
+from xai.concepts import library as concepts
+from xai.concepts import tcav
+from xai.symbolic import examples, music, predict, score
+from xai.symbolic import io as xio
 
 
 def piece_key(piece: music.Piece) -> str:
@@ -42,7 +45,7 @@ def _piece(sha256: str, filename: str, _data: bytes) -> music.Piece:
 
 
 def load_upload(data: bytes, filename: str) -> music.Piece:
-    """An uploaded file as a Piece (validated by :func:`xai.io.load_bytes`), cached by content and name."""
+    """An uploaded file as a Piece (validated by :func:`xai.symbolic.io.load_bytes`), cached by content and name."""
     return _piece(hashlib.sha256(data).hexdigest(), filename, data)
 
 
@@ -70,7 +73,7 @@ def engrave(
     width: int = 2100,
     scale: int = 35,
 ) -> list[str]:
-    """SVG pages of the score of a piece, or of some of its bars (see :func:`xai.score.engrave`)."""
+    """SVG pages of the score of a piece, or of some of its bars (see :func:`xai.symbolic.score.engrave`)."""
     return score.engrave(_piece, start_bar=start_bar, end_bar=end_bar, max_pages=max_pages, width=width, scale=scale)
 
 
@@ -82,7 +85,7 @@ def audio(key: str, start: float | None, end: float | None, _piece: music.Piece)
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def example_audio(fingerprint: str, _example: concepts.Example) -> bytes:
-    """WAV bytes of a concept example on its own (``fingerprint``: :meth:`~xai.concepts.Example.fingerprint`)."""
+    """WAV bytes of a concept example on its own (``fingerprint``: :meth:`~xai.concepts.library.Example.fingerprint`)."""
     return views.listening_wav(music.render_audio(_example.to_piece()))
 
 
@@ -96,7 +99,7 @@ def bundled_sources() -> dict[str, str]:
 def tcav_inputs() -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
     """The shipped random pool, the piece each pool row came from, and the held-out excerpts per class.
 
-    Held once per server: the pool alone is some 20 MB, which :func:`xai.concepts.random_pool` copies per call.
+    Held once per server: the pool alone is some 20 MB, which :func:`xai.concepts.library.random_pool` copies per call.
     """
     return concepts.random_pool(), concepts.random_pool_sources(), concepts.class_examples()
 
@@ -182,13 +185,13 @@ def concept_baseline(model_name: str, layer: str, cav_key: str, _cav: np.ndarray
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _audio_clip(sha256: str, filename: str, _data: bytes):
-    from xai import audio
+    from xai.audio import clip as audio
 
     return audio.load_audio_bytes(_data, filename)
 
 
 def load_audio_upload(data: bytes, filename: str):
-    """An uploaded recording as a Clip (validated by :func:`xai.audio.load_audio_bytes`), cached by content."""
+    """An uploaded recording as a Clip (validated by :func:`xai.audio.clip.load_audio_bytes`), cached by content."""
     return _audio_clip(hashlib.sha256(data).hexdigest(), filename, data)
 
 
@@ -198,7 +201,7 @@ def _clip_key(clip) -> str:
 
 @st.cache_data(show_spinner="Listening…", max_entries=32)
 def _classify_audio(key: str, model_name: str, _clip):
-    from xai import audio_predict
+    from xai.audio import predict as audio_predict
 
     return audio_predict.classify_audio(_clip, model(model_name))
 
@@ -210,7 +213,7 @@ def classify_audio(clip, model_name: str):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _audio_spectrogram(key: str, model_name: str, seconds: float, _clip):
-    from xai import audio_predict
+    from xai.audio import predict as audio_predict
 
     return audio_predict.model_spectrogram(_clip, model(model_name), max_seconds=seconds)
 
@@ -232,7 +235,7 @@ def audio_filterbanks(model_name: str):
 
 @st.cache_data(show_spinner="Transcribing with basic-pitch…", max_entries=8)
 def _transcription(key: str, _clip):
-    from xai import transcribe
+    from xai.audio import transcribe
 
     return transcribe.transcribe(_clip)
 
@@ -247,8 +250,8 @@ def transcription(clip):
 
 @st.cache_resource(show_spinner="Loading the excerpts for concept discovery…")
 def discovery_excerpts():
-    """The shipped excerpt corpus of concept discovery (:func:`xai.discovery.load_excerpts`), once per server."""
-    from xai import discovery
+    """The shipped excerpt corpus of concept discovery (:func:`xai.concepts.discovery.load_excerpts`), once per server."""
+    from xai.concepts import discovery
 
     return discovery.load_excerpts()
 
@@ -259,7 +262,7 @@ _DISCOVERY_KEEP = 24  # results held per server; each holds presence maps of a f
 def discovery_result(key: tuple, find: Callable[[], tuple[Any, str]]) -> tuple[Any, str]:
     """A discovery by its key (model, weights, layer, method, K, classes, seed), held in memory once found.
 
-    ``find`` returns ``(result or None, status)`` (:func:`xai.discovery.cached`); only found results are held,
+    ``find`` returns ``(result or None, status)`` (:func:`xai.concepts.discovery.cached`); only found results are held,
     so a result computed later (on this page or by the CLI) is picked up (see :class:`Held`).
     """
     store = _held("discovery", _DISCOVERY_KEEP)
@@ -281,7 +284,7 @@ def excerpt_audio(excerpts_sha: str, index: int, start: float | None, end: float
 @st.cache_data(show_spinner=False, max_entries=64)
 def corpus_bars(piece_id: str, start_bar: int, end_bar: int) -> list[str]:
     """SVG pages of some bars of a music21 corpus piece (parsed and engraved on demand, kept on disk)."""
-    from xai import corpus
+    from xai.symbolic import corpus
 
     return corpus.engrave_bars(piece_id, start_bar, end_bar)
 
@@ -308,8 +311,8 @@ def discovery_key(disc) -> str:
 
 @st.cache_data(show_spinner="Looking for the concepts in the piece…", max_entries=16)
 def concepts_in_piece(piece_key_: str, model_name: str, disc_key: str, _piece: music.Piece, _disc):
-    """Where a discovery's concepts sit in a piece (:func:`xai.discovery.in_piece`)."""
-    from xai import discovery
+    """Where a discovery's concepts sit in a piece (:func:`xai.concepts.discovery.in_piece`)."""
+    from xai.concepts import discovery
 
     return discovery.in_piece(model(model_name), _disc, _piece)
 
@@ -355,7 +358,7 @@ def attack_cached(key: tuple):
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _robustness_study(mtime: float) -> dict | None:
-    from xai import adversarial_study
+    from xai.attacks import robustness as adversarial_study
 
     return adversarial_study.load_shipped()
 
@@ -386,7 +389,7 @@ def label_noise_subset() -> dict:
 @st.cache_resource(show_spinner="Loading the recommender's embeddings…")
 def hubness_embedding(name: str):
     """A shipped embedding space with its items' metadata (read-only; shared by every session)."""
-    from xai import embeddings
+    from xai.recommender import embeddings
 
     return embeddings.load(name)
 
@@ -394,7 +397,7 @@ def hubness_embedding(name: str):
 @st.cache_data(show_spinner="Finding every item's nearest neighbours…", max_entries=16)
 def hubness_reports(name: str, k: int) -> list:
     """Hubness and retrieval of embedding ``name`` at ``k`` under every reduction (one shared k-NN graph)."""
-    from xai import hubness
+    from xai.recommender import hubness
 
     emb = hubness_embedding(name)
     return hubness.compare(emb.vectors, emb.labels, k)
@@ -403,7 +406,7 @@ def hubness_reports(name: str, k: int) -> list:
 @st.cache_data(show_spinner="Rendering…", max_entries=128)
 def hubness_item_wav(name: str, item: int) -> bytes:
     """WAV bytes of one item of an embedding space (audio clips re-rendered from their score)."""
-    from xai import embeddings
+    from xai.recommender import embeddings
 
     return embeddings.item_wav(hubness_embedding(name), item)
 
@@ -411,7 +414,7 @@ def hubness_item_wav(name: str, item: int) -> bytes:
 @st.cache_resource(show_spinner="Preparing the recommender for the attack…", max_entries=4)
 def hub_attack_collection(name: str, defence: str):
     """The attack's view of the collection (pairwise distances, k-NN and MP lists) for one defence."""
-    from xai import hub_attack
+    from xai.recommender import hub_attack
 
     return hub_attack.Collection(hubness_embedding(name).vectors, defence=defence)
 
@@ -421,7 +424,7 @@ def hub_attack_demo(name: str, item: int, eps: float, steps: int, _progress=None
     """Attack one song against the undefended and the MP-defended recommender: results and waveforms."""
     import numpy as np
 
-    from xai import embeddings, hub_attack
+    from xai.recommender import embeddings, hub_attack
 
     emb = hubness_embedding(name)
     net = model(name).net

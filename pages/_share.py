@@ -1,7 +1,7 @@
 """The share panel every result view ends with, and the restoring of a view from a ``?share=`` link.
 
 ``share_panel(finding, state, key=...)`` offers the result as a self-contained HTML report and as JSON of its
-numbers (:mod:`xai.finding`), and a link that reopens the same view with the same settings (:mod:`xai.share`).
+numbers (:mod:`xai.export.finding`), and a link that reopens the same view with the same settings (:mod:`xai.classroom.share`).
 ``restored_state(view)`` reads such a link once per session and returns the settings for the page to put into
 its widgets (see :func:`apply_state`); a broken, changed or old link shows a plain warning and the default view.
 """
@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from pages._nav import SECTIONS
-from xai import finding as fmod
-from xai import share
+from xai.classroom import share
 from xai.errors import XaiError
+from xai.export import finding as fmod
 
 QUERY_KEY = "share"
 _DONE = "_share_handled"  # session state: the tokens this session has already acted on (as "token|view")
@@ -51,7 +51,7 @@ def share_panel(finding: fmod.Finding | None, state: dict, *, key: str, what: st
                 view: str | None = None) -> None:
     """Download buttons (HTML report, JSON) and a share link for a result; a plain message with no result.
 
-    ``state`` holds the view's settings (plain JSON values, within the view's schema in :mod:`xai.share`);
+    ``state`` holds the view's settings (plain JSON values, within the view's schema in :mod:`xai.classroom.share`);
     ``view`` defaults to ``finding.view``; ``what`` names what to run in the no-result message.
     """
     if finding is None:
@@ -180,7 +180,7 @@ def restore_piece(prefix: str, state: dict | None) -> None:
     the author's own file says so, as that file is not part of the link."""
     if not state or not state.get("source"):
         return
-    from xai import examples
+    from xai.symbolic import examples
 
     if state["source"] == "example" and state.get("example") in examples.EXAMPLES:
         st.session_state[prefix + "source"] = _EXAMPLE_SOURCE

@@ -9,13 +9,13 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import _cache as cache
-from xai import examples, music
-from xai import io as xio
+from xai.symbolic import examples, music
+from xai.symbolic import io as xio
 
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]}
 TRANSCRIBED_KEY = "transcribed_piece"  # session state: the Piece the Listen page sent to the score views
 TRANSCRIBED_SOURCE = "The transcribed recording"
-_TRANSCRIBED_SUFFIX = " (transcribed)"  # xai.transcribe titles its pieces "<recording> (transcribed)"
+_TRANSCRIBED_SUFFIX = " (transcribed)"  # xai.audio.transcribe titles its pieces "<recording> (transcribed)"
 
 
 def use_transcription(piece: music.Piece) -> None:
@@ -91,7 +91,7 @@ def choose_clip(prefix: str, *, upload_hint: str = "Upload a recording."):
     import json
 
     from models import registry
-    from xai import audio
+    from xai.audio import clip as audio
 
     folder = registry.ASSETS.parent / "examples" / "audio"
     index = folder / "audio_examples.json"

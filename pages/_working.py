@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 import streamlit as st
 
-from xai import concepts, music
+from xai.concepts import library as concepts
+from xai.symbolic import music
 
 KEY = "concept_work"
 UNNAMED = "unsaved concept"
@@ -33,7 +34,7 @@ def examples() -> list[concepts.Example]:
 def add(new: Iterable[concepts.Example]) -> tuple[list[concepts.Example], int]:
     """Append examples, leaving out repeats (of each other or of those already there).
 
-    Returns the examples added and how many were left out as repeats (see :func:`xai.concepts.dedupe`).
+    Returns the examples added and how many were left out as repeats (see :func:`xai.concepts.library.dedupe`).
     """
     w = state()
     new = list(new)
@@ -76,7 +77,7 @@ def remember_source(piece: music.Piece) -> None:
 
 
 def concept(name: str | None = None) -> concepts.Concept | None:
-    """The working concept as a :class:`~xai.concepts.Concept` (None while it has no examples)."""
+    """The working concept as a :class:`~xai.concepts.library.Concept` (None while it has no examples)."""
     w = state()
     if not w["items"]:
         return None

@@ -2,8 +2,8 @@
 
 Four tabs: a waveform attack on a recording (original vs adversarial side by side, to hear and to read), note
 edits that change the style a score model hears, the shipped robustness study of the audio models, and whether
-LIME finds a perturbation planted in a few time x band segments. All logic lives in ``xai.adversarial``,
-``xai.symbolic_attack``, ``xai.adversarial_study`` and ``xai.veracity``; figures in ``xai.adversarial_views``.
+LIME finds a perturbation planted in a few time x band segments. All logic lives in ``xai.attacks.waveform``,
+``xai.attacks.notes``, ``xai.attacks.robustness`` and ``xai.attacks.veracity``; figures in ``xai.views.attacks``.
 """
 
 import hashlib
@@ -18,13 +18,15 @@ from models import registry
 from pages import _cache as cache
 from pages._nav import require_entrypoint
 from pages._widgets import choose_clip, choose_piece, show_svgs
-from xai import adversarial as adv
-from xai import adversarial_study as study
-from xai import adversarial_views as av
-from xai import audio, music, report, score
-from xai import finding as fmod
-from xai import symbolic_attack as sym
+from xai.attacks import notes as sym
+from xai.attacks import robustness as study
+from xai.attacks import waveform as adv
+from xai.audio import clip as audio
 from xai.errors import XaiError
+from xai.export import finding as fmod
+from xai.export import report
+from xai.symbolic import music, score
+from xai.views import attacks as av
 
 K = "atk_"
 PLOT = {"displaylogo": False}
@@ -433,14 +435,14 @@ def study_tab() -> None:
 
 
 def veracity_tab() -> None:
-    if find_spec("xai.veracity") is None:
+    if find_spec("xai.attacks.veracity") is None:
         st.info("The veracity check is not available in this installation.")
         return
     _veracity_tab()
 
 
 def _veracity_tab() -> None:
-    from xai import veracity
+    from xai.attacks import veracity
 
     st.markdown("A perturbation is planted in **k** random time × band segments of the model's spectrogram, "
                 "just strong enough to change the answer. Then LIME explains the new answer. Does LIME's top-k "

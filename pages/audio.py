@@ -2,7 +2,7 @@
 
 Input is an uploaded recording (WAV, FLAC, Ogg, MP3) or a bundled example, some of them rendered by sounds
 the models never heard in training. Everything slow is cached in ``pages._cache``; every figure comes from
-``xai.audio_views``. Any :class:`~xai.errors.XaiError` is shown once as a plain sentence.
+``xai.views.audio``. Any :class:`~xai.errors.XaiError` is shown once as a plain sentence.
 """
 
 import html
@@ -17,9 +17,13 @@ from pages import _cache as cache
 from pages._nav import SECTIONS, require_entrypoint
 from pages._share import restored_state, share_panel
 from pages._widgets import TRANSCRIBED_KEY, TRANSCRIBED_SOURCE, transcription_caption, use_transcription
-from xai import audio, audio_views, report, transcribe, views
-from xai import finding as fmod
+from xai import views
+from xai.audio import clip as audio
+from xai.audio import transcribe
 from xai.errors import XaiError
+from xai.export import finding as fmod
+from xai.export import report
+from xai.views import audio as audio_views
 
 K = "aud_"
 PLOT_CONFIG = {"displaylogo": False}
@@ -126,7 +130,7 @@ require_entrypoint()
 st.title("Listen: instrument and style from a recording")
 names = registry.available("audio")
 if not names:
-    st.warning("No audio model ships with this installation; run `python -m models.train instrument`.")
+    st.warning("No audio model ships with this installation; run `python -m training.train instrument`.")
     st.stop()
 
 _restore(names)

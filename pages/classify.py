@@ -17,9 +17,10 @@ from pages import _cache as cache
 from pages._nav import require_entrypoint
 from pages._share import piece_state, restore_piece, restored_state, share_panel
 from pages._widgets import PLOT_CONFIG, choose_piece
-from xai import finding as fmod
-from xai import report, views
+from xai import views
 from xai.errors import InputError, XaiError
+from xai.export import finding as fmod
+from xai.export import report
 
 K = "cls_"  # widget key prefix of this page
 N_HIGHLIGHT = 3

@@ -19,9 +19,11 @@ from pages import _cache as cache
 from pages import _working as working
 from pages._nav import require_entrypoint
 from pages._widgets import chart, choose_piece, show_svgs
-from xai import concepts, music, views
-from xai import io as xio
+from xai import views
+from xai.concepts import library as concepts
 from xai.errors import InputError, XaiError
+from xai.symbolic import io as xio
+from xai.symbolic import music
 
 K = "con_"  # widget key prefix of this page
 WINDOW = float(music.WINDOW_QUARTERS)

@@ -1,7 +1,7 @@
 """Discovered concepts: what a layer of the model holds, found without labels, shown in excerpts to see and hear.
 
 The layer's feature maps over the shipped excerpts (held-out pieces, 150 per class) are factorised into K
-concepts by NMF or NTD (:mod:`xai.discovery`). Results for the default settings ship precomputed and others are
+concepts by NMF or NTD (:mod:`xai.concepts.discovery`). Results for the default settings ship precomputed and others are
 kept in the user's cache, so browsing is instant; a new factorisation runs with a progress bar. For each concept:
 its importance for each class, the excerpts where it is most and least present (piano roll with the concept
 over it, bars, the sound of the bars where it is strongest, the score on demand), a side-by-side comparison,
@@ -20,9 +20,12 @@ from pages import _cache as cache
 from pages._nav import require_entrypoint
 from pages._share import restored_state, share_panel
 from pages._widgets import chart, choose_piece, show_svgs
-from xai import concepts, discovery, report, views
-from xai import finding as fmod
+from xai import views
+from xai.concepts import discovery
+from xai.concepts import library as concepts
 from xai.errors import InputError, XaiError
+from xai.export import finding as fmod
+from xai.export import report
 
 K = "disc_"  # widget key prefix of this page
 K_CHOICES = (2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32)

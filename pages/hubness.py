@@ -1,8 +1,8 @@
 """Recommender hubness: "songs like this one" by k nearest neighbours in a model's embedding space, how unevenly
 it recommends (hubs and anti-hubs), what hubness reduction changes, and a hub attack with and without a defence.
 
-Everything comes from the shipped embeddings (``assets/hubness/``; :mod:`xai.embeddings`); measures and
-reductions from :mod:`xai.hubness`; the attack from :mod:`xai.hub_attack`; figures from :mod:`xai.hubness_views`.
+Everything comes from the shipped embeddings (``assets/hubness/``; :mod:`xai.recommender.embeddings`); measures and
+reductions from :mod:`xai.recommender.hubness`; the attack from :mod:`xai.recommender.hub_attack`; figures from :mod:`xai.views.recommender`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ import streamlit as st
 from pages import _cache as cache
 from pages._nav import require_entrypoint
 from pages._widgets import chart
-from xai import audio, embeddings, hub_attack, hubness, hubness_views, share
-from xai import finding as fmod
+from xai.audio import clip as audio
+from xai.classroom import share
 from xai.errors import XaiError
+from xai.export import finding as fmod
+from xai.recommender import embeddings, hub_attack, hubness
+from xai.views import recommender as hubness_views
 
 require_entrypoint()
 
@@ -138,7 +141,7 @@ def _recommend(emb, rep, s) -> None:
         clip = cache.load_audio_upload(up.getvalue(), up.name)
         import torch
 
-        from models.audio_data import CLIP_SAMPLES
+        from xai.audio.dataset import CLIP_SAMPLES
 
         x = np.zeros(CLIP_SAMPLES, np.float32)
         w = np.asarray(clip.waveform, np.float32)[:CLIP_SAMPLES]

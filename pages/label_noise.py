@@ -16,9 +16,11 @@ from pages import _cache as cache
 from pages._nav import require_entrypoint
 from pages._share import restored_state, share_panel
 from pages._widgets import chart
-from xai import classroom_views, label_noise, report
-from xai import finding as fmod
+from xai.classroom import label_noise
 from xai.errors import XaiError
+from xai.export import finding as fmod
+from xai.export import report
+from xai.views import classroom as classroom_views
 
 K = "ln_"
 RUNS = K + "runs"  # session state: this session's live runs (dicts)

@@ -1,7 +1,7 @@
 """Explain with LIME: which bars and voices (or seconds and frequency bands, or stems) a prediction rests on,
 never shown alone: beside a trivial baseline, a deletion check, a stability score and the fidelity with its caveat.
 
-UI only: the work is :mod:`xai.lime` / :mod:`xai.segments`, the figures :mod:`xai.lime_views`, the caches
+UI only: the work is :mod:`xai.local.lime` / :mod:`xai.local.segments`, the figures :mod:`xai.views.local`, the caches
 ``pages._cache.lime_result`` (keyed by input hash, model and options). Any XaiError is one plain sentence.
 """
 
@@ -16,10 +16,13 @@ from pages import _cache as cache
 from pages._nav import require_entrypoint
 from pages._share import restore_piece, restored_state
 from pages._widgets import chart, choose_clip, choose_piece
-from xai import audio as xaudio
-from xai import finding as fmod
-from xai import lime, lime_views, report, score
+from xai.audio import clip as xaudio
 from xai.errors import XaiError
+from xai.export import finding as fmod
+from xai.export import report
+from xai.local import lime
+from xai.symbolic import score
+from xai.views import local as lime_views
 
 K = "lime_"
 TOP_COLOUR = "#D94801"  # LIME's top segments on the score, the colour of the piano roll's outline

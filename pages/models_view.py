@@ -1,7 +1,7 @@
 """Models: every shipped model's card (data, split, accuracy, per-class F1, confusion) and the audio front-ends compared.
 
 The cards are read from ``assets/models`` through :mod:`models.registry` (symbolic and audio models alike);
-every figure comes from :mod:`xai.audio_views`. The front-end comparison sets the three instrument
+every figure comes from :mod:`xai.views.audio`. The front-end comparison sets the three instrument
 classifiers side by side, which differ only in how the waveform becomes the CNN's input: a fixed mel bank,
 a learnable bank of triangles, or a learned 1-D convolution over the waveform.
 """
@@ -11,7 +11,7 @@ import streamlit as st
 from models import audio_nets, registry
 from pages import _cache as cache
 from pages._nav import require_entrypoint
-from xai import audio_views
+from xai.views import audio as audio_views
 
 K = "mod_"
 PLOT_CONFIG = {"displaylogo": False}

@@ -2,7 +2,7 @@
 
 Everyone sees the list and opens a preset (a link to its view with the saved settings, in the student's own
 session). Saving and deleting are for the teacher only: teacher mode is unlocked in this browser session by the
-teacher password (see :mod:`xai.presets`). A preset is made from a share link: set up any view, copy the link
+teacher password (see :mod:`xai.classroom.presets`). A preset is made from a share link: set up any view, copy the link
 from its share panel, paste it here.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._nav import SECTIONS, require_entrypoint
-from xai import presets
+from xai.classroom import presets
 from xai.errors import XaiError
 
 K = "pre_"

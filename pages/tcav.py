@@ -1,7 +1,7 @@
 """Test a concept (TCAV): does the model's answer for a style move with a concept a musician defined?
 
 The concepts on offer are the library's, the shipped built-in ones, and the unsaved working concept of
-'Define a concept' once it is usable. The options' widgets are built from :class:`xai.tcav.TCAVOptions`'
+'Define a concept' once it is usable. The options' widgets are built from :class:`xai.concepts.tcav.TCAVOptions`'
 fields, bounds and help. A run draws its random sets from the shipped pool of training excerpts, leaving out
 the pieces the concept's examples come from, scores the held-out excerpts of each class, is kept per server
 (:func:`pages._cache.tcav_result`) and is recorded in the library's run log. Its concept direction (CAV) then
@@ -25,9 +25,13 @@ from pages import _working as working
 from pages._nav import require_entrypoint
 from pages._share import restored_state, share_panel
 from pages._widgets import chart, choose_piece
-from xai import concepts, music, report, tcav, views
-from xai import finding as fmod
+from xai import views
+from xai.concepts import library as concepts
+from xai.concepts import tcav
 from xai.errors import InputError, XaiError
+from xai.export import finding as fmod
+from xai.export import report
+from xai.symbolic import music
 
 K = "tcav_"  # widget key prefix of this page
 STRIP_HOP = 2  # quarters between the strip's windows: 8 windows cover each beat, so it follows the music closely
@@ -190,7 +194,7 @@ def _run_one(model, a: concepts.Concept, b: concepts.Concept | None, targets, la
         for t in targets:
             if t not in class_X:
                 raise InputError(f"The shipped concept sets hold no excerpts of the class '{t}' to score.")
-        # Random sets never share a piece with the concept(s) tested (see xai.concepts.random_pool_sources).
+        # Random sets never share a piece with the concept(s) tested (see xai.concepts.library.random_pool_sources).
         taken = {e.source_name for c in (a, b) if c is not None for e in c.examples}
         keep = np.array([s not in taken for s in sources], dtype=bool)
         common = {

@@ -1,7 +1,7 @@
 """Guided tour: one bundled piece, from the model's answer to a concept test, in plain words for musicians.
 
 Each step shows a little of the real view here (the answer, the excerpt it is surest about) and a link that
-opens the full view with the same piece and settings (a share link, :mod:`xai.share`). Back / Next buttons move
+opens the full view with the same piece and settings (a share link, :mod:`xai.classroom.share`). Back / Next buttons move
 through the steps; the step is kept in this browser session.
 """
 
@@ -12,8 +12,10 @@ import streamlit as st
 from pages import _cache as cache
 from pages._nav import require_entrypoint
 from pages._widgets import chart
-from xai import examples, share, views
+from xai import views
+from xai.classroom import share
 from xai.errors import XaiError
+from xai.symbolic import examples
 
 K = "tour_"
 STEP = K + "step"

@@ -1,19 +1,13 @@
 """One exception family for the whole package.
 
 Pages and the CLI catch :class:`XaiError` once and show its message as a plain sentence; anything else is a bug.
+The classes are defined in :mod:`models.errors` (the lowest layer, so the model registry raises them too) and
+re-exported here, where the rest of ``xai`` and the pages import them from.
 """
 
+from models.errors import InputError, ParameterError, XaiError
 
-class XaiError(Exception):
-    """Root of every error this package raises on purpose. Its message is written for a musician to read."""
-
-
-class InputError(XaiError):
-    """The user's input (a file, an excerpt, a concept) cannot be used as it is."""
-
-
-class ParameterError(XaiError):
-    """An option is out of its allowed range or of the wrong type."""
+__all__ = ["XaiError", "InputError", "ParameterError", "check_int"]
 
 
 def check_int(name: str, value, low: int, high: int) -> int:

@@ -62,7 +62,7 @@ def test_an_upload_then_a_video_renamed_wav(page):
 
 
 def test_transcription_shows_the_symbolic_reading(page):
-    from xai import transcribe
+    from xai.audio import transcribe
 
     if not transcribe.available():
         pytest.skip("basic-pitch is not installed")
@@ -75,7 +75,7 @@ def test_transcription_shows_the_symbolic_reading(page):
 
 def test_a_transcription_is_sent_to_the_score_views(page):
     from pages._widgets import TRANSCRIBED_KEY
-    from xai import transcribe
+    from xai.audio import transcribe
 
     if not transcribe.available():
         pytest.skip("basic-pitch is not installed")

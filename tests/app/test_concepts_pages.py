@@ -10,7 +10,9 @@ import pretty_midi
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from xai import concepts, examples, tcav
+from xai.concepts import library as concepts
+from xai.concepts import tcav
+from xai.symbolic import examples
 
 pytestmark = pytest.mark.slow
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

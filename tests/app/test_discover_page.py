@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from xai import concepts, discovery
+from xai.concepts import discovery
+from xai.concepts import library as concepts
 
 pytestmark = pytest.mark.slow
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -114,7 +115,7 @@ def test_concepts_are_found_in_a_piece_of_the_users_choice(page):
 
 
 def test_a_transcribed_recording_is_offered_to_discovery(page):
-    from xai import examples, io
+    from xai.symbolic import examples, io
 
     at = page
     piece = io.load(examples.example_path("folk: EmpressClog"))

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from models import registry
 from pages._nav import SECTIONS
-from xai import examples
+from xai.symbolic import examples
 
 pytestmark = pytest.mark.slow
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

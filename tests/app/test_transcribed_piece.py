@@ -10,14 +10,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages._widgets import TRANSCRIBED_KEY, TRANSCRIBED_SOURCE
-from xai import io as xio
+from xai.symbolic import io as xio
 
 pytestmark = pytest.mark.slow
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def _transcribed_piece():
-    """What xai.transcribe hands back (a MIDI file read through xai.io, named '<recording> (transcribed)'),
+    """What xai.audio.transcribe hands back (a MIDI file read through xai.symbolic.io, named '<recording> (transcribed)'),
     without running basic-pitch: an arpeggio at 120 qpm, about 24 seconds."""
     pm = pretty_midi.PrettyMIDI(initial_tempo=120)
     inst = pretty_midi.Instrument(program=4)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from models import registry
-from xai import transcribe
+from xai.audio import transcribe
 
 pytestmark = [
     pytest.mark.slow,

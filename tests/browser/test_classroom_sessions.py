@@ -8,7 +8,7 @@ before any result is awaited), so the server serves them side by side, as in a c
 import pytest
 
 from tests._fakes import scale_piece
-from xai import music
+from xai.symbolic import music
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 N = 20

@@ -3,7 +3,7 @@
 import pytest
 
 from models import registry
-from xai import examples, io, predict
+from xai.symbolic import examples, io, predict
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

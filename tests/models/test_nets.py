@@ -1,7 +1,7 @@
 import torch
 
 from models import nets
-from models.train import transpose_batch
+from training.train import transpose_batch
 
 
 def test_shapes_and_named_non_negative_blocks():

@@ -1,0 +1,167 @@
+"""Waveform attacks on a tiny fake net: the bound holds after every step, goals are reached, SNR is right, bad
+inputs get plain messages. No data caches needed."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tests._fakes import FakeAudioModel
+from xai.attacks import waveform as adv
+from xai.errors import InputError, ParameterError
+
+N = 512
+
+
+class LinearNet(torch.nn.Module):
+    """logits = x @ W: every class is reachable with a small L-infinity step (||W_c - W_y||_1 is large)."""
+
+    def __init__(self, n_classes: int = 4, seed: int = 0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.W = torch.nn.Parameter(torch.randn(N, n_classes, generator=g))
+
+    def forward(self, x):
+        return x @ self.W
+
+
+def _clips(b=6, seed=1):
+    return (np.random.default_rng(seed).standard_normal((b, N)) * 0.1).astype(np.float32)
+
+
+def test_snr_formula_on_hand_values():
+    assert adv.snr_db(np.array([3.0, 4.0]), np.array([0.05, 0.0])) == pytest.approx(40.0)  # 20*log10(5/0.05)
+    assert adv.snr_db(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])) == pytest.approx(0.0)
+    batch = adv.snr_db(np.array([[3.0, 4.0], [1.0, 0.0]]), np.array([[0.5, 0.0], [0.0, 0.1]]))
+    assert batch == pytest.approx([20.0, 20.0])
+    assert adv.snr_db(np.array([1.0, 1.0]), np.zeros(2)) == math.inf
+    with pytest.raises(InputError, match="silent"):
+        adv.snr_db(np.zeros(4), np.ones(4))
+
+
+def test_noise_at_snr_is_exact():
+    x = _clips()
+    n = adv.noise_at_snr(x, 30.0, seed=3)
+    assert adv.snr_db(x, n) == pytest.approx(np.full(len(x), 30.0), abs=1e-3)
+
+
+@pytest.mark.parametrize("method", ["fgsm", "pgd", "cw"])
+def test_bound_holds_after_every_step(method):
+    eps = 0.003
+    seen = []
+    opt = adv.AttackOptions.for_method(method, epsilon=eps, steps=25, lr=0.05, stop_early=False,
+                                       random_start=True)  # lr >> eps: the projection must do the work
+    res = adv.attack_batch(LinearNet(), _clips(), opt, on_step=lambda t, d: seen.append(float(d.abs().max())))
+    assert len(seen) == (1 if method == "fgsm" else 25)
+    assert max(seen) <= np.float32(eps)
+    assert res.linf.max() <= np.float32(eps)
+    assert np.abs(res.adversarial - _clips()).max() <= np.float32(eps) + 1e-7
+
+
+def test_bound_violation_is_detected():
+    with pytest.raises(adv.BoundViolation):
+        adv._check_bound(torch.tensor([0.0, 0.0021]), 0.002)
+
+
+@pytest.mark.parametrize("method", ["fgsm", "pgd", "cw"])
+def test_untargeted_attacks_change_the_answer(method):
+    res = adv.attack_batch(LinearNet(), _clips(), adv.AttackOptions.for_method(method, epsilon=0.05))
+    assert res.success.all()
+    assert (res.adversarial_label != res.original_label).all()
+    assert np.isfinite(res.snr_db).all()
+
+
+@pytest.mark.parametrize("method", ["pgd", "cw"])
+def test_targeted_success_for_every_class(method):
+    net = LinearNet()
+    x = _clips(4)
+    for t in range(4):
+        res = adv.attack_batch(net, x, adv.AttackOptions.for_method(method, epsilon=0.05, target=t, steps=200,
+                                                                    lr=0.005))
+        assert (res.adversarial_label == t).all()
+        assert res.success.all()
+
+
+def test_stops_when_the_goal_is_reached():
+    res = adv.attack_batch(LinearNet(), _clips(), adv.AttackOptions.for_method("pgd", epsilon=0.05, steps=500,
+                                                                               lr=0.005))
+    assert res.success.all()
+    assert res.iterations.max() < 500
+
+
+def test_attack_clip_result_and_noise_control():
+    m = FakeAudioModel(LinearNet(), classes=("a", "b", "c", "d"))
+    x = _clips(1)[0]
+    opt = adv.AttackOptions.for_method("pgd", epsilon=0.05, lr=0.005, steps=200)
+    r = adv.attack_clip(m, x, opt, start_seconds=0.0, n_samples=N)
+    d = r.to_dict()
+    assert {"original", "adversarial", "success", "snr_db", "linf", "iterations"} <= set(d)
+    assert d["success"] and d["original"] != d["adversarial"]
+    assert d["snr_db"] == pytest.approx(adv.snr_db(r.original, r.delta), abs=1e-2)
+    assert r.noise["snr_db"] == pytest.approx(d["snr_db"], abs=1e-2)
+    json.dumps(d)
+
+
+def test_bad_inputs_get_plain_messages():
+    m = FakeAudioModel(LinearNet(), classes=("a", "b", "c", "d"))
+    x = _clips(1)[0]
+    with pytest.raises(ParameterError, match="positive"):
+        adv.attack_clip(m, x, adv.AttackOptions(method="pgd", epsilon=0.0), n_samples=N)
+    with pytest.raises(ParameterError, match="positive"):
+        adv.attack_clip(m, x, adv.AttackOptions(method="pgd", epsilon=-0.1), n_samples=N)
+    current = int(np.argmax(x @ m.net.W.detach().numpy()))
+    with pytest.raises(ParameterError, match="already answers"):
+        adv.attack_clip(m, x, adv.AttackOptions(method="pgd", epsilon=0.01, target=current), n_samples=N)
+    with pytest.raises(InputError, match="silent"):
+        adv.attack_clip(m, np.zeros(N, dtype=np.float32), adv.AttackOptions(method="pgd", epsilon=0.01), n_samples=N)
+    with pytest.raises(ParameterError, match="method"):
+        adv.AttackOptions.for_method("deepfool")
+    with pytest.raises(ParameterError, match="no class"):
+        adv.resolve_target("zz", m.classes)
+
+
+def test_progress_can_cancel():
+    with pytest.raises(adv.Cancelled):
+        adv.attack_batch(LinearNet(), _clips(), adv.AttackOptions.for_method("pgd", epsilon=1e-6, steps=50),
+                         progress=lambda f, msg: f > 0.1)
+
+
+def test_sign_adam_loop_is_reusable():
+    x = torch.zeros(2, 8)
+
+    def objective(xa):  # pull every sample up; done never
+        return -xa.sum(1), torch.zeros(2, dtype=torch.bool)
+
+    delta, done, iters = adv.linf_sign_adam(objective, x, epsilon=0.1, steps=40, lr=0.01)
+    assert torch.allclose(delta, torch.full_like(delta, 0.1))
+    assert not done.any() and (iters == 40).all()
+
+
+def test_study_sweep_and_paired_tests_on_a_fake_net():
+    from xai.attacks import robustness as st
+
+    x = _clips(8)
+    net = LinearNet()
+    with torch.no_grad():
+        y = net(torch.from_numpy(x)).argmax(1).numpy()
+    r = st._attack_sweep(net, x, y, (1e-4, 0.05), steps=100, seed=0, progress=None, label="fake")
+    assert r["accuracy"][0] == 1.0 and r["accuracy"][-1] == 0.0  # right when clean, all flipped at 0.05
+    assert len(r["snr_at_success"]) == 8 and all(np.isfinite(r["snr_at_success"]))
+    t = st._mcnemar(np.array([1, 1, 1, 0], bool), np.array([0, 0, 0, 0], bool))
+    assert t["a_only_correct"] == 3 and t["b_only_correct"] == 0 and t["mcnemar_p"] == pytest.approx(0.25)
+
+
+def test_clip_sweep_finds_the_smallest_flipping_epsilon():
+    from xai.attacks import robustness as st
+
+    class M:
+        title = "fake"
+        classes = ("a", "b", "c", "d")
+        net = LinearNet()
+
+    rows = st.clip_sweep({"fake": M()}, _clips(1)[0], epsilons=(1e-7, 0.05), steps=100)
+    assert rows[0]["epsilon"] == 0.05 and rows[0]["snr_db"] is not None

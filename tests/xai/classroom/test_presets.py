@@ -1,0 +1,97 @@
+"""Class presets: anyone reads them, only the teacher password changes them, and bad input says so plainly."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from xai.classroom import presets, share
+from xai.errors import ParameterError
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICXAI_LIBRARY", str(tmp_path / "library.sqlite"))
+    monkeypatch.delenv("MUSICXAI_PRESETS", raising=False)
+    monkeypatch.setenv("MUSICXAI_SECRET", "presets-test")
+    monkeypatch.setenv("MUSICXAI_TEACHER_PASSWORD", "letmein")
+
+
+def _preset(name="Week 1", **kw):
+    return presets.Preset(name=name, view="classify", state={"source": "example", "example": "bach: bwv20.7"}, **kw)
+
+
+def test_teacher_saves_students_read_and_open_the_same_view():
+    store = presets.PresetStore()
+    assert store.list() == []
+    saved = store.save(_preset(description="Listen to the cadences."), password="letmein")
+    assert store.path.name == "presets.json"
+    [p] = presets.PresetStore().list()  # another session's store reads the same file
+    assert p.name == "Week 1" and p.description == "Listen to the cadences." and p.created == saved.created
+    assert share.decode(p.token()) == ("classify", {"source": "example", "example": "bach: bwv20.7"})
+
+
+def test_students_cannot_change_presets():
+    store = presets.PresetStore()
+    store.save(_preset(), password="letmein")
+    with pytest.raises(ParameterError, match="not the teacher password"):
+        store.save(_preset("Mine"), password="guess")
+    with pytest.raises(ParameterError, match="not the teacher password"):
+        store.delete("Week 1", password="")
+    assert [p.name for p in store.list()] == ["Week 1"]
+    store.delete("Week 1", password="letmein")
+    assert store.list() == []
+
+
+def test_teacher_mode_off_without_a_password_and_on_with_the_setup_file(monkeypatch):
+    monkeypatch.delenv("MUSICXAI_TEACHER_PASSWORD")
+    assert not presets.teacher_mode_available()
+    with pytest.raises(ParameterError, match="Teacher mode is off"):
+        presets.PresetStore().save(_preset(), password="anything")
+    presets.set_teacher_password("from-a-file")
+    assert presets.teacher_mode_available() and presets.check_password("from-a-file")
+    assert not presets.check_password("letmein")
+    with pytest.raises(ParameterError, match="at least 6"):
+        presets.set_teacher_password("abc")
+
+
+def test_bad_presets_are_refused_plainly():
+    store = presets.PresetStore()
+    with pytest.raises(ParameterError, match="name"):
+        store.save(_preset(name="  "), password="letmein")
+    with pytest.raises(ParameterError, match="does not have"):
+        store.save(presets.Preset(name="x", view="classify", state={"evil": 1}), password="letmein")
+    store.save(_preset(), password="letmein")
+    with pytest.raises(ParameterError, match="exists already"):
+        store.save(_preset(), password="letmein")
+    store.path.write_text("{not json")
+    with pytest.raises(ParameterError, match="damaged"):
+        store.list()
+
+
+def test_a_pasted_link_or_token_gives_the_view():
+    token = share.encode("tcav", {"concepts": ["homophonic"]})
+    assert presets.from_link(f"http://localhost:8501/tcav?share={token}") == ("tcav", {"concepts": ["homophonic"]})
+    assert presets.from_link(token)[0] == "tcav"
+    with pytest.raises(ParameterError):
+        presets.from_link("http://localhost:8501/tcav?share=broken")
+
+
+def test_concurrent_saves_lose_nothing():
+    store = presets.PresetStore()
+    errors = []
+
+    def save(i):
+        try:
+            store.save(_preset(f"P{i}"), password="letmein")
+        except Exception as e:  # pragma: no cover - the failure the test looks for
+            errors.append(e)
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(p.name for p in store.list()) == sorted(f"P{i}" for i in range(20))

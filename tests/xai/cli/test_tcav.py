@@ -1,0 +1,115 @@
+"""`python -m xai tcav | layers | concepts list` on the shipped model and concept sets, with a temporary library."""
+
+import json
+
+import pytest
+
+from xai import cli
+from xai.concepts import library as concepts
+
+RECORD_KEYS = {"concept", "relative_to", "target", "layer", "tcav_mean", "tcav_std", "random_mean", "p_value",
+               "p_corrected", "significant", "cav_accuracy", "n_random"}
+
+
+@pytest.fixture
+def library(tmp_path):
+    return tmp_path / "library.sqlite"
+
+
+@pytest.fixture(scope="module")
+def builtin_names():
+    return list(concepts.builtin())
+
+
+def run_json(capsys, *argv):
+    assert cli.main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_tcav_prints_one_record_per_concept_target_layer_and_saves_runs(capsys, library, builtin_names):
+    a, b = builtin_names[:2]
+    out = run_json(capsys, "tcav", "--concept", a, "--concept", b, "--target", "bach", "--target", "folk",
+                   "--layer", "block3", "--layer", "block4", "--random-runs", "2", "--max-examples", "16",
+                   "--seed", "7", "--library", str(library))
+    assert len(out) == 2 * 2 * 2
+    assert all(set(r) == RECORD_KEYS for r in out)
+    assert {(r["concept"], r["target"], r["layer"]) for r in out} == {
+        (c, t, la) for c in (a, b) for t in ("bach", "folk") for la in ("block3", "block4")}
+    for r in out:
+        assert 0 <= r["tcav_mean"] <= 1 and 0 <= r["p_corrected"] <= 1 and r["p_value"] <= r["p_corrected"]
+        assert r["n_random"] == 2 and r["relative_to"] is None and isinstance(r["significant"], bool)
+    runs = concepts.Library(library).runs()
+    assert len(runs) == 2
+    assert {tuple(r["concepts"]) for r in runs} == {(a,), (b,)}
+    p = runs[0]["parameters"]
+    assert p["random_state"] == 7 and p["options"]["n_random"] == 2 and p["weights_sha256"]
+    assert p["options"]["max_examples"] == 16 and p["n_class"] == {"bach": 16, "folk": 16}
+    assert runs[0]["targets"] == ["bach", "folk"] and runs[0]["layers"] == ["block3", "block4"]
+    assert len(runs[0]["results"]["records"]) == 4
+
+
+def test_tcav_defaults_to_the_default_layer_and_is_reproducible(capsys, library, builtin_names):
+    args = ["tcav", "--concept", builtin_names[0], "--target", "bach", "--random-runs", "2", "--max-examples", "16",
+            "--library", str(library)]
+    first = run_json(capsys, *args)
+    assert [r["layer"] for r in first] == ["block3"]
+    assert run_json(capsys, *args) == first
+
+
+def test_library_concept_wins_over_a_builtin_and_relative_tcav(capsys, library, builtin_names):
+    base = concepts.builtin()[builtin_names[0]]
+    mine = concepts.Concept(name="my texture", description="a test concept", examples=base.examples[:12])
+    concepts.Library(library).save(mine)
+    out = run_json(capsys, "tcav", "--concept", "my texture", "--relative-to", builtin_names[1], "--target", "bach",
+                   "--random-runs", "2", "--max-examples", "16", "--library", str(library))
+    assert len(out) == 1
+    assert out[0]["concept"] == "my texture" and out[0]["relative_to"] == builtin_names[1]
+    run = concepts.Library(library).runs()[0]
+    assert run["concepts"] == ["my texture", builtin_names[1]]
+    assert run["parameters"]["method"] == "relative TCAV"
+
+
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        (["--concept", "no such concept", "--target", "bach"], "no concept called 'no such concept'"),
+        (["--concept", "{first}", "--target", "mozart"], "no class 'mozart'"),
+        (["--concept", "{first}", "--target", "bach", "--layer", "fc"], "no layer 'fc'"),
+        (["--concept", "{first}", "--target", "bach", "--random-runs", "1"], "'--random-runs' option must be"),
+        (["--concept", "{first}", "--target", "bach", "--max-examples", "2"], "'--max-examples' option must be"),
+    ],
+)
+def test_tcav_bad_names_are_one_plain_sentence_and_exit_2(capsys, library, builtin_names, extra, needle):
+    argv = ["tcav", *[x.format(first=builtin_names[0]) for x in extra], "--library", str(library), "--json"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and needle in err and len(err.splitlines()) == 1
+    assert not library.exists() or concepts.Library(library).runs() == []
+
+
+def test_tcav_text_output(capsys, library, builtin_names):
+    assert cli.main(["tcav", "--concept", builtin_names[0], "--target", "bach", "--random-runs", "2",
+                     "--max-examples", "16", "--library", str(library)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{builtin_names[0]} -> bach at block3: TCAV") and "CAV accuracy" in line
+
+
+def test_layers_lists_the_addressable_layers(capsys):
+    out = run_json(capsys, "layers")
+    assert [d["name"] for d in out] == ["block1", "block2", "block3", "block4"]
+    assert [d["default"] for d in out] == [False, False, True, False]
+    assert all(d["nonnegative"] for d in out)
+    assert all(len(d["shape"]) == 3 and d["shape"][0] == d["channels"] for d in out)
+    assert cli.main(["layers"]) == 0
+    assert "block3:" in capsys.readouterr().out
+
+
+def test_concepts_list_shows_library_and_builtin(capsys, library, builtin_names):
+    base = concepts.builtin()[builtin_names[0]]
+    concepts.Library(library).save(concepts.Concept(name="mine", description="d", examples=base.examples[:9]))
+    out = run_json(capsys, "concepts", "list", "--library", str(library))
+    assert out[0] == out[0] | {"name": "mine", "source": "library", "n_examples": 9, "origin": "user"}
+    assert [c["name"] for c in out if c["source"] == "builtin"] == builtin_names
+    assert {"name", "description", "origin", "n_examples", "author", "created", "source"} == set(out[-1])
+    assert cli.main(["concepts", "list", "--library", str(library)]) == 0
+    assert "mine (library, 9 examples): d" in capsys.readouterr().out

@@ -1,0 +1,339 @@
+"""xai.concepts.discovery: planted concepts are recovered by NMF and NTD; importance, fidelity, excerpts, cache, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from tests._fakes import FakeModel, MapNet, RollNet, excerpt_set, planted
+from xai.concepts import discovery
+from xai.concepts import library as concepts
+from xai.errors import InputError, ParameterError
+
+
+def _match(found: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each true pattern with the found direction it is matched to (Hungarian)."""
+    t = true / np.linalg.norm(true, axis=1, keepdims=True)
+    f = found / np.maximum(np.linalg.norm(found, axis=1, keepdims=True), 1e-12)
+    sim = t @ f.T
+    r, c = linear_sum_assignment(-sim)
+    return sim[r, c]
+
+
+@pytest.fixture
+def maps(rng):
+    return planted(rng)
+
+
+@pytest.fixture
+def map_model(maps):
+    V, P, _ = maps
+    return FakeModel(MapNet(np.stack([P[0] - P[1], P[1] - P[0]])))
+
+
+# ------------------------------------------------------------------------------------------- planted structure
+
+
+@pytest.mark.parametrize("method", discovery.METHODS)
+def test_planted_patterns_are_recovered(maps, map_model, method):
+    V, P, S = maps
+    d = discovery.discover(map_model, V, layer="feat", n_concepts=4, method=method)
+    assert d.components_.shape == (4, V.shape[1]) and d.presence_.shape == (len(V), 4, 6, 5)
+    assert np.all(_match(d.components_, P) > 0.9), _match(d.components_, P)
+    assert d.explained_variance_ > 0.95
+
+
+def test_tensorly_ntd_recovers_the_same_patterns(maps, map_model):
+    V, P, _ = maps
+    d = discovery.discover(map_model, V, layer="feat", n_concepts=4, method="ntd", ntd_solver="tensorly", max_iter=300)
+    assert np.all(_match(d.components_, P) > 0.9)
+    assert d.params["factorisation"]["solver"] == "tensorly"
+
+
+@pytest.mark.parametrize("method", discovery.METHODS)
+def test_concepts_are_unit_nonnegative_ordered_and_rebuild_the_maps(maps, map_model, method):
+    V, _, _ = maps
+    d = discovery.discover(map_model, V, layer="feat", n_concepts=4, method=method, random_state=3)
+    assert np.allclose(np.linalg.norm(d.components_, axis=1), 1.0, atol=1e-5)
+    assert d.components_.min() >= 0 and d.presence_.min() >= 0
+    mass = d.presence_.sum(axis=(0, 2, 3))
+    assert np.all(np.diff(mass) <= 1e-6)  # concept 1 is the most present
+    recon = np.einsum("nkhw,kc->nchw", d.presence_, d.components_)
+    assert np.linalg.norm(recon - V) / np.linalg.norm(V) < 0.15
+    again = discovery.discover(map_model, V, layer="feat", n_concepts=4, method=method, random_state=3)
+    assert np.array_equal(again.components_, d.components_)  # seeded
+    if method == "ntd":
+        core, f = d.core_, d.factors_
+        rebuilt = np.einsum("abcd,na,kb,hc,wd->nkhw", core, f[0], np.eye(4), f[2], f[3])
+        assert np.allclose(rebuilt, d.presence_, rtol=1e-3, atol=1e-4)
+        assert np.allclose(f[1].T, d.components_, atol=1e-5)
+
+
+def test_importance_is_the_logit_derivative_along_the_concept(maps, map_model):
+    """MapNet: logit_c = W_c . mean(map), so the summed gradient is W_c and importance[c, k] = W_c . p_k."""
+    V, P, _ = maps
+    y = np.arange(len(V)) % 2
+    d = discovery.discover(map_model, V, y=y, layer="feat", n_concepts=4)
+    W = map_model.net.fc.weight.detach().numpy()
+    assert np.allclose(d.importance_, W @ d.components_.T, atol=1e-4)
+    assert d.importance_basis_ == ("class", "class")
+    k0 = int(np.argmax(d.components_ @ (P[0] / np.linalg.norm(P[0]))))  # the concept that is pattern 0
+    assert d.importance_[1, k0] < 0 < d.importance_[0, k0]  # class 0's head points along pattern 0
+    only_low = discovery.discover(map_model, V, y=np.zeros(len(V), int), layer="feat", n_concepts=4)
+    assert only_low.importance_basis_ == ("class", "all")
+
+
+# ------------------------------------------------------------------------------------------------- fidelity
+
+
+def test_fidelity_keeps_accuracy_with_enough_concepts_and_drops_with_one(maps, map_model):
+    V, _, _ = maps
+    y = discovery._predict(map_model.net, V)  # the model's own answers: original accuracy is 1
+    assert 0 < y.sum() < len(y)
+    full = discovery.discover(map_model, V, layer="feat", n_concepts=4)
+    f = discovery.fidelity(map_model, V, y, layer="feat", discovery=full)
+    assert f["original_accuracy"] == 1.0 and f["accuracy"] >= 0.97 and f["agreement"] >= 0.97
+    one = discovery.discover(map_model, V, layer="feat", n_concepts=1)
+    f1 = discovery.fidelity(map_model, V, y, layer="feat", discovery=one)
+    assert f1["accuracy"] <= 0.8 and f1["accuracy"] < f["accuracy"]
+    curve = discovery.fidelity_curve(map_model, V, y, layer="feat", ks=(1, 2, 4))
+    assert [p["n_concepts"] for p in curve] == [1, 2, 4]
+    assert curve[-1]["accuracy"] >= 0.97 and curve[0]["accuracy"] <= 0.8
+    assert curve[0]["explained_variance"] < curve[-1]["explained_variance"]
+
+
+def test_fidelity_on_new_excerpts_projects_them_on_the_concepts(rng, map_model):
+    V, _, _ = planted(np.random.default_rng(440), N=120)  # same patterns as the fixture (same seed), more excerpts
+    d = discovery.discover(map_model, V[:80], layer="feat", n_concepts=4)
+    y = discovery._predict(map_model.net, V[80:])
+    f = discovery.fidelity(map_model, V[80:], y, layer="feat", discovery=d)
+    assert f["n_excerpts"] == 40 and f["accuracy"] >= 0.95 and f["explained_variance"] > 0.9
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+
+
+def test_more_concepts_than_channels_is_refused(maps, map_model):
+    with pytest.raises(ParameterError, match="16 channels|has 16"):
+        discovery.discover(map_model, maps[0], layer="feat", n_concepts=17)
+
+
+def test_a_layer_with_negative_values_is_refused(maps, map_model):
+    with pytest.raises(InputError, match="negative values"):
+        discovery.discover(map_model, maps[0] - 0.5, layer="feat", n_concepts=4)
+
+
+def test_too_few_excerpts_is_refused(maps, map_model):
+    with pytest.raises(InputError, match="at least 8 excerpts.*only 5"):
+        discovery.discover(map_model, maps[0][:5], layer="feat", n_concepts=4)
+    with pytest.raises(InputError, match="at least 12"):
+        discovery.discover(map_model, maps[0][:10], layer="feat", n_concepts=6)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"method": "pca"}, "'method' parameter must be one of"),
+        ({"n_concepts": 0}, r"'n_concepts' parameter must be an int in \[1"),
+        ({"layer": "nope"}, "no layer called 'nope'"),
+        ({"layer": "fc"}, "no pitch x time map"),
+        ({"max_iter": 0}, "'max_iter'"),
+    ],
+)
+def test_bad_options_raise_parameter_errors(maps, map_model, kw, match):
+    args = {"layer": "feat", "n_concepts": 4} | kw
+    with pytest.raises(ParameterError, match=match):
+        discovery.discover(map_model, maps[0], **args)
+
+
+# ------------------------------------------------------------------------------- excerpts, regions, upsampling
+
+
+def test_top_and_least_excerpts_rank_by_mean_presence(maps, map_model):
+    V, _, _ = maps
+    y = np.arange(len(V)) % 2
+    d = discovery.discover(map_model, V, y=y, layer="feat", n_concepts=4)
+    top = discovery.top_excerpts(d, 0, n=5)
+    least = discovery.top_excerpts(d, 0, n=5, least=True)
+    scores = d.scores_[:, 0]
+    assert [r["score"] for r in top] == sorted((r["score"] for r in top), reverse=True)
+    assert top[0]["score"] == pytest.approx(scores.max(), abs=1e-5)
+    assert least[0]["score"] == pytest.approx(scores.min(), abs=1e-5)
+    high = discovery.top_excerpts(d, 0, n=50, classes=["high"])
+    assert {r["class"] for r in high} == {"high"} and len(high) == 40
+    with pytest.raises(ParameterError, match="composer"):
+        discovery.top_excerpts(d, 0, composers=["bach"])
+    with pytest.raises(ParameterError, match="concept"):
+        discovery.top_excerpts(d, 4)
+    with pytest.raises(ParameterError, match="no class 'mid'"):
+        discovery.top_excerpts(d, 0, classes=["mid"])
+
+
+def test_concept_region_spans_the_time_steps_where_the_concept_is_strong():
+    d = discovery.Discovery(
+        method="nmf", layer="feat", n_concepts=1, components_=np.ones((1, 2)), presence_=np.zeros((1, 1, 3, 8)),
+        explained_variance_=1.0, importance_=np.zeros((1, 1)), importance_basis_=("all",), classes=("a",),
+        labels_=np.zeros(1, int), excerpt_index_=np.zeros(1, int), params={"window_quarters": 16.0},
+    )
+    d.presence_[0, 0, 1, 3:5] = [1.0, 0.8]
+    d.presence_[0, 0, 2, 6] = 0.2
+    reg = discovery.concept_region(d, 0, 0)
+    assert (reg["start_beat"], reg["end_beat"]) == (6.0, 10.0)  # steps 3-4 of 8 over 16 quarters
+    assert len(reg["profile"]) == 8
+
+
+def test_upsample_reaches_the_roll_grid():
+    m = np.zeros((11, 8), np.float32)
+    m[5, 3] = 1.0
+    up = discovery.upsample(m)
+    assert up.shape == (88, 64) and up.min() >= 0
+    r, c = np.unravel_index(np.argmax(up), up.shape)
+    assert 40 <= r <= 47 and 24 <= c <= 31  # inside the cell it came from
+    assert discovery.upsample(np.stack([m, m])).shape == (2, 88, 64)
+
+
+# ------------------------------------------------------------------------------------------ excerpt sets, cache
+
+
+@pytest.fixture
+def small_set():
+    return excerpt_set()
+
+
+def test_excerpt_set_round_trip_and_examples(tmp_path, small_set):
+    path = tmp_path / "ex.npz"
+    small_set.save(path)
+    back = discovery.load_excerpts(path)
+    assert len(back) == len(small_set) and back.sha256 == small_set.sha256
+    assert back.piece_ids == small_set.piece_ids and back.composers[0] == "folkcoll"
+    e = back.example(3, label="x")
+    assert isinstance(e, concepts.Example) and e.origin == "discovered" and e.n_notes > 0
+    assert e.citation.startswith(back.piece_ids[3])
+    assert np.array_equal(back.piece(3).pitches, e.to_piece().pitches)
+    assert set(back.class_names[i] for i in back.rows(classes=["high"])) == {"high"}
+    with np.load(path, allow_pickle=False) as z:  # plain arrays only
+        assert "X" in z.files and z["X"].dtype == np.uint8
+    with pytest.raises(InputError, match="training.discovery_set build"):
+        discovery.load_excerpts(tmp_path / "missing.npz")
+
+
+def test_composers_come_from_the_corpus_path():
+    assert discovery.composer_of("mozart/k80/movement3.mxl") == "mozart"
+    assert discovery.composer_of("essenFolksong/kinder0.abc#12") == "essen"
+    assert discovery.composer_of("ryansMammoth/QueenOfClubsReel.abc") == "ryans mammoth"
+
+
+def test_cache_stores_results_and_ignores_those_of_other_weights(tmp_path, monkeypatch, small_set):
+    monkeypatch.setenv("MUSICXAI_CACHE", str(tmp_path / "cache"))
+    model = FakeModel(RollNet())
+    kw = {"layer": "feat", "method": "nmf", "n_concepts": 3, "shipped": None}
+    assert discovery.cached(model, small_set, compute=False, **kw) == (None, "missing")
+    first, status = discovery.cached(model, small_set, **kw)
+    assert status == "computed" and first.fidelity_["n_concepts"] == 3
+    files = sorted(p.suffix for p in (tmp_path / "cache" / "discovery").iterdir())
+    assert files == [".json", ".npz"]
+    meta = json.loads(next((tmp_path / "cache" / "discovery").glob("*.json")).read_text())
+    assert meta["weights_sha256"] == "weights-1"
+    again, status = discovery.cached(model, small_set, **kw)
+    assert status == "cached"
+    assert np.allclose(again.presence_, first.presence_, rtol=1e-2, atol=1e-3)  # float16 on disk
+    assert np.allclose(again.components_, first.components_)
+    assert again.importance(0) == first.importance(0)
+
+    retrained = FakeModel(RollNet(seed=1), sha="weights-2")
+    assert discovery.cached(retrained, small_set, compute=False, **kw) == (None, "stale")
+    fresh, status = discovery.cached(retrained, small_set, **kw)
+    assert status == "recomputed" and "model changed" in discovery.status_message(status)
+    assert fresh.weights_sha256 == "weights-2"
+    assert not np.allclose(fresh.components_, first.components_)
+
+
+def test_shipped_results_are_used_only_for_the_same_weights(tmp_path, monkeypatch, small_set):
+    monkeypatch.setenv("MUSICXAI_CACHE", str(tmp_path / "cache"))
+    model = FakeModel(RollNet())
+    summary = discovery.precompute(model, small_set, configs=[("feat", "nmf", 2)], out=tmp_path / "shipped",
+                                   curve=True, progress=lambda m: None)
+    assert summary[0]["fidelity"]["n_concepts"] == 2 and summary[0]["bytes"] > 0
+    for p in (tmp_path / "cache" / "discovery").iterdir():
+        p.unlink()
+    got, status = discovery.cached(model, small_set, layer="feat", n_concepts=2, compute=False,
+                                   shipped=tmp_path / "shipped")
+    assert status == "shipped" and len(got.curve()) > 1
+    assert [p["n_concepts"] for p in got.curve()] == sorted(p["n_concepts"] for p in got.curve())
+    other = FakeModel(RollNet(), sha="another")
+    assert discovery.cached(other, small_set, layer="feat", n_concepts=2, compute=False,
+                            shipped=tmp_path / "shipped")[1] == "stale"
+
+
+def test_a_class_subset_is_factorised_alone(tmp_path, monkeypatch, small_set):
+    monkeypatch.setenv("MUSICXAI_CACHE", str(tmp_path / "cache"))
+    model = FakeModel(RollNet())
+    d, _ = discovery.cached(model, small_set, layer="feat", n_concepts=2, classes=["high"], shipped=None)
+    rows = small_set.rows(classes=["high"])
+    assert np.array_equal(d.excerpt_index_, rows) and set(d.labels_) == {1}
+    assert d.importance_basis_ == ("all", "class")
+    top = discovery.top_excerpts(d, 0, n=3, excerpts=small_set, composers=["bach"])
+    assert top and all(r["composer"] == "bach" and r["piece"].startswith("bach/") for r in top)
+    reg = discovery.concept_region(d, top[0]["row"], 0, excerpts=small_set)
+    assert reg["start_bar"] <= reg["end_bar"] and 0 <= reg["start_beat"] < reg["end_beat"] <= 16
+
+
+def test_torch_threads_are_left_alone(maps, map_model):
+    before = torch.get_num_threads()
+    discovery.discover(map_model, maps[0], layer="feat", n_concepts=2)
+    assert torch.get_num_threads() == before
+
+
+# ------------------------------------------------------------------------------------------- shipped assets
+
+
+def test_shipped_excerpts_and_precomputed_results_fit_the_shipped_model(tmp_path, monkeypatch):
+    from models import registry
+
+    monkeypatch.setenv("MUSICXAI_CACHE", str(tmp_path))
+    model = registry.load("composer")
+    ex = discovery.load_excerpts()
+    assert ex.classes == model.classes and len(ex) >= 600
+    assert set(np.bincount(ex.labels)) <= set(range(100, 151))
+    for layer, method, k in discovery.DEFAULT_CONFIGS:
+        d, status = discovery.cached(model, ex, layer=layer, method=method, n_concepts=k, compute=False)
+        assert status == "shipped", (layer, method, status)
+        assert d.n_excerpts == len(ex) and d.fidelity_ is not None and len(d.curve()) >= 5
+        assert d.fidelity_["original_accuracy"] > 0.8
+
+
+def test_in_piece_finds_shipped_concepts_in_a_new_piece_where_they_are():
+    from models import registry
+    from xai.symbolic import examples, io
+
+    model = registry.load("composer")
+    disc = discovery.Discovery.load(discovery.ASSETS, "composer_block3_nmf_k8_seed0_all_0c8f8e2a4a65")
+    piece = io.load(examples.example_path("folk: EmpressClog"))
+    found = discovery.in_piece(model, disc, piece)
+    assert found.presence.shape == (len(found.windows), 8, *disc.presence_.shape[2:])
+    assert np.all(found.presence >= 0)
+    # the projection reproduces the factorisation on its own excerpts: project the shipped excerpts' first rows
+    ex = discovery.load_excerpts()
+    rows = disc.excerpt_index_[:4]
+    acts, _ = discovery._layer_data(model.net, ex.rolls(rows), "block3",
+                                    discovery._layer_shape(model.net, "block3", (2, 88, 64)), grads=False)
+    S = discovery._project(acts, disc.components_)
+    assert np.corrcoef(S.ravel(), disc.presence_[:4].ravel())[0, 1] > 0.95
+    k = 0
+    assert found.strength[found.strongest(k), k] == found.strength[:, k].max()
+
+
+def test_in_piece_refuses_a_piece_without_notes():
+    from dataclasses import replace
+
+    from tests._fakes import scale_piece
+
+    p = scale_piece(2)
+    empty = replace(p, onsets=p.onsets[:0], durations=p.durations[:0], pitches=p.pitches[:0],
+                    velocities=p.velocities[:0], parts=p.parts[:0])
+    with pytest.raises(InputError, match="no notes"):
+        discovery.in_piece(None, None, empty)

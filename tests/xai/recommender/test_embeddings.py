@@ -1,0 +1,74 @@
+"""The shipped recommender embeddings: contents, provenance, re-rendering, hub profile; and the candidate-MP
+approximation against full all-pairs Mutual Proximity on a shipped embedding."""
+
+import numpy as np
+import pytest
+
+from xai.recommender import embeddings, hubness
+
+
+def test_shipped_embeddings_are_complete_and_small():
+    names = embeddings.names()
+    assert {"instrument", "style_audio", "style_midlevel", "composer"} <= set(names)
+    total = sum(p.stat().st_size for p in embeddings.ASSETS.iterdir())
+    assert total < 8 * 2**20
+    p = embeddings.parameters()
+    assert p["command"].startswith("python -m xai embeddings") and p["weights_sha256"]["composer"]
+    for n in names:
+        e = embeddings.load(n)
+        hubness.check_vectors(e.vectors)  # no NaNs, no duplicates
+        assert len(e.labels) == len(e) and e.vectors.shape[1] in (96, 128)
+    a = embeddings.load("style_audio")
+    d = a.describe(0)
+    assert {"class", "instrument", "piece", "tempo_qpm", "note_density"} <= set(d)
+    assert embeddings.load("instrument").classes[0] == "piano"  # an instrument model's class is the instrument
+    s = embeddings.load("composer").describe(3)
+    assert {"class", "piece", "start_bar", "end_bar"} <= set(s)
+
+
+def test_items_can_be_heard_again():
+    import torch
+
+    from models import registry
+
+    e = embeddings.load("style_audio")
+    i = int(np.flatnonzero(e.meta["soundfont"] == 0)[0])  # rendered with TimGM6mb: the exact clip again
+    x, exact = embeddings.clip_waveform(e, i)
+    assert exact and x.shape == (88200,)
+    with torch.no_grad():
+        v = registry.load("style_audio").net.embed(torch.as_tensor(x[None])).numpy()[0]
+    assert np.abs(v - e.vectors[i]).max() < 0.02 * np.abs(e.vectors[i]).max()
+    wav = embeddings.item_wav(embeddings.load("composer"), 0)
+    assert wav[:4] == b"RIFF"
+
+
+def test_hub_profile_names_what_hubs_share():
+    e = embeddings.load("style_audio")
+    rep = hubness.analyse(e.vectors, e.labels, 10)
+    prof = embeddings.hub_profile(e, rep.k_occurrence, top=20)
+    assert len(prof["items"]) == 20 and abs(sum(s["hubs"] for s in prof["class"]) - 1) < 1e-9
+    assert set(prof["midlevel_z"]) == set(e.meta["midlevel_names"])
+
+
+def _full_mp_topk(X, k):
+    n = len(X)
+    D = np.linalg.norm(X[:, None].astype(np.float64) - X[None], axis=2)
+    M = np.empty((n, n))
+    for x in range(n):
+        t = D[x][:, None]
+        far = (D[x][None, :] > t) & (D > t)
+        M[x] = 1 - far.sum(1) / (n - 2)
+    np.fill_diagonal(M, np.inf)
+    return np.argsort(M, axis=1, kind="stable")[:, :k]
+
+
+@pytest.mark.slow
+def test_candidate_mp_matches_full_all_pairs_mp_on_the_composer_embedding():
+    X = embeddings.load("composer").vectors
+    k = 10
+    full = _full_mp_topk(X, k)
+    rep = hubness.analyse(X, None, k, "mp", candidates=50)
+    same = np.mean([len(set(a) & set(b)) / k for a, b in zip(full, rep.neighbours, strict=True)])
+    assert same > 0.97  # measured: 0.987
+    nk_full = hubness.measures(full, len(X))
+    assert abs(nk_full["skewness"] - rep.measures["skewness"]) < 0.05

@@ -1,0 +1,378 @@
+"""Train the audio models from the rendered clips: ``python -m training.train instrument`` (or another name).
+
+Models (name: task, network):
+
+- ``instrument``: which of 10 General MIDI instruments plays; :class:`~models.audio_nets.AudioCNN`, fixed mel.
+- ``instrument_learnable``: the same, with the learnable filter bank (front-end variant).
+- ``instrument_conv``: the same, with a learned strided 1-D conv filter bank over the waveform
+  (:class:`~models.audio_nets.ConvFrontEnd`, Doerfler et al.'s "basic filters"), initialised at mel.
+- ``style_audio``: the symbolic model's six style classes from sound; black-box AudioCNN.
+- ``style_midlevel``: the same through named mid-level features (:class:`~models.audio_nets.MidLevelCNN`),
+  trained with class loss + ``midlevel_weight`` x mean squared error to the features computed from
+  each clip's score.
+- ``style_adversarial``: AudioCNN trained on L-infinity PGD waveform adversaries (half of each batch),
+  optionally starting from another model's weights (``--init-from style_audio``).
+
+Data: ``python -m xai.symbolic.dataset render`` (see :mod:`xai.audio.dataset`). Every run writes
+``assets/models/<name>.safetensors`` and a JSON + Markdown card with the same fields as the symbolic model
+(data, split, accuracy, per-class F1, confusion, the command that reproduces it), plus the accuracy on the
+soundfont held out of training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from models import audio_nets
+from models.registry import ASSETS
+from training.train import metrics, piece_level
+from xai.audio import dataset as audio_data
+from xai.audio import midlevel
+from xai.symbolic import dataset as data
+
+TASKS = {
+    "instrument": {"label": "instrument", "type": "AudioCNN", "front_end": "mel",
+                   "title": "Instrument classifier: log-mel CNN (audio)"},
+    "instrument_learnable": {"label": "instrument", "type": "AudioCNN", "front_end": "learnable",
+                             "title": "Instrument classifier: learnable filter bank CNN (audio)"},
+    "instrument_conv": {"label": "instrument", "type": "AudioCNN", "front_end": "conv",
+                        "title": "Instrument classifier: learned 1-D conv front-end CNN (audio)"},
+    "style_audio": {"label": "style", "type": "AudioCNN", "front_end": "mel",
+                    "title": "Style from audio: black-box log-mel CNN"},
+    "style_midlevel": {"label": "style", "type": "MidLevelCNN", "front_end": "mel",
+                       "title": "Style from audio: interpretable, through named mid-level features"},
+    "style_adversarial": {"label": "style", "type": "AudioCNN", "front_end": "mel", "adversarial": True,
+                          "title": "Style from audio: adversarially trained log-mel CNN"},
+}
+NAMES = tuple(TASKS)
+
+DEFAULTS = {
+    "seed": data.SEED,
+    "width": 16,
+    "epochs": 12,
+    "batch_size": 32,
+    "lr": 3e-3,
+    "weight_decay": 1e-4,
+    "threads": 1,
+    "gain_db": 6.0,  # random level change in training, +- dB
+    "midlevel_weight": 1.0,
+    "pgd_eps": 0.002,  # L-infinity bound on the waveform (samples in [-1, 1])
+    "pgd_steps": 3,
+    "init_from": "",
+    "train_limit": 0,  # 0: all training clips; else the first N (tests)
+}
+HOP_SECONDS = 2.0  # predictions over time: 4-s windows every 2 s
+
+
+def classes_for(task: dict) -> tuple[str, ...]:
+    return audio_data.INSTRUMENT_NAMES if task["label"] == "instrument" else data.CLASSES
+
+
+def predict_logits(net: nn.Module, ds: audio_data.AudioSet, batch: int = 64) -> np.ndarray:
+    net.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(ds), batch):
+            out.append(net(torch.from_numpy(ds.waveform(slice(i, i + batch)))).numpy())
+    return np.concatenate(out)
+
+
+def pgd(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, steps: int, gen: torch.Generator) -> torch.Tensor:
+    """Untargeted L-infinity PGD on the waveform from a random start; the model is left in eval mode."""
+    net.eval()
+    delta = (torch.rand(x.shape, generator=gen) * 2 - 1) * eps
+    alpha = 2.5 * eps / max(steps, 1)
+    for _ in range(steps):
+        delta.requires_grad_(True)
+        loss = nn.functional.cross_entropy(net(torch.clamp(x + delta, -1, 1)), y)
+        (g,) = torch.autograd.grad(loss, delta)
+        delta = torch.clamp(delta.detach() + alpha * torch.sign(g), -eps, eps)
+    assert float(delta.abs().max()) <= eps + 1e-7  # the bound is enforced, not just configured
+    return torch.clamp(x + delta, -1, 1).detach()
+
+
+def train(name: str, params: dict, *, root: Path | None = None, out_dir: Path = ASSETS, progress=print) -> dict:
+    """Train model ``name`` on the rendered clips under ``root`` and write its weights and card."""
+    task = TASKS[name]
+    t_start = time.time()
+    torch.manual_seed(params["seed"])
+    torch.set_num_threads(params["threads"])
+    gen = torch.Generator().manual_seed(params["seed"])
+    classes = classes_for(task)
+    tr, va, te = (audio_data.load(s, root=root) for s in ("train", "val", "test"))
+    try:
+        held = audio_data.load("test_heldout_sf", root=root)
+    except FileNotFoundError:
+        held = None
+    n_train = params["train_limit"] or len(tr)
+    ytr = torch.from_numpy(getattr(tr, task["label"])[:n_train])
+    mid_mean = tr.midlevel[:n_train].mean(axis=0)
+    mid_std = tr.midlevel[:n_train].std(axis=0) + 1e-6
+    ztr = torch.from_numpy(((tr.midlevel[:n_train] - mid_mean) / mid_std).astype(np.float32))
+
+    spec = {"type": task["type"], "width": params["width"], "front_end": task["front_end"],
+            "n_bands": audio_nets.N_BANDS, "classes": list(classes),
+            "midlevel_features": list(midlevel.FEATURES)}
+    net = audio_nets.build(spec)
+    if isinstance(net, audio_nets.MidLevelCNN):
+        net.mid_mean.copy_(torch.from_numpy(mid_mean))
+        net.mid_std.copy_(torch.from_numpy(mid_std))
+    if params["init_from"]:
+        net.load_state_dict(load_file(str(out_dir / f"{params['init_from']}.safetensors")))
+    opt = torch.optim.AdamW(net.parameters(), lr=params["lr"], weight_decay=params["weight_decay"])
+    bs = params["batch_size"]
+    steps_per_epoch = int(np.ceil(n_train / bs))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=params["lr"], total_steps=params["epochs"] * steps_per_epoch)
+    ce = nn.CrossEntropyLoss()
+    best = (-1.0, None, -1)
+    history = []
+    yva = getattr(va, task["label"])
+    for epoch in range(params["epochs"]):
+        t_ep = time.time()
+        perm = torch.randperm(n_train, generator=gen)
+        total = 0.0
+        for b in range(steps_per_epoch):
+            idx = np.sort(perm[b * bs : (b + 1) * bs].numpy())  # sorted: faster reads, same batch
+            x = torch.from_numpy(tr.waveform(idx))
+            gain = 10 ** ((torch.rand(len(idx), 1, generator=gen) * 2 - 1) * params["gain_db"] / 20)
+            x = torch.clamp(x * gain, -1, 1)
+            y = ytr[idx]
+            if task.get("adversarial"):
+                half = len(idx) // 2
+                x = torch.cat([x[:half], pgd(net, x[half:], y[half:], eps=params["pgd_eps"],
+                                             steps=params["pgd_steps"], gen=gen)])
+            net.train()
+            if isinstance(net, audio_nets.MidLevelCNN):
+                z, logits = net.forward_both(x)
+                loss = ce(logits, y) + params["midlevel_weight"] * nn.functional.mse_loss(z, ztr[idx])
+            else:
+                loss = ce(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        acc = float(np.mean(predict_logits(net, va).argmax(1) == yva))
+        history.append({"epoch": epoch, "loss": round(total / n_train, 4), "val_accuracy": round(acc, 4),
+                        "seconds": round(time.time() - t_ep, 1)})
+        progress(f"{name} epoch {epoch}: {history[-1]}")
+        if acc > best[0]:
+            best = (acc, {k: v.detach().clone() for k, v in net.state_dict().items()}, epoch)
+    net.load_state_dict(best[1])
+    train_seconds = time.time() - t_start
+
+    yte = getattr(te, task["label"])
+    lte = predict_logits(net, te)
+    pred = lte.argmax(1)
+    test = metrics(pred, yte, classes)
+    test["per_soundfont_accuracy"] = {
+        audio_data.SOUNDFONTS[s]: round(float(np.mean(pred[te.soundfont == s] == yte[te.soundfont == s])), 4)
+        for s in np.unique(te.soundfont)
+    }
+    results = {"test": test}
+    if task["label"] == "style":
+        probs = torch.softmax(torch.from_numpy(lte), 1).numpy()
+        pp, pt, _ = piece_level(probs, te.piece, yte)
+        results["test_pieces"] = metrics(pp, pt, classes)
+    if held is not None:
+        yh = getattr(held, task["label"])
+        results["test_heldout_soundfont"] = metrics(predict_logits(net, held).argmax(1), yh, classes)
+        results["test_heldout_soundfont"]["soundfont"] = audio_data.HELDOUT_SOUNDFONT
+    results["test_pgd"] = attacked_accuracy(net, te, yte, params)  # every model, to compare robustness
+
+    extra = {}
+    if isinstance(net, audio_nets.MidLevelCNN):
+        with torch.inference_mode():
+            zte = torch.cat([net.midlevel(torch.from_numpy(te.waveform(slice(i, i + 64))))
+                             for i in range(0, len(te), 64)]).numpy()
+        r = [_pearson(zte[:, k], te.midlevel[:, k]) for k in range(zte.shape[1])]
+        extra["midlevel"] = {
+            "features": list(midlevel.FEATURES),
+            "descriptions": midlevel.FEATURE_DESCRIPTIONS,
+            "train_mean": [round(float(v), 5) for v in mid_mean],
+            "train_std": [round(float(v), 5) for v in mid_std],
+            "test_pearson_r": {f: None if v is None else round(v, 4) for f, v in zip(midlevel.FEATURES, r)},
+            "class_weights": {c: {f: round(float(w), 4) for f, w in zip(midlevel.FEATURES, row)}
+                              for c, row in zip(classes, net.head.weight.detach().numpy())},
+            "class_bias": {c: round(float(b), 4) for c, b in zip(classes, net.head.bias.detach().numpy())},
+        }
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wpath = out_dir / f"{name}.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(wpath))
+    digest = hashlib.sha256(wpath.read_bytes()).hexdigest()
+    meta = json.loads(((root or audio_data.audio_dir()) / "meta.json").read_text()) if (
+        (root or audio_data.audio_dir()) / "meta.json").exists() else {}
+    arch = {k: v for k, v in spec.items() if k != "classes"}
+    arch.update({"layers": list(audio_nets.LAYERS), "default_layer": audio_nets.DEFAULT_LAYER,
+                 "parameters": int(sum(p.numel() for p in net.parameters()))})
+    if task["type"] != "MidLevelCNN":
+        arch.pop("midlevel_features")
+    card = {
+        "name": name,
+        "title": task["title"],
+        "modality": "audio",
+        "task": task["label"],
+        "classes": list(classes),
+        "architecture": arch,
+        "input": {"sample_rate": audio_nets.SAMPLE_RATE, "window_seconds": audio_data.CLIP_SECONDS,
+                  "hop_seconds": HOP_SECONDS, "n_fft": audio_nets.N_FFT, "stft_hop": audio_nets.HOP,
+                  "n_bands": audio_nets.N_BANDS, "f_min": audio_nets.F_MIN, "f_max": audio_nets.F_MAX,
+                  "front_end": front_end_description(task["front_end"])},
+        "data": (
+            f"{audio_data.CLIP_SECONDS:g}-s excerpts of the symbolic model's corpus pieces (music21), each played by "
+            f"one of {len(audio_data.INSTRUMENTS)} General MIDI instruments ({', '.join(audio_data.INSTRUMENT_NAMES)}) "
+            f"at {audio_data.QPM_RANGE[0]:g}-{audio_data.QPM_RANGE[1]:g} qpm, rendered with midirenderer through "
+            f"the soundfonts {' and '.join(audio_data.TRAIN_SOUNDFONTS)} (alternating), mono 22,050 Hz, augmented "
+            "(level, noise, synthetic room, tone filter). Instruments cycle within each style class, so "
+            f"instrument and style are independent. Held-out soundfont: {audio_data.HELDOUT_SOUNDFONT} "
+            "(the test clips rendered again)."
+        ),
+        "split": {
+            "method": "by piece, the symbolic model's split (xai.symbolic.dataset.split, same seed); clips per class "
+                      f"{meta.get('clips_per_class', audio_data.CLIPS_PER_CLASS)}",
+            "seed": params["seed"],
+            "clips": {"train": int(n_train), "val": len(va), "test": len(te),
+                      "test_heldout_sf": len(held) if held is not None else 0},
+        },
+        "metrics": results,
+        **extra,
+        "training": {"params": params, "history": history, "best_epoch": best[2], "seconds": round(train_seconds, 1),
+                     "torch": torch.__version__, "python": platform.python_version(),
+                     "machine": f"{platform.machine()}, {params['threads']} thread(s)",
+                     "render": meta.get("splits", {})},
+        "reproduce": f"python -m xai.symbolic.dataset render && python -m training.train {name}" + "".join(
+            f" --{k.replace('_', '-')} {v}" for k, v in params.items() if v != DEFAULTS.get(k)),
+        "weights_sha256": digest,
+    }
+    (out_dir / f"{name}.json").write_text(json.dumps(card, indent=1))
+    (out_dir / f"{name}.md").write_text(model_card_markdown(card))
+    progress(f"{name}: test accuracy {test['accuracy']}"
+             + (f", held-out soundfont {results['test_heldout_soundfont']['accuracy']}" if held is not None else "")
+             + f"; {train_seconds:.0f} s")
+    return card
+
+
+def front_end_description(kind: str) -> str:
+    if kind == "conv":
+        return (f"waveform -> learned strided Conv1d filter bank ({2 * audio_nets.N_BANDS} filters of "
+                f"{audio_nets.N_FFT} taps, stride {audio_nets.HOP}; initialised as Hann-windowed cosine/sine pairs "
+                "at the mel centre frequencies) -> band power -> log")
+    return (f"waveform -> |STFT|^2 (Hann {audio_nets.N_FFT}, hop {audio_nets.HOP}) -> "
+            f"{'learnable' if kind == 'learnable' else 'mel'} filter bank -> log")
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson r, or None where either side is constant (JSON has no NaN)."""
+    if np.std(a) == 0 or np.std(b) == 0:
+        return None
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def attacked_accuracy(net, ds, y, params, n: int = 96) -> dict:
+    """Accuracy of ``n`` evenly spread test clips (all classes) under a 10-step PGD attack at the training eps.
+
+    The attack's random start has its own generator (seeded from the run's seed), so the number can be
+    recomputed from the shipped weights alone (:func:`refresh_robustness`).
+    """
+    gen = torch.Generator().manual_seed(params["seed"])
+    n = min(n, len(ds))
+    idx = np.unique(np.linspace(0, len(ds) - 1, n).round().astype(int))
+    n = idx.size
+    x = torch.from_numpy(ds.waveform(idx))
+    yt = torch.from_numpy(y[idx])
+    eps = params["pgd_eps"]
+    adv = torch.cat([pgd(net, x[i : i + 32], yt[i : i + 32], eps=eps, steps=10, gen=gen) for i in range(0, n, 32)])
+    with torch.inference_mode():
+        clean = float((net(x).argmax(1) == yt).float().mean())
+        attacked = float((net(adv).argmax(1) == yt).float().mean())
+    snr = 20 * np.log10(np.linalg.norm(x.numpy(), axis=1) / np.maximum(np.linalg.norm((adv - x).numpy(), axis=1), 1e-12))
+    return {"clips": n, "eps": eps, "steps": 10, "clean_accuracy": round(clean, 4),
+            "attacked_accuracy": round(attacked, 4), "mean_snr_db": round(float(np.mean(snr)), 2)}
+
+
+def refresh_robustness(name: str, *, root: Path | None = None, out_dir: Path = ASSETS) -> dict:
+    """Recompute a shipped card's ``test_pgd`` entry (same weights, same seed) and rewrite its JSON and Markdown."""
+    path = out_dir / f"{name}.json"
+    card = json.loads(path.read_text())
+    spec = card["architecture"] | {"classes": card["classes"]}
+    net = audio_nets.build(spec)
+    net.load_state_dict(load_file(str(out_dir / f"{name}.safetensors")))
+    params = card["training"]["params"]
+    torch.manual_seed(params["seed"])
+    te = audio_data.load("test", root=root)
+    card["metrics"]["test_pgd"] = attacked_accuracy(net, te, getattr(te, card["task"]), params)
+    path.write_text(json.dumps(card, indent=1))
+    (out_dir / f"{name}.md").write_text(model_card_markdown(card))
+    return card
+
+
+def model_card_markdown(card: dict) -> str:
+    """A human-readable card from the JSON card."""
+    m = card["metrics"]
+    t = m["test"]
+    cls = card["classes"]
+    lines = [
+        f"# Model card: {card['title']} (`{card['name']}`)", "",
+        "## Data", card["data"], "",
+        f"Split: {card['split']['method']}. Clips: {card['split']['clips']}.", "",
+        "## Input and network",
+        f"{card['input']['front_end']}; {card['input']['window_seconds']:g}-s windows at "
+        f"{card['input']['sample_rate']:,} Hz. {card['architecture']['type']}, "
+        f"{card['architecture']['parameters']:,} parameters.", "",
+        "## Measured on held-out test clips", "",
+        f"- clip accuracy: {t['accuracy']:.3f} (balanced {t['balanced_accuracy']:.3f}; n = {t['n']})",
+        f"- per soundfont: {t['per_soundfont_accuracy']}",
+    ]
+    if "test_pieces" in m:
+        lines.append(f"- piece accuracy (clips of a piece pooled): {m['test_pieces']['accuracy']:.3f} "
+                     f"(n = {m['test_pieces']['n']})")
+    if "test_heldout_soundfont" in m:
+        h = m["test_heldout_soundfont"]
+        lines.append(f"- on the soundfont held out of training ({h['soundfont']}): {h['accuracy']:.3f}; per-class F1 "
+                     + ", ".join(f"{c} {v:.2f}" for c, v in h["per_class_f1"].items()))
+    if "test_pgd" in m:
+        a = m["test_pgd"]
+        lines.append(f"- under a PGD waveform attack (eps {a['eps']}, {a['steps']} steps, {a['clips']} clips, "
+                     f"mean SNR {a['mean_snr_db']} dB): {a['attacked_accuracy']:.3f} (clean {a['clean_accuracy']:.3f})")
+    lines += ["", "Per-class F1: " + ", ".join(f"{c} {v:.2f}" for c, v in t["per_class_f1"].items()), "",
+              "Confusion matrix (clips; rows true, columns predicted):", "",
+              "| true \\ pred | " + " | ".join(cls) + " |", "|---" * (len(cls) + 1) + "|",
+              *[f"| {c} | " + " | ".join(str(v) for v in row) + " |" for c, row in zip(cls, t["confusion"])], ""]
+    if "midlevel" in card:
+        ml = card["midlevel"]
+        lines += ["## Mid-level bottleneck", "",
+                  "Test correlation of each predicted feature with its value computed from the score: "
+                  + ", ".join(f"{f} {r:.2f}" if r is not None else f"{f} n/a"
+                              for f, r in ml["test_pearson_r"].items()), ""]
+    lines += ["## Reproduce", f"`{card['reproduce']}` (training took {card['training']['seconds']:.0f} s on "
+              f"{card['training']['machine']}; best epoch {card['training']['best_epoch']}; torch "
+              f"{card['training']['torch']}).", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m training.train")
+    ap.add_argument("model", choices=NAMES)
+    for k, v in DEFAULTS.items():
+        ap.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
+    ap.add_argument("--out-dir", type=Path, default=ASSETS)
+    args = ap.parse_args(argv)
+    params = {k: getattr(args, k) for k in DEFAULTS}
+    train(args.model, params, out_dir=args.out_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""``python -m xai attack | robustness | veracity``: adversarial examples from the command line.
+
+* ``attack FILE --model NAME --method fgsm|pgd|cw [--target CLASS] [--epsilon E] [--out adv.wav]`` attacks one
+  4-s window of a recording and prints {"original", "adversarial", "success", "snr_db", "linf", "iterations", ...}.
+* ``robustness`` precomputes the robustness study (accuracy vs epsilon, SNR at success, paired tests) for the
+  style models and the instrument model's targeted attacks, into assets/adversarial/ (needs the audio cache).
+* ``veracity`` measures whether LIME finds planted perturbations (needs xai.local.lime and the audio cache).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from xai._paths import ASSETS
+from xai.errors import ParameterError
+
+ASSETS = ASSETS / "adversarial"
+
+
+def _attack(args) -> dict:
+    from models import registry
+    from xai.attacks import waveform as adv
+    from xai.audio import clip as audio
+
+    audio_models = registry.available("audio")
+    if args.model not in audio_models:
+        raise ParameterError(f"The model '{args.model}' does not read recordings; use --model with one of: "
+                             f"{', '.join(audio_models) or '(none installed)'}.")
+    model = registry.load(args.model)
+    target = adv.resolve_target(args.target, model.classes)
+    opt = adv.AttackOptions.for_method(args.method, epsilon=args.epsilon, target=target, steps=args.steps,
+                                       lr=args.lr, alpha=args.alpha, spectral=args.spectral,
+                                       random_start=args.random_start, seed=args.seed)
+    clip = audio.load_audio(args.file)
+    res = adv.attack_clip(model, clip.waveform, opt, start_seconds=args.start)
+    out = res.to_dict()
+    if args.out:
+        Path(args.out).write_bytes(audio.to_wav_bytes(res.adversarial))
+        out["wav"] = str(args.out)
+    return out
+
+
+def _print_attack(r: dict) -> None:
+    goal = f"target {r['target']}" if r["target"] else "any other class"
+    verdict = "succeeded" if r["success"] else "failed"
+    snr = "inf" if r["snr_db"] is None else f"{r['snr_db']:.1f}"
+    print(f"{r['model']}: {r['original']} -> {r['adversarial']} ({goal}; {verdict}) at {snr} dB SNR, "
+          f"max |delta| {r['linf']:.2g}, {r['iterations']} steps")
+    n = r.get("noise_control") or {}
+    if n:
+        print(f"  white noise at the same SNR: {n['label']} (answer changed in {n['changed_fraction']:.0%} of "
+              f"{n['repeats']} draws)")
+    if r.get("wav"):
+        print(f"  adversarial recording written to {r['wav']}")
+
+
+def _attack_notes(args) -> dict:
+    from models import registry
+    from xai.attacks import notes as sym
+    from xai.symbolic import io, music
+
+    model = registry.load(args.model)
+    piece = io.load(args.file)
+    try:
+        first, last = (int(b) for b in args.bars.split("-"))
+    except ValueError as e:
+        raise ParameterError(f"Give the bars as FIRST-LAST, e.g. 1-4, not '{args.bars}'.") from e
+    a, b = piece.bar_range(first, last)
+    excerpt = piece.slice(a, b)
+    target = None
+    if args.target:
+        if args.target not in model.classes:
+            raise ParameterError(f"There is no class '{args.target}' in the model '{model.name}'; its classes are: "
+                                 f"{', '.join(model.classes)}.")
+        target = list(model.classes).index(args.target)
+    res = sym.attack_piece(excerpt, model, target=target, max_edits=args.max_edits, pitches=args.pitches)
+    out = res.to_dict() | {"bars": [first, last]}
+    if args.out:
+        Path(args.out).write_bytes(music.to_midi_bytes(res.adversarial))
+        out["midi"] = str(args.out)
+    return out
+
+
+def _print_attack_notes(r: dict) -> None:
+    verdict = "changed" if r["success"] else "not changed"
+    print(f"{r['model']}, bars {r['bars'][0]}-{r['bars'][1]} ({r['n_notes']} notes): {r['original']} -> "
+          f"{r['adversarial']} ({verdict}) with {r['n_edits']} edit(s)")
+    for e in r["edits"]:
+        print(f"  {e['text']}")
+
+
+def _robustness(args) -> dict:
+    from xai.attacks import robustness
+
+    def progress(f, m):
+        print(f"{f:4.0%} {m}", file=sys.stderr)
+
+    out = Path(args.out) if args.out else ASSETS
+    return robustness.run_study(n_clips=args.clips, n_instrument=args.instrument_clips,
+                                n_targeted=args.targeted_clips, steps=args.steps,
+                                seed=args.seed, out_dir=out, progress=progress)
+
+
+def _print_robustness(r: dict) -> None:
+    for name, m in r["style"]["models"].items():
+        acc = ", ".join(f"{e:g}: {a:.2f}" for e, a in zip(r["style"]["epsilons"], m["accuracy"]))
+        print(f"{name}: accuracy by epsilon {acc}; median SNR at success {m['median_snr_at_success']}")
+    for t in r["style"]["paired_tests"]:
+        print(f"  {t['a']} vs {t['b']} at eps {t['epsilon']:g}: McNemar p={t['mcnemar_p']:.3g}; "
+              f"Wilcoxon (min eps to flip) p={t['wilcoxon_p']}")
+    ins = r.get("instrument")
+    if ins:
+        print(f"instrument: clean {ins['clean_accuracy']:.2f}; " + ", ".join(
+            f"eps {e['epsilon']:g}: acc {e['accuracy']:.2f} at {e['mean_snr_db']:.1f} dB" for e in ins["untargeted"]))
+        print("  targeted success by class: " + ", ".join(f"{c} {v:.2f}" for c, v in
+                                                          ins["targeted"]["success_by_class"].items()))
+
+
+def _veracity(args) -> dict:
+    from xai.attacks import veracity
+
+    def progress(f, m):
+        print(f"{f:4.0%} {m}", file=sys.stderr)
+
+    out = Path(args.out) if args.out else ASSETS
+    return veracity.run_study(model_name=args.model, n_clips=args.clips, k=args.k, samples=args.samples,
+                              seed=args.seed, out_dir=out, progress=progress)
+
+
+def _print_veracity(r: dict) -> None:
+    s = r["summary"]
+    print(f"{r['parameters']['model']}, {s['n']} attacked clips, k={r['parameters']['k']}: "
+          f"LIME top-k flips {s['lime_flip_rate']:.0%}, energy top-k flips {s['energy_flip_rate']:.0%}; "
+          f"LIME recovers {s['lime_recall']:.0%} of the planted segments")
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("attack", help="attack a recording's 4-s window on the waveform (FGSM, PGD, C&W)")
+    p.add_argument("file", help="a recording (.wav/.flac/.ogg/.mp3)")
+    p.add_argument("--model", default="instrument", help="an audio model (default instrument)")
+    p.add_argument("--method", choices=("fgsm", "pgd", "cw"), default="pgd")
+    p.add_argument("--target", metavar="CLASS", help="class name or index to reach (default: any other class)")
+    p.add_argument("--epsilon", type=float, metavar="E", help="L-infinity bound on the samples (default per method)")
+    p.add_argument("--steps", type=int, metavar="N", help="most sign-Adam steps (default per method)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default per method)")
+    p.add_argument("--alpha", type=float, help="C&W weight of the classification term (default 10)")
+    p.add_argument("--spectral", action="store_true", help="C&W: multi-resolution spectral distance, not ||d||^2")
+    p.add_argument("--random-start", action="store_true", help="PGD: start at a random point of the box")
+    p.add_argument("--start", type=float, default=0.0, metavar="SECONDS", help="start of the 4-s window")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="FILE.wav", help="write the adversarial window as WAV")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_attack, show=_print_attack)
+
+    p = sub.add_parser("attack-notes", help="the fewest whole-note insertions/deletions that change a score "
+                       "model's answer for some bars")
+    p.add_argument("file", help="MIDI, MusicXML, ABC or Humdrum file")
+    p.add_argument("--model", default="composer")
+    p.add_argument("--bars", default="1-4", help="FIRST-LAST bars of the excerpt (default 1-4)")
+    p.add_argument("--target", metavar="CLASS", help="class to reach (default: any other class)")
+    p.add_argument("--max-edits", type=int, default=8, metavar="N")
+    p.add_argument("--pitches", choices=("piece", "chromatic"), default="piece",
+                   help="inserted notes use the piece's pitch classes (default) or any pitch")
+    p.add_argument("--out", metavar="FILE.mid", help="write the edited bars as MIDI")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_attack_notes, show=_print_attack_notes)
+
+    p = sub.add_parser("robustness", help="precompute the robustness study of the audio models (needs the audio "
+                       "cache) into assets/adversarial/")
+    p.add_argument("--clips", type=int, default=48, metavar="N", help="test clips for the style models (default 48)")
+    p.add_argument("--instrument-clips", type=int, default=60, metavar="N",
+                   help="test clips for the instrument model (default 60)")
+    p.add_argument("--targeted-clips", type=int, default=30, metavar="N",
+                   help="of those, clips attacked towards every other class (default 30)")
+    p.add_argument("--steps", type=int, default=20, metavar="N", help="PGD steps per epsilon (default 20)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="DIR", help="output folder (default assets/adversarial)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_robustness, show=_print_robustness)
+
+    p = sub.add_parser("veracity", help="does LIME find a planted adversarial perturbation? (needs the audio cache)")
+    p.add_argument("--model", default="instrument")
+    p.add_argument("--clips", type=int, default=40, metavar="N")
+    p.add_argument("--k", type=int, default=3, help="segments planted and explained (default 3)")
+    p.add_argument("--samples", type=int, default=1000, help="LIME samples per clip (default 1000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="DIR", help="output folder (default assets/adversarial)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_veracity, show=_print_veracity)

@@ -1,0 +1,307 @@
+"""The recommender's embedding spaces: shipped item embeddings with what each item is, and how to hear it.
+
+Two collections ship in ``assets/hubness/`` (built by ``python -m xai embeddings --build``):
+
+- ``audio``: every rendered corpus clip of the audio data set (train, val and test; 4 s at 22,050 Hz), embedded
+  by the penultimate layer (``net.embed``) of several shipped audio models. Each item keeps its score (notes,
+  bar lines), instrument program, tempo, base velocity, soundfont and augmentation seed, so it can be rendered
+  again on demand (:func:`clip_waveform`): with the soundfont it was rendered with when that soundfont is on this
+  machine (TimGM6mb always is; then the waveform is the data-set clip up to 16-bit rounding), else with TimGM6mb.
+- ``score``: the 900 labelled corpus excerpts of ``assets/discovery/excerpts.npz``, embedded by the symbolic
+  composer model's penultimate features (``PianoRollCNN.embed``: global average of block4; weights unchanged).
+  Their notes are read from that file.
+
+Embeddings are stored as float16 (d = 128 or 96), which changes distances by < 0.1 %.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from xai._paths import ASSETS
+from xai.errors import InputError
+
+ASSETS = ASSETS / "hubness"
+EMBEDDINGS_FILE = "embeddings.npz"
+META_FILE = "embeddings.json"
+AUDIO_MODELS = ("instrument", "style_audio", "style_midlevel", "style_adversarial")
+SCORE_MODELS = ("composer",)
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Embedding:
+    """One embedding space: (n, d) vectors and per-item metadata (plain arrays and lists)."""
+
+    name: str  # the model whose penultimate layer it is
+    collection: str  # 'audio' or 'score'
+    vectors: np.ndarray  # (n, d) float32
+    classes: tuple[str, ...]  # style classes (the 'class' of every item)
+    labels: np.ndarray  # (n,) int index into classes
+    meta: dict = field(default_factory=dict)  # per-item arrays: instrument, piece, split, ...
+
+    def __len__(self) -> int:
+        return int(self.vectors.shape[0])
+
+    def describe(self, i: int) -> dict:
+        """What item ``i`` is, in plain values (class, instrument, source piece, bars, tempo, ...)."""
+        m = self.meta
+        d = {"item": int(i), "class": self.classes[int(self.labels[i])], "piece": m["piece_names"][int(m["piece"][i])]}
+        if self.collection == "audio":
+            d.update(instrument=m["instrument_names"][int(m["instrument"][i])],
+                     soundfont=m["soundfont_names"][int(m["soundfont"][i])], split=SPLITS[int(m["split"][i])],
+                     tempo_qpm=round(float(m["qpm"][i]), 1), start_beat=float(m["start_beat"][i]))
+            d.update({f: round(float(v), 3) for f, v in zip(m["midlevel_names"], m["midlevel"][i], strict=True)})
+        else:
+            d.update(start_bar=int(m["start_bar"][i]), end_bar=int(m["end_bar"][i]))
+        return d
+
+
+def _assets(root: Path | None) -> tuple[dict, dict]:
+    root = root or ASSETS
+    path, meta = root / EMBEDDINGS_FILE, root / META_FILE
+    if not path.exists() or not meta.exists():
+        raise InputError("The shipped recommender embeddings are missing; run `python -m xai embeddings --build`.")
+    z = np.load(path, allow_pickle=False)
+    return {k: z[k] for k in z.files}, json.loads(meta.read_text())
+
+
+def names(root: Path | None = None) -> list[str]:
+    """The embedding spaces that ship (model names)."""
+    _, meta = _assets(root)
+    return [e["name"] for e in meta["embeddings"]]
+
+
+def load(name: str, root: Path | None = None) -> Embedding:
+    """The shipped embedding space of model ``name`` with its items' metadata."""
+    a, meta = _assets(root)
+    known = {e["name"]: e for e in meta["embeddings"]}
+    if name not in known:
+        raise InputError(f"There is no shipped embedding '{name}'; there are: {', '.join(known)}.")
+    col = known[name]["collection"]
+    p = "a_" if col == "audio" else "s_"
+    m = {k[len(p):]: v for k, v in a.items() if k.startswith(p)}
+    m["piece_names"] = meta[f"{col}_pieces"]
+    if col == "audio":
+        m.update(instrument_names=meta["instruments"], soundfont_names=meta["soundfonts"],
+                 midlevel_names=meta["midlevel_features"], programs=meta["programs"])
+    labels, classes = m.pop("label").astype(np.int64), tuple(meta["classes"])
+    if col == "audio" and name.startswith("instrument"):  # an instrument model's "class" is the instrument
+        labels, classes = m["instrument"].astype(np.int64), tuple(meta["instruments"])
+    return Embedding(name=name, collection=col, vectors=a[f"emb_{name}"].astype(np.float32),
+                     classes=classes, labels=labels, meta=m)
+
+
+def parameters(root: Path | None = None) -> dict:
+    """The build parameters and the command that rebuilds the shipped embeddings."""
+    return _assets(root)[1]
+
+
+# --- hearing an item -------------------------------------------------------------------------------------------
+
+
+def item_piece(emb: Embedding, i: int, root: Path | None = None):
+    """The notes item ``i`` plays, as an :class:`xai.symbolic.music.Piece` (audio items at their tempo and register)."""
+    from xai.symbolic import music
+
+    m = emb.meta
+    if emb.collection == "audio":
+        n0, n1 = int(m["note_ptr"][i]), int(m["note_ptr"][i + 1])
+        b0, b1 = int(m["bar_ptr"][i]), int(m["bar_ptr"][i + 1])
+        parts = m["parts"][n0:n1].astype(np.int16)
+        return music.Piece(
+            title=f"item {i}", onsets=m["onsets"][n0:n1].astype(np.float64),
+            durations=m["durations"][n0:n1].astype(np.float64), pitches=m["pitches"][n0:n1].astype(np.int16),
+            velocities=m["velocities"][n0:n1].astype(np.int16), parts=parts,
+            part_names=tuple(f"Part {k + 1}" for k in range(int(parts.max()) + 1 if parts.size else 1)),
+            bar_starts=m["bar_starts"][b0:b1].astype(np.float64), bar_numbers=m["bar_numbers"][b0:b1].astype(np.int64),
+            tempi=((0.0, float(m["qpm"][i])),))
+    z = np.load((root.parent if root else ASSETS.parent) / "discovery" / "excerpts.npz", allow_pickle=False)
+    j = int(m["excerpt"][i])
+    n0, n1 = int(z["note_ptr"][j]), int(z["note_ptr"][j + 1])
+    b0, b1 = int(z["bar_ptr"][j]), int(z["bar_ptr"][j + 1])
+    parts = z["parts"][n0:n1].astype(np.int16)
+    return music.Piece(
+        title=f"item {i}", onsets=z["onsets"][n0:n1], durations=z["durations"][n0:n1],
+        pitches=z["pitches"][n0:n1].astype(np.int16), velocities=np.full(n1 - n0, 80, dtype=np.int16), parts=parts,
+        part_names=tuple(f"Part {k + 1}" for k in range(int(parts.max()) + 1 if parts.size else 1)),
+        bar_starts=z["bar_starts"][b0:b1], bar_numbers=z["bar_numbers"][b0:b1])
+
+
+def clip_waveform(emb: Embedding, i: int) -> tuple[np.ndarray, bool]:
+    """Render audio item ``i`` again: (float32 samples at 22,050 Hz, exact) where ``exact`` says the clip is the
+    data-set clip (same soundfont, same augmentation seed); otherwise it was rendered with TimGM6mb instead."""
+    from xai.audio import dataset as audio_data
+
+    if emb.collection != "audio":
+        raise InputError("Only the audio collection has recordings; score excerpts are played from their notes.")
+    m = emb.meta
+    sf_name = m["soundfont_names"][int(m["soundfont"][i])]
+    path = audio_data.soundfont_path(sf_name, fetch=False)
+    exact = path is not None
+    if path is None:
+        path = audio_data.soundfont_path("timgm6mb")
+    program = int(m["programs"][int(m["instrument"][i])])
+    x = audio_data.render(item_piece(emb, i), program, path.read_bytes())
+    y, _ = audio_data.augment(x, np.random.default_rng(int(m["seed"][i])))
+    return np.round(y * 32767).astype(np.int16).astype(np.float32) / 32767.0, exact
+
+
+def item_wav(emb: Embedding, i: int) -> bytes:
+    """WAV bytes to listen to item ``i`` (audio: its clip; score: its notes on the piano)."""
+    from xai.audio import clip as audio
+    from xai.symbolic import music
+
+    if emb.collection == "audio":
+        x, _ = clip_waveform(emb, i)
+        return audio.to_wav_bytes(x, audio.SAMPLE_RATE)
+    return music.render_audio(item_piece(emb, i))
+
+
+# --- building the shipped file ---------------------------------------------------------------------------------
+
+
+def _embed_batches(fn, X, batch: int = 64) -> np.ndarray:
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(X), batch):
+            out.append(fn(torch.as_tensor(np.asarray(X[s:s + batch], dtype=np.float32))).numpy())
+    return np.concatenate(out).astype(np.float32)
+
+
+def build(out: Path | None = None, *, audio_models=AUDIO_MODELS, score_models=SCORE_MODELS, progress=print) -> dict:
+    """Embed the audio data set (cache) and the shipped score excerpts; write ``embeddings.npz`` + ``.json``."""
+    import torch
+
+    from models import registry
+    from xai.audio import dataset as audio_data
+    from xai.symbolic import dataset as data
+
+    torch.manual_seed(0)
+    out = out or ASSETS
+    t0 = time.time()
+    sets = [audio_data.load(s) for s in SPLITS]
+    table = data.PieceTable.load(data.cache_dir() / f"corpus_v{data.CACHE_VERSION}.npz")
+    arrays: dict[str, np.ndarray] = {}
+    piece_idx = np.concatenate([s.piece for s in sets])
+    uniq, inv = np.unique(piece_idx, return_inverse=True)
+    audio_pieces = [table.ids[int(p)] for p in uniq]
+    cat = lambda key: np.concatenate([s.arrays[key] for s in sets])  # noqa: E731
+    note_ptr, bar_ptr, n_off, b_off = [0], [0], 0, 0
+    for s in sets:
+        note_ptr += list(s.arrays["note_ptr"][1:] + n_off)
+        bar_ptr += list(s.arrays["bar_ptr"][1:] + b_off)
+        n_off, b_off = note_ptr[-1], bar_ptr[-1]
+    arrays.update(
+        a_label=np.concatenate([s.style for s in sets]).astype(np.int8),
+        a_instrument=np.concatenate([s.instrument for s in sets]).astype(np.int8),
+        a_soundfont=np.concatenate([s.soundfont for s in sets]).astype(np.int8),
+        a_piece=inv.astype(np.int16),
+        a_split=np.concatenate([np.full(len(s), k, np.int8) for k, s in enumerate(sets)]),
+        a_start_beat=cat("start_beat").astype(np.float32), a_qpm=cat("qpm").astype(np.float32),
+        a_velocity=cat("velocity").astype(np.int8), a_seed=cat("seed").astype(np.int64),
+        a_midlevel=np.concatenate([s.midlevel for s in sets]).astype(np.float16),
+        a_note_ptr=np.array(note_ptr, np.int32), a_bar_ptr=np.array(bar_ptr, np.int32),
+        a_onsets=cat("onsets").astype(np.float32), a_durations=cat("durations").astype(np.float32),
+        a_pitches=cat("pitches").astype(np.int8), a_velocities=cat("velocities").astype(np.int8),
+        a_parts=cat("parts").astype(np.int8), a_bar_starts=cat("bar_starts").astype(np.float32),
+        a_bar_numbers=cat("bar_numbers").astype(np.int16),
+    )
+    models_meta = {}
+    embs = []
+    for name in audio_models:
+        m = registry.load(name)
+        vecs = []
+        for s in sets:
+            vecs.append(_embed_batches(m.net.embed, s.waves.astype(np.float32) / 32767.0))
+            progress(f"  {name}: {sum(len(v) for v in vecs)} clips, {time.time() - t0:.0f} s")
+        arrays[f"emb_{name}"] = np.concatenate(vecs).astype(np.float16)
+        models_meta[name] = m.weights_sha256
+        embs.append({"name": name, "collection": "audio", "n": int(arrays[f"emb_{name}"].shape[0]),
+                     "d": int(arrays[f"emb_{name}"].shape[1]), "layer": "penultimate (net.embed)"})
+    z = np.load(ASSETS.parent / "discovery" / "excerpts.npz", allow_pickle=False)
+    text = json.loads(str(z["text"]))
+    s_pieces = sorted(set(text["piece_ids"]))
+    # identical piano rolls (repeated passages) would be tied neighbours: keep the first of each
+    flat = z["X"].reshape(len(z["X"]), -1)
+    _, keep = np.unique(flat, axis=0, return_index=True)
+    keep = np.sort(keep)
+    dropped = sorted(set(range(len(flat))) - set(keep.tolist()))
+    arrays.update(s_label=z["labels"][keep].astype(np.int8), s_excerpt=keep.astype(np.int16),
+                  s_piece=np.array([s_pieces.index(text["piece_ids"][i]) for i in keep], np.int16),
+                  s_start_bar=z["start_bar"][keep].astype(np.int32), s_end_bar=z["end_bar"][keep].astype(np.int32))
+    for name in score_models:
+        m = registry.load(name)
+        arrays[f"emb_{name}"] = _embed_batches(m.net.embed, z["X"][keep]).astype(np.float16)
+        models_meta[name] = m.weights_sha256
+        embs.append({"name": name, "collection": "score", "n": int(arrays[f"emb_{name}"].shape[0]),
+                     "d": int(arrays[f"emb_{name}"].shape[1]), "layer": "penultimate (global average of block4)"})
+        progress(f"  {name}: {len(z['labels'])} excerpts, {time.time() - t0:.0f} s")
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / EMBEDDINGS_FILE, **arrays)
+    meta = {
+        "format": "musicxai.hubness.embeddings", "version": 1,
+        "command": "python -m xai embeddings --build",
+        "parameters": {"audio_models": list(audio_models), "score_models": list(score_models),
+                       "audio_splits": list(SPLITS), "audio_cache": f"audio_v{audio_data.VERSION}",
+                       "score_excerpts": "assets/discovery/excerpts.npz", "dtype": "float16", "torch_seed": 0,
+                       "score_excerpts_dropped_as_duplicates": [int(i) for i in dropped]},
+        "weights_sha256": models_meta, "embeddings": embs,
+        "classes": list(data.CLASSES), "instruments": list(audio_data.INSTRUMENT_NAMES),
+        "programs": [i[1] for i in audio_data.INSTRUMENTS], "soundfonts": list(audio_data.SOUNDFONTS),
+        "midlevel_features": _midlevel_names(), "audio_pieces": audio_pieces, "score_pieces": s_pieces,
+        "sample_rate": audio_data.SAMPLE_RATE, "clip_seconds": audio_data.CLIP_SECONDS,
+        "sha256": hashlib.sha256((out / EMBEDDINGS_FILE).read_bytes()).hexdigest(),
+        "seconds": round(time.time() - t0, 1),
+    }
+    (out / META_FILE).write_text(json.dumps(meta, indent=1))
+    return {"path": str(out / EMBEDDINGS_FILE), "bytes": (out / EMBEDDINGS_FILE).stat().st_size,
+            "embeddings": embs, "seconds": meta["seconds"]}
+
+
+def _midlevel_names() -> list[str]:
+    from xai.audio import midlevel
+
+    return list(midlevel.FEATURES)
+
+
+def replace(emb: Embedding, **kw) -> Embedding:
+    return dataclasses.replace(emb, **kw)
+
+
+def hub_profile(emb: Embedding, k_occurrence: np.ndarray, top: int = 20) -> dict:
+    """What the ``top`` biggest hubs have in common, against the whole collection: the share of each class,
+    instrument and source piece among hubs vs among all items, and the mean mid-level features (z-scores)."""
+    nk = np.asarray(k_occurrence)
+    hubs = np.argsort(-nk, kind="stable")[:top]
+    m = emb.meta
+
+    def shares(values, names):
+        vals = np.asarray(values)
+        out = []
+        for v in np.unique(vals):
+            h, a = float(np.mean(vals[hubs] == v)), float(np.mean(vals == v))
+            out.append({"name": names[int(v)], "hubs": h, "all": a, "lift": h / a if a else 0.0})
+        return sorted(out, key=lambda r: -r["hubs"])
+
+    prof = {"top": int(top), "items": hubs.tolist(), "class": shares(emb.labels, emb.classes),
+            "piece": shares(m["piece"], m["piece_names"])[:5]}
+    if emb.collection == "audio":
+        prof["instrument"] = shares(m["instrument"], m["instrument_names"])
+        prof["soundfont"] = shares(m["soundfont"], m["soundfont_names"])
+        ml = np.asarray(m["midlevel"], np.float64)
+        z = (ml[hubs].mean(axis=0) - ml.mean(axis=0)) / np.maximum(ml.std(axis=0), 1e-9)
+        prof["midlevel_z"] = {f: float(v) for f, v in zip(m["midlevel_names"], z, strict=True)}
+    # the same piece more than once among the hubs?
+    p = np.asarray(m["piece"])[hubs]
+    prof["distinct_pieces"] = int(np.unique(p).size)
+    return prof

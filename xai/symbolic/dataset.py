@@ -1,0 +1,322 @@
+"""The style data set: music21 corpus pieces, grouped into six classes, split by piece.
+
+Parsing the corpus cold takes minutes, so parsed pieces are cached as plain arrays (``.npz`` + JSON, no
+pickles) under ``$MUSICXAI_CACHE`` (default ``~/.cache/musicxai``). Excerpts are made from the cached pieces
+with :func:`xai.symbolic.music.encode`, the same path an uploaded file takes.
+
+Run ``python -m xai.symbolic.dataset build`` to fill the cache (about 5 minutes on 2 cores, cold).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from xai.symbolic import music
+
+CLASSES = ("bach", "palestrina", "monteverdi", "trecento", "classical", "folk")
+SEED = 20221204
+SPLIT_FRACTIONS = (0.7, 0.15, 0.15)  # train, validation, test: by piece
+PALESTRINA_FILES = 200  # of 1,318 mass movements; enough windows, a tolerable parse time
+RYAN_FILES = 300  # of 1,059 tunes in Ryan's Mammoth Collection
+ESSEN_FILES = ("essenFolksong/kinder0.abc", "essenFolksong/dva0.abc", "essenFolksong/erk5.abc")
+CACHE_VERSION = 2  # 2: ABC bar numbering fixed (a full first bar is bar 1)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("MUSICXAI_CACHE", Path.home() / ".cache" / "musicxai"))
+
+
+def corpus_files() -> dict[str, list[str]]:
+    """Corpus-relative file paths for each class, chosen without looking at any model.
+
+    - bach: the chorales (MusicXML/Humdrum files named bwv*; the .rntxt analyses are not music);
+    - palestrina: a seeded sample of the mass movements (Humdrum);
+    - monteverdi: the madrigals (.mxl);
+    - trecento: all pieces;
+    - classical: Beethoven, Mozart and Haydn string-quartet movements (.mxl only: op. 18 no. 1 also ships as
+      .krn, the same music; Mozart K. 545 is a piano sonata and left out);
+    - folk: a seeded sample of Ryan's Mammoth Collection (one tune per file, so no duplicates, unlike
+      O'Neill's overlapping files) plus three Essen collections (German songs).
+    """
+    from music21 import corpus
+
+    paths = [str(p) for p in corpus.getCorePaths()]
+    root = os.path.commonpath(paths)
+    rel = sorted(os.path.relpath(p, root).replace(os.sep, "/") for p in paths)
+
+    def under(d, exts):
+        return [r for r in rel if r.startswith(d + "/") and r.endswith(exts)]
+
+    rng = np.random.default_rng(SEED)
+    pal = under("palestrina", (".krn",))
+    ryan = under("ryansMammoth", (".abc",))
+    files = {
+        "bach": [r for r in under("bach", (".mxl", ".xml", ".krn")) if r.split("/")[-1].startswith("bwv")],
+        "palestrina": sorted(rng.choice(pal, size=min(PALESTRINA_FILES, len(pal)), replace=False).tolist()),
+        "monteverdi": under("monteverdi", (".mxl",)),
+        "trecento": under("trecento", (".xml", ".mxl")),
+        "classical": [
+            r
+            for r in under("beethoven", (".mxl",)) + under("mozart", (".mxl",)) + under("haydn", (".mxl",))
+            if "k545" not in r
+        ],
+        "folk": sorted(rng.choice(ryan, size=min(RYAN_FILES, len(ryan)), replace=False).tolist())
+        + [f for f in ESSEN_FILES if f in rel],
+    }
+    return files
+
+
+def _parse_file(rel_path: str) -> list[dict]:
+    """Parse one corpus file into plain dicts of arrays (one per score; Essen files hold many tunes)."""
+    from music21 import corpus, stream
+
+    try:
+        s = corpus.parse(rel_path)
+    except Exception as e:  # a corpus file that fails is reported, not fatal
+        return [{"error": f"{rel_path}: {e}"}]
+    scores = list(s.scores) if isinstance(s, stream.Opus) else [s]
+    out = []
+    for k, sc in enumerate(scores):
+        pid = rel_path if len(scores) == 1 else f"{rel_path}#{k}"
+        try:
+            p = music.from_music21(sc, title=pid)
+        except Exception as e:
+            out.append({"error": f"{pid}: {e}"})
+            continue
+        if p.n_notes == 0:
+            continue
+        out.append(
+            {
+                "id": pid,
+                "file": rel_path,
+                "onsets": p.onsets,
+                "durations": p.durations,
+                "pitches": p.pitches,
+                "parts": p.parts,
+                "bar_starts": p.bar_starts,
+                "bar_numbers": p.bar_numbers,
+                "n_parts": len(p.part_names),
+            }
+        )
+    return out
+
+
+@dataclass
+class PieceTable:
+    """Parsed pieces of every class as flat arrays: the corpus cache in memory."""
+
+    ids: list[str]
+    labels: np.ndarray  # int index into CLASSES
+    n_parts: np.ndarray
+    note_ptr: np.ndarray  # piece i's notes are [note_ptr[i], note_ptr[i+1])
+    onsets: np.ndarray
+    durations: np.ndarray
+    pitches: np.ndarray
+    parts: np.ndarray
+    bar_ptr: np.ndarray
+    bar_starts: np.ndarray
+    bar_numbers: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def piece(self, i: int) -> music.Piece:
+        a, b = self.note_ptr[i], self.note_ptr[i + 1]
+        c, d = self.bar_ptr[i], self.bar_ptr[i + 1]
+        n = b - a
+        return music.Piece(
+            title=self.ids[i],
+            onsets=self.onsets[a:b],
+            durations=self.durations[a:b],
+            pitches=self.pitches[a:b],
+            velocities=np.full(n, 80, dtype=np.int16),
+            parts=self.parts[a:b],
+            part_names=tuple(f"Part {k + 1}" for k in range(int(self.n_parts[i]))),
+            bar_starts=self.bar_starts[c:d],
+            bar_numbers=self.bar_numbers[c:d],
+        )
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            path,
+            labels=self.labels,
+            n_parts=self.n_parts,
+            note_ptr=self.note_ptr,
+            onsets=self.onsets,
+            durations=self.durations,
+            pitches=self.pitches,
+            parts=self.parts,
+            bar_ptr=self.bar_ptr,
+            bar_starts=self.bar_starts,
+            bar_numbers=self.bar_numbers,
+            ids=np.array(json.dumps({"version": CACHE_VERSION, "ids": self.ids})),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> PieceTable:
+        z = np.load(path, allow_pickle=False)
+        meta = json.loads(str(z["ids"]))
+        if meta.get("version") != CACHE_VERSION:
+            raise ValueError("cache version mismatch")
+        return cls(
+            ids=meta["ids"],
+            **{k: z[k] for k in z.files if k != "ids"},
+        )
+
+    @classmethod
+    def from_records(cls, records: list[dict], labels: list[int]) -> PieceTable:
+        def cat(key, dtype):
+            return np.concatenate([np.asarray(r[key], dtype=dtype) for r in records]) if records else np.zeros(0, dtype)
+
+        note_counts = [len(r["pitches"]) for r in records]
+        bar_counts = [len(r["bar_starts"]) for r in records]
+        return cls(
+            ids=[r["id"] for r in records],
+            labels=np.asarray(labels, dtype=np.int64),
+            n_parts=np.asarray([r["n_parts"] for r in records], dtype=np.int64),
+            note_ptr=np.concatenate([[0], np.cumsum(note_counts)]).astype(np.int64),
+            onsets=cat("onsets", np.float64),
+            durations=cat("durations", np.float64),
+            pitches=cat("pitches", np.int16),
+            parts=cat("parts", np.int16),
+            bar_ptr=np.concatenate([[0], np.cumsum(bar_counts)]).astype(np.int64),
+            bar_starts=cat("bar_starts", np.float64),
+            bar_numbers=cat("bar_numbers", np.int64),
+        )
+
+
+def build(*, workers: int = 2, progress=print) -> PieceTable:
+    """Parse every class's corpus files (in parallel) and cache them; returns the table."""
+    path = cache_dir() / f"corpus_v{CACHE_VERSION}.npz"
+    if path.exists():
+        try:
+            return PieceTable.load(path)
+        except Exception:
+            progress(f"Ignoring unreadable cache {path}; parsing again.")
+    files = corpus_files()
+    jobs = [(c, f) for c in CLASSES for f in files[c]]
+    # Largest files first keeps both workers busy to the end.
+    from music21 import corpus as m21corpus
+
+    root = os.path.commonpath([str(p) for p in m21corpus.getCorePaths()])
+    jobs.sort(key=lambda j: -os.path.getsize(os.path.join(root, j[1])))
+    records: dict[str, list] = {c: [] for c in CLASSES}
+    errors = []
+    t0 = time.time()
+    with ProcessPoolExecutor(max_workers=workers) as ex:
+        futs = {ex.submit(_parse_file, f): c for c, f in jobs}
+        for i, fut in enumerate(as_completed(futs), 1):
+            for r in fut.result():
+                if "error" in r:
+                    errors.append(r["error"])
+                else:
+                    records[futs[fut]].append(r)
+            if i % 50 == 0 or i == len(jobs):
+                progress(f"parsed {i}/{len(jobs)} files in {time.time() - t0:.0f} s")
+    flat, labels = [], []
+    for ci, c in enumerate(CLASSES):
+        for r in sorted(records[c], key=lambda r: r["id"]):
+            flat.append(r)
+            labels.append(ci)
+    table = PieceTable.from_records(flat, labels)
+    table.save(path)
+    if errors:
+        progress(f"{len(errors)} files could not be parsed: {errors[:5]}")
+    return table
+
+
+def split(table: PieceTable, *, seed: int = SEED) -> dict[str, np.ndarray]:
+    """Assign each piece to train / val / test, per class, by a seeded permutation. No piece is in two splits."""
+    rng = np.random.default_rng(seed)
+    out = {"train": [], "val": [], "test": []}
+    for ci in range(len(CLASSES)):
+        idx = np.flatnonzero(table.labels == ci)
+        idx = idx[rng.permutation(idx.size)]
+        n_val = max(1, int(round(SPLIT_FRACTIONS[1] * idx.size)))
+        n_test = max(1, int(round(SPLIT_FRACTIONS[2] * idx.size)))
+        out["test"].extend(idx[:n_test])
+        out["val"].extend(idx[n_test : n_test + n_val])
+        out["train"].extend(idx[n_test + n_val :])
+    return {k: np.sort(np.asarray(v, dtype=np.int64)) for k, v in out.items()}
+
+
+def window_set(
+    table: PieceTable,
+    pieces: np.ndarray,
+    *,
+    hop: float,
+    cap_per_class: int | None = None,
+    min_notes: int = 4,
+    seed: int = SEED,
+    features=None,
+) -> tuple[np.ndarray, ...]:
+    """Excerpts of the given pieces: (X (N, 2, 88, 64) as uint8, labels, piece index per window[, features]).
+
+    Windows with fewer than ``min_notes`` notes are dropped; with a cap, each class is subsampled (seeded)
+    to at most ``cap_per_class`` windows so the classes are balanced. ``features(piece, windows)``, if given,
+    computes extra per-window features (the baseline's) on exactly the same windows.
+    """
+    xs, ys, ps, fs = [], [], [], []
+    for i in pieces:
+        piece = table.piece(int(i))
+        wins, X = music.encode(piece, hop=hop)
+        keep = [k for k, w in enumerate(wins) if w.n_notes >= min_notes]
+        if not keep:
+            continue
+        xs.append(X[keep].astype(np.uint8))
+        ys.append(np.full(len(keep), table.labels[i]))
+        ps.append(np.full(len(keep), i))
+        if features is not None:
+            fs.append(features(piece, [wins[k] for k in keep]))
+    X = np.concatenate(xs)
+    y = np.concatenate(ys)
+    p = np.concatenate(ps)
+    F = np.concatenate(fs) if features is not None else None
+    if cap_per_class:
+        rng = np.random.default_rng(seed)
+        sel = []
+        for ci in np.unique(y):
+            idx = np.flatnonzero(y == ci)
+            if idx.size > cap_per_class:
+                idx = np.sort(rng.choice(idx, size=cap_per_class, replace=False))
+            sel.append(idx)
+        sel = np.concatenate(sel)
+        X, y, p = X[sel], y[sel], p[sel]
+        F = F[sel] if F is not None else None
+    return (X, y, p) if F is None else (X, y, p, F)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["render"]:  # the audio data set has its own module and options
+        from xai.audio import dataset as audio_data
+
+        return audio_data.main(argv[1:])
+    ap = argparse.ArgumentParser(prog="python -m xai.symbolic.dataset")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("render", help="render corpus excerpts to audio (see models/audio_data.py)")
+    b = sub.add_parser("build", help="parse the corpus classes into the cache")
+    b.add_argument("--workers", type=int, default=2)
+    sub.add_parser("summary", help="pieces and windows per class and split")
+    args = ap.parse_args(argv)
+    table = build(workers=getattr(args, "workers", 2))
+    sp = split(table)
+    for c_i, c in enumerate(CLASSES):
+        counts = {k: int(np.sum(table.labels[v] == c_i)) for k, v in sp.items()}
+        print(f"{c:12s} pieces {counts}")
+    print(f"{len(table)} pieces, {table.pitches.size} notes; cache at {cache_dir()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

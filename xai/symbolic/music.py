@@ -1,0 +1,509 @@
+"""Pieces of music as plain data: notes, bars, tempo; excerpts aligned to bars; piano rolls; audio.
+
+Every path into a model goes through here, for an uploaded file and a training piece alike: a
+:class:`Piece` is cut into bar-aligned :class:`Window` excerpts, and each excerpt becomes a two-channel
+piano roll (onsets, sustain) on a beat grid. Keeping one path means an explanation's bar numbers are the
+bar numbers the model actually saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from xai.errors import InputError
+
+__all__ = [
+    "PITCH_LOW",
+    "PITCH_HIGH",
+    "N_PITCHES",
+    "STEPS_PER_QUARTER",
+    "WINDOW_QUARTERS",
+    "HOP_QUARTERS",
+    "Source",
+    "Piece",
+    "Window",
+    "from_music21",
+    "from_midi",
+    "piano_roll",
+    "windows",
+    "excerpt_rolls",
+    "encode",
+    "to_midi_bytes",
+    "render_audio",
+    "soundfont_path",
+]
+
+PITCH_LOW = 21  # A0, the lowest piano key
+PITCH_HIGH = 108  # C8, the highest
+N_PITCHES = PITCH_HIGH - PITCH_LOW + 1
+STEPS_PER_QUARTER = 4  # sixteenth-note grid
+WINDOW_QUARTERS = 16
+HOP_QUARTERS = 8
+DEFAULT_QPM = 100.0
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a piece came from: the file as handed in, so its score can be engraved and its origin cited."""
+
+    name: str
+    format: str  # 'midi', 'musicxml', 'abc', 'humdrum'
+    data: bytes = field(repr=False)
+    sha256: str = ""
+
+    @classmethod
+    def from_bytes(cls, name: str, fmt: str, data: bytes) -> Source:
+        return cls(name=name, format=fmt, data=data, sha256=hashlib.sha256(data).hexdigest())
+
+    @property
+    def is_scored(self) -> bool:
+        """True for notated input (MusicXML, ABC, Humdrum), which has a score worth engraving."""
+        return self.format != "midi"
+
+
+@dataclass(frozen=True, eq=False)
+class Piece:
+    """A piece as notes on a quarter-note time line, with its bars and tempo map.
+
+    Times are in quarter notes ("beats") from the start of the piece. Bars are given by their start beat and
+    the bar number printed in the score (a pickup bar is bar 0).
+    """
+
+    title: str
+    onsets: np.ndarray  # float64, quarters
+    durations: np.ndarray  # float64, quarters
+    pitches: np.ndarray  # int16, MIDI numbers
+    velocities: np.ndarray  # int16, 1..127
+    parts: np.ndarray  # int16, index into part_names
+    part_names: tuple[str, ...]
+    bar_starts: np.ndarray  # float64, quarters, increasing
+    bar_numbers: np.ndarray  # int64
+    tempi: tuple[tuple[float, float], ...] = ((0.0, DEFAULT_QPM),)  # (beat, quarter notes per minute)
+    time_signatures: tuple[tuple[float, str], ...] = ()
+    source: Source | None = None
+    end: float | None = None  # notated end (end of the last bar), when the file says it
+
+    @property
+    def n_notes(self) -> int:
+        return int(self.pitches.size)
+
+    @property
+    def length(self) -> float:
+        """Length in quarters: the end of the last bar where known, else the end of the last note.
+
+        A final note shorter than its bar must not make a 4-bar excerpt shorter than 4 bars.
+        """
+        if self.n_notes == 0:
+            return 0.0
+        return max(float(np.max(self.onsets + self.durations)), self.end or 0.0)
+
+    @property
+    def duration_seconds(self) -> float:
+        return float(self.seconds(self.length))
+
+    def seconds(self, beats):
+        """Convert beats to seconds through the tempo map (scalar or array)."""
+        beats = np.asarray(beats, dtype=float)
+        starts = np.array([t[0] for t in self.tempi], dtype=float)
+        qpm = np.array([t[1] for t in self.tempi], dtype=float)
+        seg_sec = np.diff(starts) * 60.0 / qpm[:-1]
+        cum = np.concatenate([[0.0], np.cumsum(seg_sec)])
+        idx = np.clip(np.searchsorted(starts, beats, side="right") - 1, 0, len(starts) - 1)
+        out = cum[idx] + (beats - starts[idx]) * 60.0 / qpm[idx]
+        return out if out.ndim else float(out)
+
+    def bar_at(self, beat: float) -> int:
+        """The number of the bar that contains ``beat``."""
+        i = int(np.searchsorted(self.bar_starts, beat + 1e-9, side="right")) - 1
+        return int(self.bar_numbers[max(i, 0)])
+
+    def bar_range(self, start_bar: int, end_bar: int) -> tuple[float, float]:
+        """Start and end beat of bars ``start_bar`` to ``end_bar`` inclusive."""
+        nums = self.bar_numbers
+        if start_bar > end_bar or start_bar < nums.min() or end_bar > nums.max():
+            raise InputError(
+                f"Bars {start_bar}-{end_bar} are not in this piece, which has bars {nums.min()}-{nums.max()}."
+            )
+        i0 = int(np.argmax(nums >= start_bar))
+        i1 = int(np.argmax(nums >= end_bar))
+        end = self.bar_starts[i1 + 1] if i1 + 1 < len(self.bar_starts) else max(self.length, self.bar_starts[i1])
+        return float(self.bar_starts[i0]), float(end)
+
+    def slice(self, start: float, end: float) -> Piece:
+        """The notes sounding in [start, end), shifted to start at 0, clipped to the span."""
+        keep = (self.onsets < end) & (self.onsets + self.durations > start)
+        on = np.maximum(self.onsets[keep], start)
+        off = np.minimum(self.onsets[keep] + self.durations[keep], end)
+        in_bars = (self.bar_starts >= start - 1e-9) & (self.bar_starts < end)
+        bar_starts = self.bar_starts[in_bars] - start
+        bar_numbers = self.bar_numbers[in_bars]
+        if bar_starts.size == 0 or bar_starts[0] > 1e-9:
+            bar_starts = np.concatenate([[0.0], bar_starts])
+            bar_numbers = np.concatenate([[self.bar_at(start)], bar_numbers])
+        tempo_at = [t for t in self.tempi if t[0] <= start][-1:] or [self.tempi[0]]
+        tempi = ((0.0, tempo_at[0][1]),) + tuple((b - start, q) for b, q in self.tempi if start < b < end)
+        return Piece(
+            title=self.title,
+            onsets=on - start,
+            durations=off - on,
+            pitches=self.pitches[keep],
+            velocities=self.velocities[keep],
+            parts=self.parts[keep],
+            part_names=self.part_names,
+            bar_starts=bar_starts,
+            bar_numbers=bar_numbers,
+            tempi=tempi,
+            time_signatures=self.time_signatures,
+            source=self.source,
+            end=min(end, self.length) - start,
+        )
+
+
+@dataclass(frozen=True)
+class Window:
+    """One excerpt the model reads: a span of beats and the bars it covers (inclusive)."""
+
+    index: int
+    start_beat: float
+    end_beat: float
+    start_bar: int
+    end_bar: int
+    n_notes: int
+
+
+def from_music21(score, *, title: str | None = None, source: Source | None = None) -> Piece:
+    """Convert a parsed music21 score (or the first score of an opus) into a :class:`Piece`.
+
+    Tied notes are merged, unpitched (percussion) notes and zero-length grace notes are dropped, and each
+    pitch of a chord becomes a note of the same part.
+    """
+    from music21 import note, stream, tempo
+
+    if isinstance(score, stream.Opus):
+        scores = list(score.scores)
+        if not scores:
+            raise InputError("The file holds no tunes or scores.")
+        score = scores[0]
+    parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
+
+    onsets, durs, pitches, vels, part_idx, names = [], [], [], [], [], []
+    for i, part in enumerate(parts):
+        names.append(_part_name(part, i))
+        flat = part.stripTies().flatten()
+        for n in flat.notes:
+            if isinstance(n, note.Unpitched) or not hasattr(n, "pitches"):
+                continue
+            if type(n).__name__ == "PercussionChord":
+                continue
+            dur = float(n.quarterLength)
+            if dur <= 0:
+                continue
+            vel = n.volume.velocity if n.volume.velocity is not None else 80
+            for p in n.pitches:
+                onsets.append(float(n.offset))
+                durs.append(dur)
+                pitches.append(int(p.midi))
+                vels.append(int(vel))
+                part_idx.append(i)
+
+    bar_starts, bar_numbers = [], []
+    measures = list(parts[0].getElementsByClass(stream.Measure))
+    notated_end = float(measures[-1].offset + measures[-1].duration.quarterLength) if measures else None
+    for m in measures:
+        bar_starts.append(float(m.offset))
+        bar_numbers.append(int(m.number))
+    if measures and bar_numbers[0] == 0 and _is_full_bar(measures[0]):
+        # music21's ABC reader numbers the first bar 0 even when it is complete; only a pickup is bar 0.
+        bar_numbers = [n + 1 for n in bar_numbers]
+    if not bar_starts:
+        end = max((o + d for o, d in zip(onsets, durs)), default=4.0)
+        bar_starts = list(np.arange(0.0, max(end, 4.0), 4.0))
+        bar_numbers = list(range(1, len(bar_starts) + 1))
+    order = np.argsort(bar_starts, kind="stable")
+    bar_starts = np.asarray(bar_starts, dtype=float)[order]
+    bar_numbers = np.asarray(bar_numbers, dtype=np.int64)[order]
+    # Repeated/duplicate measure offsets (e.g. from voltas) would break bar lookups: keep the first.
+    bar_starts, uniq = np.unique(bar_starts, return_index=True)
+    bar_numbers = bar_numbers[uniq]
+
+    tempi = []
+    try:
+        for start, _end, mm in score.metronomeMarkBoundaries():
+            qpm = mm.getQuarterBPM()
+            if qpm and qpm > 0:
+                tempi.append((float(start), float(qpm)))
+    except Exception:  # music21 raises assorted errors on odd tempo data; a default tempo is fine
+        tempi = []
+    if not tempi or tempi[0][0] > 0:
+        tempi.insert(0, (0.0, tempi[0][1] if tempi else DEFAULT_QPM))
+    del tempo
+
+    sigs = []
+    for ts in parts[0].recurse().getElementsByClass("TimeSignature"):
+        sigs.append((float(ts.getOffsetInHierarchy(parts[0])), ts.ratioString))
+
+    if title is None:
+        md = getattr(score, "metadata", None)
+        title = (md.title if md is not None and md.title else None) or (source.name if source else "Untitled")
+    order = np.lexsort((np.asarray(pitches), np.asarray(onsets))) if onsets else np.array([], dtype=int)
+    return Piece(
+        title=str(title),
+        onsets=np.asarray(onsets, dtype=float)[order],
+        durations=np.asarray(durs, dtype=float)[order],
+        pitches=np.asarray(pitches, dtype=np.int16)[order],
+        velocities=np.clip(np.asarray(vels, dtype=np.int16), 1, 127)[order],
+        parts=np.asarray(part_idx, dtype=np.int16)[order],
+        part_names=tuple(names),
+        bar_starts=bar_starts,
+        bar_numbers=bar_numbers,
+        tempi=tuple(tempi),
+        time_signatures=tuple(sigs),
+        source=source,
+        end=notated_end,
+    )
+
+
+def _is_full_bar(measure) -> bool:
+    """True when a measure is as long as its time signature asks (so it is no pickup)."""
+    try:
+        return measure.paddingLeft == 0 and measure.duration.quarterLength >= measure.barDuration.quarterLength
+    except Exception:  # no time signature in reach: treat it as music21 numbered it
+        return False
+
+
+def from_midi(midi_file, *, title: str, source: Source | None = None) -> Piece:
+    """Convert a parsed ``mido.MidiFile`` into a :class:`Piece`, reading ticks directly.
+
+    MIDI carries no notation to recover, so music21's quantising translation (seconds per thousand notes)
+    is not needed: note times are exact beats (ticks / ticks per beat), bars follow the time-signature
+    events (4/4 until the first), bar 1 starts at tick 0, and each (track, channel) with pitched notes
+    becomes a part named after its track. Channel 10 (drums) is dropped; a note-on without its note-off
+    ends at the track's end.
+    """
+    tpb = float(midi_file.ticks_per_beat)
+    notes: list[tuple[float, float, int, int, int]] = []
+    part_keys: dict[tuple[int, int], int] = {}
+    names: list[str] = []
+    tempi: list[tuple[float, float]] = []
+    sigs: list[tuple[float, int, int]] = []
+    end_tick = 0
+    for t_idx, track in enumerate(midi_file.tracks):
+        tick = 0
+        track_name = ""
+        sounding: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for msg in track:
+            tick += msg.time
+            kind = msg.type
+            if kind == "note_on" and msg.velocity > 0:
+                if msg.channel != 9:
+                    sounding.setdefault((msg.channel, msg.note), []).append((tick, msg.velocity))
+            elif kind == "note_off" or kind == "note_on":
+                starts = sounding.get((msg.channel, msg.note))
+                if starts:
+                    on_tick, vel = starts.pop(0)
+                    notes.append((on_tick, tick, msg.note, vel, _midi_part(part_keys, names, t_idx, msg.channel, track_name)))
+            elif kind == "set_tempo":
+                tempi.append((tick / tpb, 60_000_000.0 / msg.tempo))
+            elif kind == "time_signature":
+                sigs.append((tick / tpb, msg.numerator, msg.denominator))
+            elif kind == "track_name" and not track_name:
+                track_name = msg.name.strip()
+        for (channel, pitch), starts in sounding.items():
+            for on_tick, vel in starts:
+                notes.append((on_tick, tick, pitch, vel, _midi_part(part_keys, names, t_idx, channel, track_name)))
+        end_tick = max(end_tick, tick)
+
+    arr = np.array(notes, dtype=float).reshape(-1, 5)
+    order = np.lexsort((arr[:, 2], arr[:, 0]))
+    arr = arr[order]
+    onsets = arr[:, 0] / tpb
+    durations = np.maximum(arr[:, 1] - arr[:, 0], 1.0) / tpb
+    length = max(float(np.max(onsets + durations)) if len(arr) else 0.0, end_tick / tpb)
+
+    tempi = sorted(set(tempi)) or [(0.0, 120.0)]
+    if tempi[0][0] > 0:
+        tempi.insert(0, (0.0, 120.0))
+    tempi = [t for i, t in enumerate(tempi) if i + 1 == len(tempi) or tempi[i + 1][0] != t[0]]  # last one wins
+    sigs = sorted(sigs) or [(0.0, 4, 4)]
+    if sigs[0][0] > 0:
+        sigs.insert(0, (0.0, 4, 4))
+    bar_starts = []
+    for k, (start, num, den) in enumerate(sigs):
+        stop = sigs[k + 1][0] if k + 1 < len(sigs) else max(length, start + 1e-9)
+        bar_len = num * 4.0 / den
+        if bar_len <= 0:
+            continue
+        bar_starts.extend(np.arange(start, stop, bar_len).tolist())
+    bar_starts = np.unique(np.asarray(bar_starts or [0.0], dtype=float))
+    last_len = sigs[-1][1] * 4.0 / sigs[-1][2] if sigs[-1][2] else 4.0
+    notated_end = float(bar_starts[-1] + last_len) if len(arr) else None
+    return Piece(
+        title=title,
+        onsets=onsets,
+        durations=durations,
+        pitches=arr[:, 2].astype(np.int16),
+        velocities=np.clip(arr[:, 3], 1, 127).astype(np.int16),
+        parts=arr[:, 4].astype(np.int16),
+        part_names=tuple(names),
+        bar_starts=bar_starts,
+        bar_numbers=np.arange(1, bar_starts.size + 1, dtype=np.int64),
+        tempi=tuple(tempi),
+        time_signatures=tuple((b, f"{n}/{d}") for b, n, d in sigs),
+        source=source,
+        end=notated_end,
+    )
+
+
+def _midi_part(keys: dict, names: list, track: int, channel: int, track_name: str) -> int:
+    """Index of the part for (track, channel), created on first use and named after the track."""
+    key = (track, channel)
+    if key not in keys:
+        keys[key] = len(keys)
+        names.append(track_name or f"Track {track + 1}" + (f" ch. {channel + 1}" if channel else ""))
+    return keys[key]
+
+
+def _part_name(part, i: int) -> str:
+    for attr in ("partName", "partAbbreviation", "id"):
+        v = getattr(part, attr, None)
+        if isinstance(v, str) and v.strip() and not v.strip().isdigit() and not v.startswith("0x"):
+            return v.strip()
+    return f"Part {i + 1}"
+
+
+def _fold_pitch(p: np.ndarray) -> np.ndarray:
+    """Move pitches outside the piano range by octaves into it, so no note is silently lost."""
+    p = p.astype(np.int64)
+    below = p < PITCH_LOW
+    p[below] += 12 * np.ceil((PITCH_LOW - p[below]) / 12).astype(np.int64)
+    above = p > PITCH_HIGH
+    p[above] -= 12 * np.ceil((p[above] - PITCH_HIGH) / 12).astype(np.int64)
+    return p
+
+
+def piano_roll(piece: Piece, *, steps_per_quarter: int = STEPS_PER_QUARTER, n_steps: int | None = None) -> np.ndarray:
+    """Two-channel piano roll of a piece, shape (2, 88, T): channel 0 onsets, channel 1 sustain (sounding).
+
+    Every note sounds for at least one step, so short notes are never lost on the grid.
+    """
+    T = n_steps if n_steps is not None else int(math.ceil(piece.length * steps_per_quarter))
+    roll = np.zeros((2, N_PITCHES, max(T, 0)), dtype=np.float32)
+    if piece.n_notes == 0 or T <= 0:
+        return roll
+    start = np.round(piece.onsets * steps_per_quarter).astype(np.int64)
+    end = np.maximum(start + 1, np.round((piece.onsets + piece.durations) * steps_per_quarter).astype(np.int64))
+    rows = _fold_pitch(piece.pitches) - PITCH_LOW
+    ok = start < T
+    start, end, rows = start[ok], np.minimum(end[ok], T), rows[ok]
+    roll[0, rows, start] = 1.0
+    # Sustain: a difference array per pitch row, then a cumulative sum over time.
+    diff = np.zeros((N_PITCHES, T + 1), dtype=np.int32)
+    np.add.at(diff, (rows, start), 1)
+    np.add.at(diff, (rows, end), -1)
+    roll[1] = (np.cumsum(diff[:, :T], axis=1) > 0).astype(np.float32)
+    return roll
+
+
+def windows(piece: Piece, *, length: float = WINDOW_QUARTERS, hop: float = HOP_QUARTERS) -> list[Window]:
+    """Cut a piece into excerpts of ``length`` quarters that start on bar lines, about ``hop`` apart.
+
+    Each window starts at the first bar line at least ``hop`` quarters after the previous start, so excerpts
+    line up with the music's bars and can be cited by bar number; the last window may run past the end
+    (it is padded with silence).
+    """
+    if length <= 0 or hop <= 0:
+        raise InputError("Window length and hop must be positive.")
+    end_of_piece = piece.length
+    bars = piece.bar_starts
+    out: list[Window] = []
+    start = float(bars[0]) if bars.size else 0.0
+    start = min(start, float(piece.onsets.min())) if piece.n_notes else start
+    while True:
+        stop = start + length
+        span_end = min(stop, max(end_of_piece, start + 1e-6))
+        n = int(np.count_nonzero((piece.onsets < stop) & (piece.onsets + piece.durations > start)))
+        out.append(Window(len(out), start, stop, piece.bar_at(start), piece.bar_at(span_end - 1e-6), n))
+        if stop >= end_of_piece:
+            break
+        later = bars[bars >= start + hop - 1e-9]
+        nxt = float(later[0]) if later.size else start + hop
+        start = nxt if nxt < start + length else start + hop  # never leave a gap between windows
+    return out
+
+
+def excerpt_rolls(
+    roll: np.ndarray, wins: list[Window], *, steps_per_quarter: int = STEPS_PER_QUARTER
+) -> np.ndarray:
+    """Cut windows out of a piano roll, padding past the end with silence. Returns (N, 2, 88, L)."""
+    if not wins:
+        return np.zeros((0, 2, N_PITCHES, 0), dtype=np.float32)
+    L = int(round((wins[0].end_beat - wins[0].start_beat) * steps_per_quarter))
+    out = np.zeros((len(wins), roll.shape[0], roll.shape[1], L), dtype=np.float32)
+    T = roll.shape[2]
+    for i, w in enumerate(wins):
+        s = int(round(w.start_beat * steps_per_quarter))
+        e = min(s + L, T)
+        if e > s:
+            out[i, :, :, : e - s] = roll[:, :, s:e]
+            # An onset channel cut mid-note would show no onset; mark notes already sounding as starting here.
+            out[i, 0, :, 0] = np.maximum(out[i, 0, :, 0], out[i, 1, :, 0])
+    return out
+
+
+def encode(
+    piece: Piece, *, length: float = WINDOW_QUARTERS, hop: float = HOP_QUARTERS
+) -> tuple[list[Window], np.ndarray]:
+    """The one path from a piece to model input: bar-aligned windows and their piano rolls."""
+    wins = windows(piece, length=length, hop=hop)
+    roll = piano_roll(piece)
+    return wins, excerpt_rolls(roll, wins)
+
+
+def soundfont_path() -> Path:
+    """The General MIDI soundfont that ships inside pretty_midi (TimGM6mb.sf2)."""
+    import pretty_midi
+
+    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+
+
+def to_midi_bytes(piece: Piece, start: float | None = None, end: float | None = None, *, program: int = 0) -> bytes:
+    """Write (a span of) a piece as a standard MIDI file, one instrument per part, tempo map kept."""
+    import pretty_midi
+
+    p = piece.slice(start, end) if start is not None and end is not None else piece
+    pm = pretty_midi.PrettyMIDI(initial_tempo=float(p.tempi[0][1]))
+    # pretty_midi has no public call for tempo changes; without them every beat after the first change would
+    # be placed at the first tempo. Its tick scales are seconds per tick from each change on.
+    res = pm.resolution
+    pm._tick_scales = [(int(round(b * res)), 60.0 / (float(q) * res)) for b, q in p.tempi]
+    pm._update_tick_to_time(int(round(p.length * res)) + 1)
+    on_s = p.seconds(p.onsets)
+    off_s = p.seconds(p.onsets + p.durations)
+    for k, name in enumerate(p.part_names):
+        inst = pretty_midi.Instrument(program=program, name=name[:30])
+        sel = np.flatnonzero(p.parts == k)
+        for i in sel:
+            inst.notes.append(
+                pretty_midi.Note(int(p.velocities[i]), int(p.pitches[i]), float(on_s[i]), float(off_s[i]))
+            )
+        if inst.notes:
+            pm.instruments.append(inst)
+    buf = io.BytesIO()
+    pm.write(buf)
+    return buf.getvalue()
+
+
+def render_audio(piece: Piece, start: float | None = None, end: float | None = None, *, program: int = 0) -> bytes:
+    """Render (a span of) a piece to WAV bytes with the General MIDI soundfont; no system packages needed."""
+    import midirenderer
+
+    if piece.n_notes == 0:
+        raise InputError("There are no notes to play.")
+    midi = to_midi_bytes(piece, start, end, program=program)
+    return bytes(midirenderer.render_wave_from(soundfont_path().read_bytes(), midi))

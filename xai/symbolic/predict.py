@@ -1,0 +1,109 @@
+"""Predictions of the style classifier for a whole piece and for each bar-aligned window.
+
+The piece-level prediction is the mean of the window log-probabilities (a product of experts over the
+excerpts that have notes), renormalised; silent windows are shown but do not vote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from xai.errors import InputError
+from xai.symbolic import music
+
+__all__ = ["Prediction", "classify", "window_probabilities"]
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """What the model says about a piece: per class for the piece, and per window over time."""
+
+    model: str
+    classes: tuple[str, ...]
+    piece_probabilities: np.ndarray  # (C,)
+    windows: tuple[music.Window, ...]
+    window_probabilities: np.ndarray  # (N, C); rows of silent windows are NaN
+    title: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.classes[int(np.argmax(self.piece_probabilities))]
+
+    def window_labels(self) -> list[str | None]:
+        return [
+            None if np.isnan(p).any() else self.classes[int(np.argmax(p))] for p in self.window_probabilities
+        ]
+
+    def most_confident(self, k: int = 3) -> list[int]:
+        """Indices of the k windows with the highest top-class probability."""
+        conf = np.nan_to_num(np.max(self.window_probabilities, axis=1), nan=-1.0)
+        order = np.argsort(-conf, kind="stable")
+        return [int(i) for i in order[:k] if conf[i] >= 0]
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``python -m xai predict --json``."""
+        labels = self.window_labels()
+        return {
+            "model": self.model,
+            "classes": list(self.classes),
+            "piece": {
+                "label": self.label,
+                "probabilities": {c: round(float(p), 6) for c, p in zip(self.classes, self.piece_probabilities)},
+            },
+            "windows": [
+                {
+                    "start_bar": w.start_bar,
+                    "end_bar": w.end_bar,
+                    "start_beat": w.start_beat,
+                    "end_beat": w.end_beat,
+                    "label": lab,
+                    "probabilities": None
+                    if lab is None
+                    else {c: round(float(p), 6) for c, p in zip(self.classes, probs)},
+                }
+                for w, lab, probs in zip(self.windows, labels, self.window_probabilities)
+            ],
+        }
+
+
+def window_probabilities(net: torch.nn.Module, X: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+    """Softmax outputs for a stack of excerpt rolls (N, 2, 88, L)."""
+    out = []
+    net.eval()
+    with torch.inference_mode():
+        for i in range(0, len(X), batch_size):
+            xb = torch.from_numpy(np.ascontiguousarray(X[i : i + batch_size], dtype=np.float32))
+            out.append(torch.softmax(net(xb), dim=1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0))
+
+
+def classify(piece: music.Piece, model) -> Prediction:
+    """Predict the style of a piece, window by window and as a whole.
+
+    Parameters
+    ----------
+    piece : Piece
+        The music, from :func:`xai.symbolic.io.load` or the corpus.
+    model : models.registry.Model
+        A loaded classifier (its window length and hop are used).
+    """
+    if piece.n_notes == 0:
+        raise InputError("This piece has no notes, so there is nothing to classify.")
+    wins, X = music.encode(piece, length=model.window_quarters, hop=model.hop_quarters)
+    sounding = np.array([w.n_notes > 0 for w in wins])
+    probs = np.full((len(wins), len(model.classes)), np.nan)
+    probs[sounding] = window_probabilities(model.net, X[sounding])
+    logp = np.log(np.clip(probs[sounding], 1e-9, 1.0)).mean(axis=0)
+    piece_p = np.exp(logp - logp.max())
+    piece_p /= piece_p.sum()
+    return Prediction(
+        model=model.name,
+        classes=tuple(model.classes),
+        piece_probabilities=piece_p,
+        windows=tuple(wins),
+        window_probabilities=probs,
+        title=piece.title,
+    )

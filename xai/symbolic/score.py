@@ -1,0 +1,202 @@
+"""Engraving: the score of a piece (or of some of its bars) as SVG pages, with verovio.
+
+Notated input (MusicXML, ABC, Humdrum) keeps its original file in ``piece.source``; engraving goes back to
+that file rather than to the piece's notes, so spelling, beaming, voices and the printed bar numbers are the
+composer's (or editor's), and the bars shown for a window are the bars its numbers cite. Bar ranges are cut
+with music21 (``Score.measures``), whose bar numbers are the ones :class:`xai.symbolic.music.Piece` uses.
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+from importlib.resources import files
+from pathlib import Path
+
+from xai.errors import InputError, ParameterError
+from xai.symbolic import music
+
+__all__ = ["engrave"]
+
+_SUFFIX = {"musicxml": ".musicxml", "mxl": ".mxl", "abc": ".abc", "humdrum": ".krn"}
+
+
+def _is_zip(data: bytes) -> bool:
+    return data[:4] == b"PK\x03\x04"
+
+
+def _kind(source: music.Source) -> str:
+    """'mxl' for compressed MusicXML, else the source's format."""
+    fmt = source.format.lower()
+    if fmt in ("musicxml", "mxl", "xml"):
+        return "mxl" if _is_zip(source.data) else "musicxml"
+    return fmt
+
+
+def _parse(source: music.Source, kind: str):
+    """Parse the original file with music21 (first score of an opus), through a temporary file."""
+    from music21 import converter, stream
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"score{_SUFFIX.get(kind, '')}"
+        path.write_bytes(source.data)
+        score = converter.parse(str(path), format=None if kind in _SUFFIX else kind)
+    if isinstance(score, stream.Opus):
+        scores = list(score.scores)
+        if not scores:
+            raise InputError("The file holds no score to engrave.")
+        score = scores[0]
+    return score
+
+
+def _renumber_like(score, piece: music.Piece) -> None:
+    """Shift music21's bar numbers to the piece's where they differ (its ABC reader counts a full first bar as 0)."""
+    from music21 import stream
+
+    parts = list(score.parts) if len(score.parts) else [score]
+    first = next(iter(parts[0].getElementsByClass(stream.Measure)), None)
+    if first is None or not piece.bar_numbers.size:
+        return
+    shift = int(piece.bar_numbers[0]) - int(first.number)
+    if shift:
+        for m in score.recurse().getElementsByClass(stream.Measure):
+            m.number = int(m.number) + shift
+
+
+def _excerpt_musicxml(piece: music.Piece, kind: str, start_bar: int | None, end_bar: int | None) -> str:
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    score = _parse(piece.source, kind)
+    _renumber_like(score, piece)
+    if start_bar is not None or end_bar is not None:
+        first = start_bar if start_bar is not None else int(piece.bar_numbers.min())
+        score = score.measures(first, end_bar)
+        if not score.recurse().getElementsByClass("Measure"):
+            raise InputError(f"The score has no bars numbered {first}–{end_bar}.")
+    data = GeneralObjectExporter(score).parse()
+    return data.decode("utf-8") if isinstance(data, bytes) else str(data)
+
+
+def engrave(
+    piece: music.Piece,
+    *,
+    start_bar: int | None = None,
+    end_bar: int | None = None,
+    width: int = 2100,
+    scale: int = 35,
+    max_pages: int | None = None,
+) -> list[str]:
+    """Engrave the score of a piece, or of bars ``start_bar`` to ``end_bar``, as SVG pages.
+
+    Without a bar range, MusicXML and Humdrum go to verovio as they are (fast); ABC, and any bar range, go
+    through music21 first. The SVGs carry a viewBox, so they scale to the width of whatever shows them.
+
+    Parameters
+    ----------
+    piece : Piece
+        A piece loaded from a notated file (``piece.source.is_scored``).
+    start_bar, end_bar : int, optional
+        First and last bar to show (inclusive), by the numbers printed in the score. One of them alone means
+        "from the start" or "to the end".
+    width : int
+        Page width in verovio units (tenths of a millimetre before scaling); wider pages fit more bars a line.
+    scale : int
+        Size of the notation in percent; smaller fits more music on a page.
+    max_pages : int, optional
+        Stop after this many pages (a long piece can run to dozens).
+
+    Returns
+    -------
+    list of str
+        One SVG document per page.
+
+    Raises
+    ------
+    InputError
+        The piece has no score (MIDI input) or the score cannot be engraved.
+    """
+    import verovio
+
+    src = piece.source
+    if src is None or not src.is_scored:
+        raise InputError(
+            "This piece came from a MIDI file, which has no written score to show; the piano roll shows its notes."
+        )
+    if not 100 <= width <= 60000:
+        raise ParameterError(f"The 'width' parameter must be an int in [100, 60000], got {width!r}.")
+    if not 1 <= scale <= 1000:
+        raise ParameterError(f"The 'scale' parameter must be an int in [1, 1000], got {scale!r}.")
+    if start_bar is not None and end_bar is not None and start_bar > end_bar:
+        raise InputError(f"Bar {start_bar} comes after bar {end_bar}; give the range from first to last.")
+    kind = _kind(src)
+    # Verovio keeps its fonts per thread: a toolkit made in a thread other than the one that imported it
+    # (Streamlit runs pages in such threads) finds no fonts unless its resource path is set explicitly.
+    tk = verovio.toolkit(False)
+    if not tk.setResourcePath(str(files("verovio") / "data")):
+        raise InputError("The music fonts of the score engraver (verovio) are missing; reinstall verovio.")
+    # The Python binding takes a dict (it serialises it itself).
+    tk.setOptions(
+        {
+            "pageWidth": int(width),
+            "scale": int(scale),
+            "adjustPageHeight": True,
+            "header": "none",
+            "footer": "none",
+            "breaks": "auto",
+            "svgViewBox": True,
+            "mnumInterval": 1 if start_bar is not None or end_bar is not None else 0,
+            # bar and staff numbers on the SVG groups, so bars can be marked afterwards (:func:`highlight`)
+            "svgAdditionalAttribute": ["measure@n", "staff@n"],
+        }
+    )
+    whole = start_bar is None and end_bar is None
+    try:
+        if whole and kind == "mxl":
+            ok = tk.loadZipDataBase64(base64.b64encode(src.data).decode("ascii"))
+        elif whole and kind in ("musicxml", "humdrum"):
+            ok = tk.loadData(src.data.decode("utf-8", errors="replace"))
+        else:
+            ok = tk.loadData(_excerpt_musicxml(piece, kind, start_bar, end_bar))
+    except InputError:
+        raise
+    except Exception as e:  # music21 and verovio raise many kinds of errors on odd files
+        raise InputError(f"The score of '{src.name}' could not be engraved ({type(e).__name__}).") from e
+    if not ok:
+        raise InputError(f"The score of '{src.name}' could not be engraved.")
+    n = tk.getPageCount()
+    if n < 1:
+        raise InputError(f"The score of '{src.name}' has nothing to engrave.")
+    if max_pages is not None:
+        n = min(n, max(1, int(max_pages)))
+    return [tk.renderToSVG(i) for i in range(1, n + 1)]
+
+
+def highlight(svgs: list[str], marks, *, n_parts: int | None = None) -> list[str]:
+    """Mark bars, or one voice in some bars, on engraved pages: the marked notes are drawn in colour.
+
+    ``marks`` is a sequence of ``(bar_number, part_index_or_None, colour)``: bar numbers as printed (the
+    ``n`` verovio writes on each measure), part indices as in :attr:`xai.symbolic.music.Piece.parts`. A part maps to a
+    staff only when the score has one staff per part (``n_parts`` equal to the staves of a system); otherwise,
+    and for ``None``, the whole bar is coloured. Returns new SVG strings; the inputs are not changed. The marks
+    are a CSS rule inside each SVG, so they travel with it into reports and images.
+    """
+    import re
+
+    rules = []
+    for bar, part, colour in marks:
+        if not re.fullmatch(r"#[0-9A-Fa-f]{3,8}", str(colour)):
+            raise ParameterError(f"A highlight colour must be a hex colour such as '#D94801', got {colour!r}.")
+        rules.append((int(bar), None if part is None else int(part), colour))
+    out = []
+    for svg in svgs:
+        staves = max((int(n) for n in re.findall(r'class="staff" data-n="(\d+)"', svg)), default=0)
+        css = []
+        for bar, part, colour in rules:
+            staff = f' g.staff[data-n="{part + 1}"]' if part is not None and n_parts and staves == n_parts else ""
+            css.append(f'g.measure[data-n="{bar}"]{staff} g.layer{{fill:{colour};stroke:{colour};color:{colour}}}')
+        if not css:
+            out.append(svg)
+            continue
+        style = "<style>" + "".join(css) + "</style>"
+        out.append(re.sub(r"(<svg\b[^>]*>)", lambda m, style=style: m.group(1) + style, svg, count=1))
+    return out

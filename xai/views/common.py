@@ -1,0 +1,100 @@
+"""What every figure shares: the class and part palettes, fonts, the base layout, axis ticks.
+
+Every figure that shows classes colours them through :func:`class_colors`, so *bach* has one colour on every
+chart of a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+__all__ = ['CLASS_PALETTE', 'PART_PALETTE', 'SILENT', 'FONT', 'class_colors', 'note_name', 'bars_text', 'rgba', 'base_layout', 'tick_step', 'pitch_ticks', 'part_colorscale']
+
+# Tableau 10: distinct hues that stay apart for the common colour-vision deficiencies and print well.
+CLASS_PALETTE = (
+    "#4E79A7",
+    "#F28E2B",
+    "#59A14F",
+    "#E15759",
+    "#B07AA1",
+    "#9C755F",
+    "#76B7B2",
+    "#EDC948",
+    "#FF9DA7",
+    "#BAB0AC",
+)
+# Parts of a score: dark, saturated colours that read well as thin notes on white.
+PART_PALETTE = ("#1F3A5F", "#B3412B", "#2E7D32", "#6A3D9A", "#B8860B", "#00838F", "#AD1457", "#5D4037")
+SILENT = "#D9D9D9"
+_NOTE_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
+FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=14)
+
+
+def class_colors(classes: Sequence[str]) -> dict[str, str]:
+    """The colour of each class of a model, fixed by the order of its classes.
+
+    Parameters
+    ----------
+    classes : sequence of str
+        The model's classes in their output order (``prediction.classes``).
+
+    Returns
+    -------
+    dict
+        Class name -> hex colour; the same for every figure of the same model.
+    """
+    return {c: CLASS_PALETTE[i % len(CLASS_PALETTE)] for i, c in enumerate(classes)}
+
+
+def note_name(midi: int) -> str:
+    """Scientific pitch name of a MIDI number (60 -> 'C4')."""
+    midi = int(midi)
+    return f"{_NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
+
+
+def bars_text(start_bar: int, end_bar: int) -> str:
+    """'bars 5–8' (or 'bar 5' for one bar): how a span is cited in the app."""
+    return f"bar {start_bar}" if start_bar == end_bar else f"bars {start_bar}–{end_bar}"
+
+
+def rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha:.3f})"
+
+
+def base_layout(fig: go.Figure, **kw) -> go.Figure:
+    layout = dict(
+        template="plotly_white", font=FONT, margin=dict(l=10, r=10, t=40, b=10), hoverlabel=dict(font_size=14)
+    )
+    fig.update_layout(**(layout | kw))
+    return fig
+
+
+def tick_step(n: int, max_ticks: int) -> int:
+    """A round step (1, 2, 4, 5, 10, 20, ...) that keeps at most ``max_ticks`` labels on an axis."""
+    for step in (1, 2, 4, 5, 8, 10, 16, 20, 25, 50, 100, 200, 500):
+        if n / step <= max_ticks:
+            return step
+    return max(1, n // max_ticks)
+
+
+def pitch_ticks(lo: int, hi: int) -> tuple[list[int], list[str]]:
+    vals = [p for p in range(lo, hi + 1) if p % 12 == 0]
+    if len(vals) < 2:  # a narrow range: label every C, E and G instead
+        vals = [p for p in range(lo, hi + 1) if p % 12 in (0, 4, 7)]
+    return vals, [note_name(p) for p in vals]
+
+
+def part_colorscale(n_parts: int) -> list[list]:
+    """A discrete colour scale for z = 2*part + 1 (sustain) and 2*part + 2 (onset): onsets darker."""
+    scale = []
+    n = 2 * n_parts
+    for k in range(n_parts):
+        base = PART_PALETTE[k % len(PART_PALETTE)]
+        for j, alpha in enumerate((0.55, 1.0)):
+            lo, hi = (2 * k + j) / n, (2 * k + j + 1) / n
+            scale += [[lo, rgba(base, alpha)], [hi, rgba(base, alpha)]]
+    return scale

@@ -1,0 +1,569 @@
+"""Figures of concepts: TCAV scores, the concept strip over a piece, discovered concepts and their presence.
+
+Pure functions of results (:class:`~xai.concepts.tcav.TCAVResult`, :class:`~xai.concepts.discovery.Discovery`);
+the pages only display them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+
+from xai.symbolic import music
+from xai.views.common import CLASS_PALETTE, base_layout, class_colors, pitch_ticks, rgba
+from xai.views.symbolic import piano_roll
+
+if TYPE_CHECKING:
+    from xai.concepts.tcav import TCAVResult
+
+__all__ = ["tcav_scores", "concept_strip", "concept_by_bar", "concept_label", "discovery_roll", "concept_importance",
+           "concept_overview", "fidelity_plot", "concepts_in_piece"]
+
+_NOT_SIGNIFICANT = "#9E9E9E"
+_RANDOM = "#BDBDBD"
+
+
+def _p_text(p: float) -> str:
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}" if p < 0.1 else f"p={p:.2f}"
+
+
+def tcav_scores(result: TCAVResult, *, classes: Sequence[str] | None = None) -> go.Figure:
+    """The concept's TCAV scores over the runs next to those of random directions, per class and layer.
+
+    Each (target, layer) gets two boxes with every run as a dot: the concept's CAVs (left) and the
+    random-vs-random CAVs (right, light grey), which are what the concept is tested against. A significant
+    result (after correction, with accurate CAVs) is drawn in its class's colour and starred with its p-value
+    above; a result random directions match as often is greyed out and marked 'n.s.'.
+
+    Parameters
+    ----------
+    result : TCAVResult
+        From :func:`xai.concepts.tcav.score` or :func:`xai.concepts.tcav.relative_score`.
+    classes : sequence of str, optional
+        The model's classes in output order, so each class keeps the colour it has on every other chart
+        (default: the result's targets in their order).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    colors = class_colors(list(classes) if classes is not None else list(result.targets))
+    multi = len(result.layers) > 1
+    scores = np.asarray(result.scores, dtype=float)
+    rscores = np.asarray(result.random_scores, dtype=float)
+    R = scores.shape[2]
+    what = f"'{result.concept}'" + (f" rather than '{result.relative_to}'" if result.relative_to else "")
+    fig = go.Figure()
+    cats, ticks, annotations = [], [], []
+    shown = set()
+    for j, layer in enumerate(result.layers):
+        for t, target in enumerate(result.targets):
+            cat = f"{target} · {layer}" if multi else target
+            sig = bool(result.significant[t, j])
+            col = colors.get(target, CLASS_PALETTE[t % len(CLASS_PALETTE)]) if sig else _NOT_SIGNIFICANT
+            kind = "significant" if sig else "not significant"
+            cats.append(cat)
+            ticks.append(f"<b>★ {cat}</b>" if sig else cat)
+            p = float(result.p_corrected[t, j])
+            fig.add_trace(
+                go.Box(
+                    y=scores[t, j],
+                    x=[cat] * R,
+                    name=f"{what}: {kind}",
+                    legendgroup=kind,
+                    showlegend=kind not in shown,
+                    offsetgroup="concept",
+                    marker=dict(color=col, size=5),
+                    line=dict(color=col, width=2 if sig else 1),
+                    fillcolor=rgba(col, 0.45 if sig else 0.15),
+                    boxpoints="all",
+                    jitter=0.5,
+                    pointpos=0,
+                    hovertemplate=f"{cat}<br>concept run: %{{y:.2f}}<extra></extra>",
+                )
+            )
+            shown.add(kind)
+            fig.add_trace(
+                go.Box(
+                    y=rscores[t, j],
+                    x=[cat] * R,
+                    name="random directions",
+                    legendgroup="random",
+                    showlegend="random" not in shown,
+                    offsetgroup="random",
+                    marker=dict(color=_RANDOM, size=4),
+                    line=dict(color="#9A9A9A", width=1),
+                    fillcolor=rgba(_RANDOM, 0.25),
+                    boxpoints="all",
+                    jitter=0.5,
+                    pointpos=0,
+                    hovertemplate=f"{cat}<br>random run: %{{y:.2f}}<extra></extra>",
+                )
+            )
+            shown.add("random")
+            annotations.append(
+                dict(
+                    x=cat,
+                    y=1.02,
+                    yanchor="bottom",
+                    text=f"<b>★ {_p_text(p)}</b>" if sig else f"n.s. ({_p_text(p)})",
+                    showarrow=False,
+                    font=dict(size=12, color="#222" if sig else "#888"),
+                )
+            )
+    fig.update_xaxes(tickmode="array", tickvals=cats, ticktext=ticks, tickangle=-30 if len(cats) > 8 else 0)
+    fig.update_yaxes(range=[-0.03, 1.12], dtick=0.25, title_text="TCAV score", zeroline=False)
+    return base_layout(
+        fig,
+        title=dict(
+            text=f"{what} against random directions, {R} runs each"
+            if not result.relative_to
+            else f"{what}, {R} runs each, against random directions",
+            x=0,
+            xanchor="left",
+        ),
+        boxmode="group",
+        boxgroupgap=0.25,
+        boxgap=0.15,
+        annotations=annotations,
+        height=440,
+        legend=dict(orientation="h", yanchor="top", y=-0.12 if len(cats) <= 8 else -0.25, xanchor="left", x=0),
+        margin=dict(l=10, r=10, t=50, b=10),
+    )
+
+
+def _strip_profile(piece: music.Piece, windows: Sequence[music.Window], values, n: int) -> np.ndarray:
+    """Mean value of the sounding windows that cover each quarter 0..n-1 (NaN where none does)."""
+    total, count = np.zeros(n), np.zeros(n)
+    for w, v in zip(windows, np.asarray(values, dtype=float)):
+        if w.n_notes == 0 or not np.isfinite(v):
+            continue
+        a, b = max(int(np.floor(w.start_beat)), 0), min(int(np.ceil(w.end_beat)), n)
+        total[a:b] += v
+        count[a:b] += 1
+    return np.divide(total, count, out=np.full(n, np.nan), where=count > 0)
+
+
+def concept_by_bar(piece: music.Piece, windows: Sequence[music.Window], values) -> list[dict]:
+    """How strongly each bar carries the concept: the mean value of the sounding windows that cover it.
+
+    Parameters
+    ----------
+    piece : Piece
+    windows : sequence of Window
+        The windows the values belong to (from :func:`xai.symbolic.music.encode`); silent ones are left out.
+    values : array-like
+        One value per window, e.g. cosine similarities from :func:`xai.concepts.tcav.concept_strip`.
+
+    Returns
+    -------
+    list of dict
+        One row per bar, in order: ``bar``, ``start_beat``, ``end_beat``, ``value`` (None for a bar no
+        sounding window covers).
+    """
+    vals = np.asarray(values, dtype=float)
+    starts = np.asarray(piece.bar_starts, dtype=float)
+    ends = np.r_[starts[1:], max(piece.length, starts[-1] if starts.size else 0.0)]
+    rows = []
+    for b, s, e in zip(piece.bar_numbers, starts, ends):
+        cover = [
+            v
+            for w, v in zip(windows, vals)
+            if w.n_notes and np.isfinite(v) and w.start_beat < max(e, s + 1e-6) and w.end_beat > s
+        ]
+        rows.append(
+            {
+                "bar": int(b),
+                "start_beat": float(s),
+                "end_beat": float(e),
+                "value": round(float(np.mean(cover)), 4) if cover else None,
+            }
+        )
+    return rows
+
+
+# Blue (away from the concept) - white - red (towards it): diverging, readable by common colour deficiencies.
+_DIVERGING = [[0.0, "#2166AC"], [0.25, "#92C5DE"], [0.5, "#F7F7F7"], [0.75, "#F4A582"], [1.0, "#B2182B"]]
+
+
+def concept_strip(
+    piece: music.Piece,
+    windows: Sequence[music.Window],
+    values,
+    *,
+    concept: str = "concept",
+    layer: str | None = None,
+    baseline: float = 0.0,
+) -> go.Figure:
+    """Where in a piece the model sees a concept: a coloured strip over the piece's piano roll, bar by bar.
+
+    Each quarter of the strip shows the mean value of the (overlapping) windows that contain it, so with a
+    small hop the strip follows the music closely; red is above ``baseline`` (towards the concept), blue below
+    it, white at it, and blank where no window sounds. The strip shares its time axis (bar numbers along the
+    top) with the :func:`piano_roll` below it, so a red stretch sits over the notes that cause it.
+
+    A baseline matters because similarities at a ReLU layer are rarely negative: against 0 a whole piece
+    would look red. The value random excerpts get (e.g. the random pool's mean similarity) makes white mean
+    "as much of the concept as a random excerpt".
+
+    Parameters
+    ----------
+    piece : Piece
+    windows : sequence of Window
+        The windows the values belong to (from :func:`xai.symbolic.music.encode`).
+    values : array-like
+        One value per window, e.g. cosine similarity with a CAV from :func:`xai.concepts.tcav.concept_strip`.
+    concept : str
+        The concept's name, for the labels.
+    layer : str, optional
+        The layer the values come from, for the title.
+    baseline : float
+        The value drawn white (default 0).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    from plotly.subplots import make_subplots
+
+    roll = piano_roll(piece)
+    x_end = max(float(roll.layout.xaxis.range[1]), max((w.end_beat for w in windows), default=0.0))
+    n = int(np.ceil(x_end))
+    profile = _strip_profile(piece, windows, values, n)
+    finite = profile[np.isfinite(profile)]
+    spread = float(np.max(np.abs(finite - baseline))) if finite.size else 1.0
+    spread = spread or 1.0
+    bars = [str(piece.bar_at(k + 0.5)) for k in range(n)]
+    piano_h = int(roll.layout.height or 400)
+    strip_px = 46
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.02,
+        row_heights=[strip_px / (strip_px + piano_h), piano_h / (strip_px + piano_h)],
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=[profile.tolist()],
+            x0=0.5,
+            dx=1.0,
+            y=[concept],
+            zmid=float(baseline),
+            zmin=baseline - spread,
+            zmax=baseline + spread,
+            colorscale=_DIVERGING,
+            customdata=[bars],
+            hovertemplate=f"bar %{{customdata}}, beat %{{x:.0f}}<br>'{concept}': %{{z:.2f}}<extra></extra>",
+            colorbar=dict(
+                title=dict(text="towards<br>concept", side="right", font=dict(size=12)),
+                thickness=12,
+                len=0.35,
+                y=1.0,
+                yanchor="top",
+                tickformat=".2f",
+            ),
+            name="concept",
+        ),
+        row=1,
+        col=1,
+    )
+    for tr in roll.data:
+        fig.add_trace(tr, row=2, col=1)
+    xa = roll.layout.xaxis
+    fig.update_xaxes(range=[0, x_end], showgrid=False, zeroline=False)
+    fig.update_xaxes(
+        tickmode=xa.tickmode,
+        tickvals=xa.tickvals,
+        ticktext=xa.ticktext,
+        side="top",
+        showticklabels=True,
+        ticks="outside",
+        title_text="bar" if xa.tickvals else "beats (quarter notes)",
+        title_standoff=4,
+        row=1,
+        col=1,
+    )
+    fig.update_xaxes(showticklabels=False, row=2, col=1)
+    ya = roll.layout.yaxis
+    fig.update_yaxes(showticklabels=False, fixedrange=True, row=1, col=1)
+    fig.update_yaxes(
+        range=ya.range,
+        tickmode="array",
+        tickvals=ya.tickvals,
+        ticktext=ya.ticktext,
+        title_text="pitch",
+        gridcolor="rgba(0,0,0,0.06)",
+        zeroline=False,
+        row=2,
+        col=1,
+    )
+    title = f"Where the model sees '{concept}'" + (f" (at {layer})" if layer else "")
+    return base_layout(
+        fig,
+        title=dict(text=title, x=0, xanchor="left", y=0.995, yanchor="top"),
+        height=piano_h + strip_px + 60,
+        margin=dict(l=10, r=10, t=90, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0),
+        hovermode="closest",
+        plot_bgcolor="white",
+        dragmode="zoom",
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Discovered concepts (xai.concepts.discovery)
+# --------------------------------------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from xai.concepts.discovery import Discovery
+
+__all__ += ["concept_label", "discovery_roll", "concept_importance", "concept_overview", "fidelity_plot"]
+
+# Presence of a concept: transparent where absent, a warm orange that reads over the dark part colours.
+_PRESENCE_SCALE = [[0.0, "rgba(255,170,0,0)"], [0.15, "rgba(255,160,0,0.10)"], [1.0, "rgba(217,72,1,0.60)"]]
+_REGION = "#D94801"
+
+
+def concept_label(k: int) -> str:
+    """How concept ``k`` (0-based) is named in the app: 'Concept 1' for k = 0."""
+    return f"Concept {int(k) + 1}"
+
+
+def discovery_roll(
+    piece: music.Piece,
+    presence: np.ndarray,
+    *,
+    region: tuple[float, float] | None = None,
+    window_quarters: float = music.WINDOW_QUARTERS,
+    peak: float | None = None,
+    title: str | None = None,
+    height: int = 300,
+    legend: bool = False,
+) -> go.Figure:
+    """An excerpt's piano roll with a concept's presence map laid over it as a translucent heat map.
+
+    The presence map (the layer's pitch x time grid, e.g. 11 x 8) is upsampled bilinearly to the roll's grid
+    (88 pitches x 64 sixteenths) and drawn beneath the notes, so the notes stay legible and the warm colour
+    shows where in time and register the concept sits. A band above the notes marks ``region`` (the bars to
+    listen to). The colour is scaled to ``peak`` (default: this map's maximum), so pass a shared peak to
+    compare excerpts on one scale.
+
+    Parameters
+    ----------
+    piece : Piece
+        The excerpt as a piece starting at beat 0 (:meth:`xai.concepts.discovery.ExcerptSet.piece`).
+    presence : np.ndarray
+        (pitch, time) presence of one concept over this excerpt.
+    region : (start_beat, end_beat), optional
+        Span to mark, in quarters from the excerpt's start.
+    window_quarters : float
+        The excerpt's length as the model reads it (the map covers all of it, silence included).
+    peak : float, optional
+        Presence drawn at full colour.
+    title : str, optional
+    height : int
+        Figure height in pixels.
+    legend : bool
+        Show the parts' legend.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    from xai.concepts.discovery import upsample
+
+    spq = music.STEPS_PER_QUARTER
+    steps = int(round(window_quarters * spq))
+    up = upsample(np.asarray(presence, dtype=np.float32), (music.N_PITCHES, steps))
+    top = float(peak) if peak else float(up.max())
+    z = up / top if top > 0 else up
+    fig = piano_roll(piece, key_bars=True)
+    fig.add_trace(
+        go.Heatmap(
+            z=np.clip(z, 0.0, 1.0),
+            x0=0.5 / spq,
+            dx=1.0 / spq,
+            y0=music.PITCH_LOW,
+            dy=1,
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=_PRESENCE_SCALE,
+            showscale=False,
+            hovertemplate="concept presence %{z:.0%} of the peak<extra></extra>",
+            name="concept",
+        )
+    )
+    fig.data = (fig.data[-1],) + tuple(fig.data[:-1])  # beneath the notes
+    lo, hi = (float(v) for v in fig.layout.yaxis.range)
+    strong = np.flatnonzero(z.max(axis=1) >= 0.3) + music.PITCH_LOW
+    if strong.size:  # show the register where the concept sits even where no note is
+        lo, hi = min(lo, strong.min() - 1.5), max(hi, strong.max() + 1.5)
+    shapes = list(fig.layout.shapes or ())
+    annotations = list(fig.layout.annotations or ())
+    y_top = hi
+    if region is not None:
+        band = max(1.2, (hi - lo) * 0.06)
+        shapes.append(dict(type="rect", x0=float(region[0]), x1=float(region[1]), y0=hi + 0.3, y1=hi + 0.3 + band,
+                           fillcolor=_REGION, line=dict(width=0), layer="above"))
+        annotations.append(dict(x=float(region[0]), y=hi + 0.3 + band / 2, xanchor="left", yanchor="middle",
+                                text="<b>listen</b>", showarrow=False, font=dict(size=11, color="white")))
+        y_top = hi + 0.5 + band
+    tv, tt = pitch_ticks(int(np.ceil(lo)), int(np.floor(hi)))
+    fig.update_yaxes(range=[lo, y_top], tickvals=tv, ticktext=tt)
+    fig.update_xaxes(range=[0, max(window_quarters, piece.length)])
+    return fig.update_layout(
+        shapes=shapes,
+        annotations=annotations,
+        height=height,
+        showlegend=legend,
+        dragmode="zoom",
+        title=dict(text=title, x=0, xanchor="left", font=dict(size=13)) if title else None,
+        margin=dict(l=10, r=10, t=70 if title else 45, b=10),
+    )
+
+
+def concept_importance(discovery: Discovery, concept: int) -> go.Figure:
+    """Horizontal bars: the importance of one concept for each class (ICE's directional derivative).
+
+    Bars to the right: adding the concept raises that class's logit; to the left: lowers it. Classes whose
+    importance averages over all excerpts (the set held none of theirs) are marked with an asterisk.
+    """
+    values = discovery.importance_[:, concept]
+    classes = list(discovery.classes)
+    colors = class_colors(classes)
+    names = [c + (" *" if b == "all" else "") for c, b in zip(classes, discovery.importance_basis_)]
+    order = np.argsort(values)  # largest on top
+    fig = go.Figure(
+        go.Bar(
+            x=values[order],
+            y=[names[i] for i in order],
+            orientation="h",
+            marker=dict(
+                color=[rgba(colors[classes[i]], 1.0 if values[i] > 0 else 0.45) for i in order],
+                line=dict(color=[colors[classes[i]] for i in order], width=1),
+            ),
+            text=[f"{v:+.2f}" for v in values[order]],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
+        )
+    )
+    span = float(np.max(np.abs(values))) if values.size else 1.0
+    fig.add_vline(x=0, line=dict(color="#444", width=1))
+    fig.update_xaxes(range=[-1.25 * span, 1.25 * span], zeroline=False, title_text="← lowers the class · raises it →")
+    return base_layout(
+        fig,
+        title=dict(text=f"Importance of {concept_label(concept).lower()} for each class", x=0, xanchor="left",
+                   font=dict(size=14)),
+        height=60 + 34 * len(classes),
+        margin=dict(l=10, r=30, t=40, b=10),
+        showlegend=False,
+    )
+
+
+def concept_overview(discovery: Discovery, *, selected: int | None = None) -> go.Figure:
+    """A concepts x classes grid of importance (blue lowers the class, red raises it), values written in.
+
+    One look says which concepts matter for which class; ``selected`` outlines one concept's row.
+    """
+    imp = discovery.importance_.T  # (K, classes)
+    K = imp.shape[0]
+    span = float(np.max(np.abs(imp))) or 1.0
+    labels = [concept_label(k) for k in range(K)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=imp,
+            x=list(discovery.classes),
+            y=labels,
+            zmid=0.0,
+            zmin=-span,
+            zmax=span,
+            colorscale=_DIVERGING,
+            text=[[f"{v:+.2f}" for v in row] for row in imp],
+            texttemplate="%{text}",
+            textfont=dict(size=12),
+            hovertemplate="%{y}, %{x}: %{z:+.3f}<extra></extra>",
+            colorbar=dict(title=dict(text="importance", side="right"), thickness=12),
+        )
+    )
+    shapes = []
+    if selected is not None and 0 <= selected < K:
+        shapes.append(dict(type="rect", xref="paper", x0=0, x1=1, y0=selected - 0.5, y1=selected + 0.5,
+                           line=dict(color="#222", width=2), fillcolor="rgba(0,0,0,0)"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="top", tickangle=-30)
+    return base_layout(fig, height=80 + 30 * K, margin=dict(l=10, r=10, t=40, b=10), shapes=shapes)
+
+
+def fidelity_plot(points: Sequence[dict], *, chosen: int | None = None) -> go.Figure:
+    """Fidelity against K: the model's accuracy with the layer rebuilt from K concepts, and more.
+
+    Lines: accuracy with the reconstruction, agreement with the original predictions, explained variance of
+    the layer; dashed: the original accuracy. ``chosen`` marks the K on show.
+    """
+    pts = sorted(points, key=lambda p: p["n_concepts"])
+    ks = [p["n_concepts"] for p in pts]
+    fig = go.Figure()
+    series = (
+        ("accuracy", "accuracy with K concepts", "#1F3A5F", "solid"),
+        ("agreement", "same answer as the full layer", "#2E7D32", "dot"),
+        ("explained_variance", "explained variance of the layer", "#B8860B", "dash"),
+    )
+    for key, name, color, dash in series:
+        fig.add_trace(go.Scatter(x=ks, y=[p.get(key) for p in pts], mode="lines+markers", name=name,
+                                 line=dict(color=color, dash=dash, width=2), marker=dict(size=7),
+                                 hovertemplate=f"K = %{{x}}: {name} %{{y:.1%}}<extra></extra>"))
+    if pts and pts[0].get("original_accuracy") is not None:
+        orig = pts[0]["original_accuracy"]
+        fig.add_hline(y=orig, line=dict(color="#888", dash="dash", width=1.5),
+                      annotation_text=f"original accuracy {orig:.1%}", annotation_position="top left")
+    if chosen is not None:
+        # A line trace, not a layout shape: shapes on a log axis take log10 coordinates.
+        fig.add_trace(go.Scatter(x=[chosen, chosen], y=[0, 1.02], mode="lines+text", text=[f" K = {chosen}", ""],
+                                 textposition="top right", textfont=dict(color=_REGION, size=12),
+                                 line=dict(color=_REGION, width=1.5), hoverinfo="skip", showlegend=False))
+    log = bool(ks) and max(ks) / max(min(ks), 1) > 10  # K doubles along the curve: even steps on a log axis
+    fig.update_xaxes(title_text="K (concepts)", type="log" if log else "linear", tickmode="array", tickvals=ks,
+                     ticktext=[str(k) for k in ks], title_standoff=2)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return base_layout(
+        fig,
+        title=dict(text="Fidelity: the model with the layer rebuilt from K concepts", x=0, xanchor="left",
+                   font=dict(size=14)),
+        height=380,
+        legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0),
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+
+
+__all__ += ["concepts_in_piece"]
+
+
+def concepts_in_piece(found, *, selected: int | None = None, title: str | None = None) -> go.Figure:
+    """Where each discovered concept sits along a piece: concepts down, bars across, colour = presence.
+
+    ``found`` is a :class:`xai.concepts.discovery.PiecePresence`. A bar's value is the mean peak presence of the sounding
+    windows that cover it (:func:`concept_by_bar`), so the strip reads in bar numbers like the TCAV strip. The
+    colour is shared by all concepts, so rows compare; ``selected`` outlines one row.
+    """
+    strength = np.asarray(found.strength, dtype=float)
+    K = strength.shape[1]
+    rows = [concept_by_bar(found.piece, found.windows, strength[:, k]) for k in range(K)]
+    bars = [r["bar"] for r in rows[0]] if rows else []
+    z = np.array([[np.nan if r["value"] is None else r["value"] for r in row] for row in rows], dtype=float)
+    labels = [concept_label(k) for k in range(K)]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[str(b) for b in bars], y=labels, colorscale="Oranges", zmin=0.0,
+        colorbar=dict(title="presence", thickness=12),
+        hovertemplate="%{y}, bar %{x}: presence %{z:.2f}<extra></extra>",
+    ))
+    if selected is not None and 0 <= selected < K and bars:
+        fig.add_shape(type="rect", xref="paper", x0=0, x1=1, y0=selected - 0.5, y1=selected + 0.5,
+                      line=dict(color=_REGION, width=2))
+    fig.update_xaxes(title="bar", type="category", nticks=min(len(bars), 24))
+    fig.update_yaxes(autorange="reversed")
+    return base_layout(fig, title=title or "Where each concept sits in this piece", height=120 + 26 * K)
