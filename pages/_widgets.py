@@ -110,3 +110,41 @@ def choose_clip(prefix: str, *, upload_hint: str = "Upload a recording."):
         return None
     with st.spinner(f"Reading {up.name}…"):
         return cache.load_audio_upload(up.getvalue(), up.name)
+
+
+def option_widgets(options_cls, prefix: str, *, only: tuple[str, ...] | None = None, values: dict | None = None,
+                   columns: int = 1):
+    """One widget per declared option of an explainer (:class:`xai.contract.Options`), built from its spec.
+
+    Bounds, choices, defaults and help come from the declaration, so the page and the library never disagree.
+    ``only`` picks and orders the options shown (the others keep their defaults); ``values`` overrides defaults
+    (e.g. from a share link). Returns the validated options object.
+    """
+    specs = {s["name"]: s for s in options_cls.spec()}
+    names = list(only or specs)
+    values = dict(values or {})
+    cols = st.columns(columns) if columns > 1 else [st.container()]
+    chosen = {}
+    for i, name in enumerate(names):
+        s = specs[name]
+        label = name.replace("_", " ").capitalize()
+        default = values.get(name, s["default"])
+        key = f"{prefix}_{name}"
+        with cols[i % len(cols)]:
+            if s["type"] == "bool":
+                chosen[name] = st.checkbox(label, value=bool(default), help=s["help"], key=key)
+            elif s.get("choices"):
+                opts = list(s["choices"])
+                chosen[name] = st.selectbox(label, opts, index=opts.index(default) if default in opts else 0,
+                                            help=s["help"], key=key)
+            elif s["type"] == "int":
+                chosen[name] = int(st.number_input(label, min_value=s.get("low"), max_value=s.get("high"),
+                                                   value=int(default), step=1, help=s["help"], key=key))
+            elif s["type"] == "float":
+                lo, hi = s.get("low"), s.get("high")
+                chosen[name] = float(st.number_input(label, min_value=None if lo is None else float(lo),
+                                                     max_value=None if hi is None else float(hi),
+                                                     value=float(default), help=s["help"], key=key, format="%g"))
+            else:
+                chosen[name] = st.text_input(label, value=str(default), help=s["help"], key=key)
+    return options_cls.from_dict({k: v for k, v in values.items() if k in specs and k not in chosen} | chosen)

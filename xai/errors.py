@@ -7,7 +7,11 @@ re-exported here, where the rest of ``xai`` and the pages import them from.
 
 from models.errors import InputError, ParameterError, XaiError
 
-__all__ = ["XaiError", "InputError", "ParameterError", "check_int"]
+__all__ = ["XaiError", "InputError", "ParameterError", "Cancelled", "check_int"]
+
+
+class Cancelled(XaiError):
+    """The user stopped a long computation (through its progress callback); nothing of it is kept."""
 
 
 def check_int(name: str, value, low: int, high: int) -> int:

@@ -507,3 +507,12 @@ def render_audio(piece: Piece, start: float | None = None, end: float | None = N
         raise InputError("There are no notes to play.")
     midi = to_midi_bytes(piece, start, end, program=program)
     return bytes(midirenderer.render_wave_from(soundfont_path().read_bytes(), midi))
+
+
+NOTE_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
+
+
+def note_name(midi: int) -> str:
+    """Scientific pitch name of a MIDI number (60 -> 'C4', 61 -> 'C♯4'): the one spelling the app shows."""
+    midi = int(midi)
+    return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"

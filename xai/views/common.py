@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from xai.symbolic.music import note_name
+
 __all__ = ['CLASS_PALETTE', 'PART_PALETTE', 'SILENT', 'FONT', 'class_colors', 'note_name', 'bars_text', 'rgba', 'base_layout', 'tick_step', 'pitch_ticks', 'part_colorscale']
 
 # Tableau 10: distinct hues that stay apart for the common colour-vision deficiencies and print well.
@@ -28,7 +30,6 @@ CLASS_PALETTE = (
 # Parts of a score: dark, saturated colours that read well as thin notes on white.
 PART_PALETTE = ("#1F3A5F", "#B3412B", "#2E7D32", "#6A3D9A", "#B8860B", "#00838F", "#AD1457", "#5D4037")
 SILENT = "#D9D9D9"
-_NOTE_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
 FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=14)
 
 
@@ -46,12 +47,6 @@ def class_colors(classes: Sequence[str]) -> dict[str, str]:
         Class name -> hex colour; the same for every figure of the same model.
     """
     return {c: CLASS_PALETTE[i % len(CLASS_PALETTE)] for i, c in enumerate(classes)}
-
-
-def note_name(midi: int) -> str:
-    """Scientific pitch name of a MIDI number (60 -> 'C4')."""
-    midi = int(midi)
-    return f"{_NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
 
 
 def bars_text(start_bar: int, end_bar: int) -> str:
