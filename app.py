@@ -40,7 +40,7 @@ with st.sidebar:
         st.caption(registry.card(st.session_state["model_name"]).get("title", ""))
     else:
         st.session_state["model_name"] = None
-        st.warning("No model ships with this installation; run the training script in models/.")
+        st.warning("No model ships with this installation; run the training script in training/.")
     with st.expander("About"):
         st.markdown(
             "Music XAI asks a trained music model **why** it answers as it does, and shows every answer as "

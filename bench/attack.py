@@ -53,7 +53,7 @@ def attack_loop(net, x: torch.Tensor, steps: int) -> float:
     """``steps`` PGD updates through xai.attacks.waveform (no early stop), minus its two extra plain forward passes."""
     opt = adv.AttackOptions(method="pgd", epsilon=1e-3, steps=steps, lr=1e-4, stop_early=False)
     t = time.perf_counter()
-    adv.attack_batch(net, x, opt)
+    adv.attack_batch(x, net, opt)
     total = time.perf_counter() - t
     with torch.no_grad():
         t = time.perf_counter()
@@ -95,7 +95,7 @@ def main() -> None:
     net = registry.load(args.models[0]).net
     x = clips(args.many, seed=1)
     t = time.perf_counter()
-    res = [adv.attack_batch(net, x[i:i + 16], adv.AttackOptions(method="pgd", epsilon=2e-3, steps=30, lr=2.5e-4))
+    res = [adv.attack_batch(x[i:i + 16], net, adv.AttackOptions(method="pgd", epsilon=2e-3, steps=30, lr=2.5e-4))
            for i in range(0, len(x), 16)]
     many_s = time.perf_counter() - t
     succ = float(np.mean(np.concatenate([r.success for r in res])))

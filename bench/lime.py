@@ -19,7 +19,7 @@ Each side:
   its default Bernoulli(0.5) sampling, ``perturbations_per_eval`` 1 (its default) and 64.
 Reported: seconds per 1000 samples, ratios, and rank agreement with ours (top-3 overlap, Spearman rho of the
 weights). Stability (``--stability``): for each sample count, LIME is run with 5 seeds and the mean pairwise
-Jaccard of the top-3 segments is recorded; the defaults in ``xai.local.lime.DEFAULTS`` come from it.
+Jaccard of the top-3 segments is recorded; the defaults in ``xai.local.lime.LimeOptions`` come from it.
 Results and parameters go to bench/results/lime.json (comparison) and bench/results/lime_stability.json
 (``--stability`` / ``--stability-only``).
 """
@@ -224,7 +224,7 @@ class Clock:
 def run_ours(p, samples: int, seed: int, *, jit: bool = True) -> tuple[Clock, lime.LimeFit]:
     p.fresh(jit=jit)
     with Clock() as c:
-        f = lime.fit(p.score, p.S, samples=samples, seed=seed, kernel_width=0.25, batch_size=p.batch_size)
+        f = lime.fit(p.score, p.S, samples=samples, random_state=seed, kernel_width=0.25, batch_size=p.batch_size)
     return c, f
 
 
@@ -328,7 +328,7 @@ def stability_curve(p, sizes: list[int], seeds: int) -> dict:
     for n in sizes:
         p.fresh()
         t = time.perf_counter()
-        fits = [lime.fit(p.score, p.S, samples=n, seed=s) for s in range(seeds)]
+        fits = [lime.fit(p.score, p.S, samples=n, random_state=s) for s in range(seeds)]
         dt = (time.perf_counter() - t) / seeds
         jac = lime.top_k_jaccard([f.ranking for f in fits], 3)
         rows.append({"samples": n, "mean_jaccard_top3": round(jac, 4), "seconds_per_run": round(dt, 3),

@@ -104,7 +104,7 @@ class Clock:
 
 def run_ours(net, classes, inp, layers, target, runs, classifier, seed) -> tuple[Clock, tcav.TCAVResult]:
     with Clock() as clock:
-            res = tcav.score(net, inp["concept_X"], class_X={target: inp["class_X"]}, random_X=inp["pool"],
+            res = tcav.score(inp["concept_X"], net, class_X={target: inp["class_X"]}, random_X=inp["pool"],
                          layers=layers, targets=[target], classes=classes, name=inp["concept"],
                          options=tcav.TCAVOptions(n_random=runs, classifier=classifier), random_state=seed)
     return clock, res
@@ -208,7 +208,7 @@ def main() -> int:
     print(f"concept '{inp['concept']}' ({len(inp['concept_X'])} windows, {inp['source']}); random pool "
           f"{len(inp['pool'])}; {len(inp['class_X'])} '{args.target}' excerpts; layers {', '.join(args.layers)}; "
           f"{args.runs} runs; weights {model.weights_sha256[:12]} ({model.title})")
-    tcav.score(net, inp["concept_X"][:8], class_X={args.target: inp["class_X"][:8]}, random_X=inp["pool"][:16],
+    tcav.score(inp["concept_X"][:8], net, class_X={args.target: inp["class_X"][:8]}, random_X=inp["pool"][:16],
                layers=args.layers, targets=[args.target], classes=classes,
                options=tcav.TCAVOptions(n_random=2))  # warm imports and torch's kernels, as in the app
 

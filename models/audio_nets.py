@@ -48,6 +48,7 @@ def hz_to_mel(f):
 
 
 def mel_to_hz(m):
+    """Mel value(s) to Hz (HTK formula), the inverse of hz_to_mel."""
     return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
 
 
@@ -80,6 +81,7 @@ class PowerSpectrogram(nn.Module):
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits for a batch of inputs."""
         s = torch.stft(x, self.n_fft, self.hop, window=self.window, center=True, return_complex=True)
         return s.real**2 + s.imag**2
 
@@ -95,12 +97,15 @@ class MelFrontEnd(nn.Module):
                              persistent=False)
 
     def filters(self) -> torch.Tensor:
+        """The filter bank's weights, (bands, frequency bins)."""
         return self.fb
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits for a batch of inputs."""
         return torch.log(torch.matmul(self.filters(), self.spec(x)) + LOG_EPS)
 
     def band_centres_hz(self) -> np.ndarray:
+        """Each band's centre frequency in Hz (for axis labels)."""
         return mel_to_hz(mel_edges(self.fb.shape[0])[1:-1])
 
 
@@ -126,6 +131,7 @@ class LearnableFilterBank(MelFrontEnd):
                              persistent=False)
 
     def filters(self) -> torch.Tensor:
+        """The filter bank's weights, (bands, frequency bins)."""
         # Edges live in mel, the triangles in Hz (as in mel_filterbank); float64 keeps the edges exact.
         c = self.centre_mel[:, None]
         lo = _mel_to_hz_t(c - torch.exp(self.log_lower.double())[:, None])
@@ -140,6 +146,7 @@ class LearnableFilterBank(MelFrontEnd):
         return self.centre_init + self.spacing * self.centre_shift.double()
 
     def band_centres_hz(self) -> np.ndarray:
+        """Each band's centre frequency in Hz (for axis labels)."""
         return mel_to_hz(self.centre_mel.detach().cpu().numpy())
 
 
@@ -190,6 +197,7 @@ class ConvFrontEnd(nn.Module):
         return y[:, 0::2] + y[:, 1::2]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits for a batch of inputs."""
         return torch.log(self.power(x) + LOG_EPS)
 
     def band_centres_hz(self) -> np.ndarray:
@@ -265,12 +273,14 @@ class AudioCNN(nn.Module):
         return self.front(x)
 
     def features(self, spec: torch.Tensor) -> torch.Tensor:
+        """The convolutional features of a log spectrogram, before pooling."""
         h = self.norm(spec).unsqueeze(1)
         for name in LAYERS:
             h = getattr(self, name)(h)
         return h
 
     def embed_spectrogram(self, spec: torch.Tensor) -> torch.Tensor:
+        """The penultimate embedding of a log spectrogram."""
         h = self.features(spec).mean(dim=2)  # over frequency -> (B, C, T)
         return torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
 
@@ -279,9 +289,11 @@ class AudioCNN(nn.Module):
         return self.embed_spectrogram(self.spectrogram(x))
 
     def from_spectrogram(self, spec: torch.Tensor) -> torch.Tensor:
+        """The logits from a log spectrogram (the front end skipped)."""
         return self.head(self.dropout(self.embed_spectrogram(spec)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits for a batch of inputs."""
         return self.from_spectrogram(self.spectrogram(x))
 
 
@@ -306,15 +318,19 @@ class MidLevelCNN(AudioCNN):
         return nn.Linear(self.n_midlevel, n_classes)
 
     def midlevel_z_from_spectrogram(self, spec: torch.Tensor) -> torch.Tensor:
+        """The mid-level features (z-scores) predicted from a log spectrogram."""
         return self.to_midlevel(self.dropout(self.embed_spectrogram(spec)))
 
     def midlevel_z(self, x: torch.Tensor) -> torch.Tensor:
+        """The mid-level features (z-scores) predicted from a waveform."""
         return self.midlevel_z_from_spectrogram(self.spectrogram(x))
 
     def midlevel(self, x: torch.Tensor) -> torch.Tensor:
+        """The mid-level features predicted from a waveform, on their own scale."""
         return self.midlevel_z(x) * self.mid_std + self.mid_mean
 
     def from_spectrogram(self, spec: torch.Tensor) -> torch.Tensor:
+        """The logits from a log spectrogram (the front end skipped)."""
         return self.head(self.midlevel_z_from_spectrogram(spec))
 
     def forward_both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

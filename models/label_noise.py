@@ -1,7 +1,7 @@
 """The label-noise lab's data and model: a small shipped subset of the style corpus, split by piece, and a tiny
 piano-roll CNN that trains on it in seconds.
 
-The subset is made once from the corpus cache (``python -m models.label_noise``) and ships as
+The subset is made once from the corpus cache (``python -m training.label_noise``) and ships as
 ``assets/label_noise/subset.npz``: non-overlapping 16-quarter excerpts (hop 16) of the composer model's own
 train and test pieces (:func:`xai.symbolic.dataset.split`), balanced per class, rolls bit-packed (``np.packbits``) so
 the file stays small; no pickles. CI and the app read only that file.
@@ -10,7 +10,6 @@ the file stays small; no pickles. CI and the app read only that file.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +40,7 @@ class TinyRollCNN(nn.Module):
         self.fc = nn.Linear(c_in, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits for a batch of inputs."""
         return self.fc(self.body(x).mean(dim=(2, 3)))
 
 
@@ -60,31 +60,3 @@ def load_subset(path: Path = SUBSET_PATH) -> dict:
     z = np.load(path, allow_pickle=False)
     meta = json.loads(str(z["meta"]))
     return {k: z[k] for k in z.files if k != "meta"} | {"classes": tuple(meta["classes"]), "meta": meta}
-
-
-def build_subset(path: Path = SUBSET_PATH) -> dict:
-    """Make the subset from the corpus cache (needs ``~/.cache/musicxai/corpus_v2.npz``) and save it."""
-    from xai.symbolic import dataset as data
-
-    table = data.build()
-    parts = data.split(table)
-    out, meta = {}, {"classes": list(data.CLASSES), "split": "xai.symbolic.dataset.split (by piece, seed "
-                     f"{data.SEED})", "hop_quarters": 16, "min_notes": 4, "seed": SUBSET_SEED,
-                     "per_class": {"train": TRAIN_PER_CLASS, "test": TEST_PER_CLASS},
-                     "command": "python -m models.label_noise"}
-    for name, cap in (("train", TRAIN_PER_CLASS), ("test", TEST_PER_CLASS)):
-        X, y, p = data.window_set(table, parts[name], hop=16, cap_per_class=cap, seed=SUBSET_SEED)
-        out[f"X_{name}"], out[f"y_{name}"], out[f"piece_{name}"] = pack(X > 0), y.astype(np.int8), p.astype(np.int32)
-        meta[f"n_{name}"] = int(len(y))
-        meta[f"pieces_{name}"] = int(len(np.unique(p)))
-    assert not set(out["piece_train"].tolist()) & set(out["piece_test"].tolist())
-    meta["piece_ids"] = {str(i): table.ids[i] for i in np.unique(np.concatenate([out["piece_train"],
-                                                                              out["piece_test"]]))}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, meta=np.array(json.dumps(meta)), **out)
-    return meta
-
-
-if __name__ == "__main__":
-    m = build_subset()
-    print({k: v for k, v in m.items() if k != "piece_ids"}, SUBSET_PATH.stat().st_size, "bytes", file=sys.stdout)

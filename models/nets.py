@@ -31,6 +31,7 @@ class ConvBlock(nn.Module):
         self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits for a batch of inputs."""
         x = self.pool(x)
         h = torch.relu(self.bn1(self.conv1(x)))
         return self.relu(self.bn2(self.conv2(h)) + self.short(x))
@@ -55,6 +56,7 @@ class PianoRollCNN(nn.Module):
         self.fc = nn.Linear(4 * w, n_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolutional features of a piano roll, before pooling."""
         x = self.stem(x)
         for name in LAYERS:
             x = getattr(self, name)(x)
@@ -65,4 +67,5 @@ class PianoRollCNN(nn.Module):
         return self.features(x).mean(dim=(2, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits for a batch of inputs."""
         return self.fc(self.dropout(self.embed(x)))

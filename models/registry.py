@@ -39,6 +39,7 @@ class Model:
 
     @property
     def title(self) -> str:
+        """The model's display title (from its card; else its name)."""
         return self.card.get("title", self.name)
 
 
@@ -65,6 +66,7 @@ def available(modality: str = "symbolic") -> list[str]:
 
 
 def card(name: str) -> dict:
+    """The model card of a shipped model: what it was trained on, how well it does."""
     path = ASSETS / f"{name}.json"
     if not path.exists():
         raise InputError(f"There is no model called '{name}'. Available: {', '.join(available()) or 'none'}.")

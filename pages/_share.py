@@ -12,10 +12,13 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from models import registry
 from pages._nav import SECTIONS
 from xai.classroom import share
 from xai.errors import XaiError
 from xai.export import finding as fmod
+from xai.export import report
+from xai.symbolic import examples
 
 QUERY_KEY = "share"
 _DONE = "_share_handled"  # session state: the tokens this session has already acted on (as "token|view")
@@ -30,7 +33,7 @@ def share_url(view: str, token: str) -> str:
     base = ""
     try:
         url = st.context.url or ""
-    except Exception:  # outside a browser session (AppTest): relative link
+    except (AttributeError, KeyError, RuntimeError):  # outside a browser session (AppTest): relative link
         url = ""
     if url:
         parts = urlsplit(url)
@@ -43,7 +46,7 @@ def share_url(view: str, token: str) -> str:
 def _safe_html(f: fmod.Finding) -> str:
     try:
         return fmod.to_html(f)
-    except Exception as e:  # a download must never show a traceback; the file then says what went wrong
+    except (XaiError, ValueError, TypeError, KeyError, OSError) as e:  # a download never shows a traceback
         return f"<!doctype html><p>This report could not be written: {type(e).__name__}: {e}</p>"
 
 
@@ -58,7 +61,7 @@ def share_panel(finding: fmod.Finding | None, state: dict, *, key: str, what: st
         st.info(f"Run {what} first; there is nothing to export yet.")
         return
     view = view or finding.view
-    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in finding.title)[:60].strip("_") or view
+    stem = report.safe_filename(finding.title or view)
     try:
         numbers = fmod.to_json(finding)
     except XaiError as e:
@@ -96,7 +99,7 @@ def _handled(mark: str) -> bool:
 def _token() -> str | None:
     try:
         return st.query_params.get(QUERY_KEY) or None
-    except Exception:
+    except (AttributeError, KeyError, RuntimeError):  # no query string outside a browser session
         return None
 
 
@@ -130,8 +133,6 @@ def share_target(current_view: str) -> str | None:
 
 def _use_model(name) -> None:
     """A linked model becomes the sidebar's choice (set before app.py draws the picker)."""
-    from models import registry
-
     if isinstance(name, str) and name in registry.available():
         st.session_state["model_name"] = name
         st.session_state["sidebar_model"] = name
@@ -180,8 +181,6 @@ def restore_piece(prefix: str, state: dict | None) -> None:
     the author's own file says so, as that file is not part of the link."""
     if not state or not state.get("source"):
         return
-    from xai.symbolic import examples
-
     if state["source"] == "example" and state.get("example") in examples.EXAMPLES:
         st.session_state[prefix + "source"] = _EXAMPLE_SOURCE
         st.session_state[prefix + "example"] = state["example"]

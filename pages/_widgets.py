@@ -6,9 +6,13 @@ Each takes the page's widget key prefix, so the same widget on two pages keeps t
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from pages import _cache as cache
+from xai.audio import clip as audio
+from xai.audio import examples as audio_examples
 from xai.symbolic import examples, music
 from xai.symbolic import io as xio
 
@@ -88,21 +92,14 @@ def show_svgs(svgs: list[str], *, height: int | None = None) -> None:
 def choose_clip(prefix: str, *, upload_hint: str = "Upload a recording."):
     """The recording the user picked: a bundled example (assets/examples/audio) or an upload, as a Clip (None
     while nothing is chosen). A file that cannot be read raises InputError with the loader's sentence."""
-    import json
-
-    from models import registry
-    from xai.audio import clip as audio
-
-    folder = registry.ASSETS.parent / "examples" / "audio"
-    index = folder / "audio_examples.json"
-    ex = json.loads(index.read_text()) if index.exists() else []
+    ex = audio_examples.audio_examples()
     sources = ["An example recording", "Your own recording"] if ex else ["Your own recording"]
     choice = st.radio("Recording", sources, horizontal=True, key=prefix + "source", label_visibility="collapsed")
     if choice == "An example recording":
         titles = [e["title"] for e in ex]
         pick = ex[titles.index(st.selectbox("Example", titles, key=prefix + "example"))]
         st.caption(f"True style **{pick['class']}**, instrument **{pick['instrument']}** ({pick['renderer']}).")
-        return cache.load_audio_upload((folder / pick["file"]).read_bytes(), pick["file"])
+        return cache.load_audio_upload(*audio_examples.example_file(pick["title"]))
     up = st.file_uploader("Upload a recording", type=[e.lstrip(".") for e in audio.SUPPORTED_AUDIO_EXTENSIONS],
                           key=prefix + "upload")
     if up is None:
@@ -127,7 +124,7 @@ def option_widgets(options_cls, prefix: str, *, only: tuple[str, ...] | None = N
     chosen = {}
     for i, name in enumerate(names):
         s = specs[name]
-        label = name.replace("_", " ").capitalize()
+        label = s.get("label") or name.replace("_", " ").capitalize()
         default = values.get(name, s["default"])
         key = f"{prefix}_{name}"
         with cols[i % len(cols)]:
@@ -144,7 +141,14 @@ def option_widgets(options_cls, prefix: str, *, only: tuple[str, ...] | None = N
                 lo, hi = s.get("low"), s.get("high")
                 chosen[name] = float(st.number_input(label, min_value=None if lo is None else float(lo),
                                                      max_value=None if hi is None else float(hi),
-                                                     value=float(default), help=s["help"], key=key, format="%g"))
+                                                     value=float(default), step=_step(s), help=s["help"], key=key,
+                                                     format="%g"))
             else:
                 chosen[name] = st.text_input(label, value=str(default), help=s["help"], key=key)
     return options_cls.from_dict({k: v for k, v in values.items() if k in specs and k not in chosen} | chosen)
+
+
+def _step(spec: dict) -> float:
+    """A +/- step for a float option: a tenth of its default's order of magnitude (typed values may be finer)."""
+    d = abs(float(spec["default"])) or float(spec.get("high") or 1.0) / 100
+    return 10.0 ** math.floor(math.log10(d)) / (10 if d < 1 else 1)

@@ -6,7 +6,6 @@ the models never heard in training. Everything slow is cached in ``pages._cache`
 """
 
 import html
-import json
 import re
 
 import numpy as np
@@ -19,6 +18,7 @@ from pages._share import restored_state, share_panel
 from pages._widgets import TRANSCRIBED_KEY, TRANSCRIBED_SOURCE, transcription_caption, use_transcription
 from xai import views
 from xai.audio import clip as audio
+from xai.audio import examples as audio_examples
 from xai.audio import transcribe
 from xai.errors import XaiError
 from xai.export import finding as fmod
@@ -27,18 +27,12 @@ from xai.views import audio as audio_views
 
 K = "aud_"
 PLOT_CONFIG = {"displaylogo": False}
-EXAMPLES_DIR = registry.ASSETS.parent / "examples" / "audio"
 SPECTROGRAM_SECONDS = 60.0
 SCORE_VIEWS = ("pages/classify.py", "pages/concepts.py", "pages/tcav.py", "pages/discover.py")  # the pages that use choose_piece
 
 
-def _examples() -> list[dict]:
-    path = EXAMPLES_DIR / "audio_examples.json"
-    return json.loads(path.read_text()) if path.exists() else []
-
-
 def _choose_clip():
-    ex = _examples()
+    ex = audio_examples.audio_examples()
     sources = ["An example recording", "Your own recording"] if ex else ["Your own recording"]
     choice = st.radio("Recording", sources, horizontal=True, key=K + "source", label_visibility="collapsed")
     if choice == "An example recording":
@@ -48,8 +42,7 @@ def _choose_clip():
             "a renderer the models never heard in training")
         st.caption(f"True style **{pick['class']}**, instrument **{pick['instrument']}**, played by {trained} "
                    f"({pick['renderer']}). Score: {pick['source']}.")
-        data = (EXAMPLES_DIR / pick["file"]).read_bytes()
-        return cache.load_audio_upload(data, pick["file"])
+        return cache.load_audio_upload(*audio_examples.example_file(pick["title"]))
     up = st.file_uploader("Upload a recording", type=[e.lstrip(".") for e in audio.SUPPORTED_AUDIO_EXTENSIONS],
                           key=K + "upload",
                           help=f"WAV, FLAC, Ogg or MP3, up to {audio.DEFAULT_AUDIO_LIMITS.max_bytes // 1_000_000} MB "
@@ -93,7 +86,7 @@ def _restore(names: list[str]) -> None:
     state = restored_state("audio")
     if not state:
         return
-    titles = [e["title"] for e in _examples()]
+    titles = audio_examples.titles()
     if state.get("source") == "example" and state.get("example") in titles:
         st.session_state[K + "source"], st.session_state[K + "example"] = "An example recording", state["example"]
     elif state.get("source") == "upload":

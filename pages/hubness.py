@@ -7,17 +7,14 @@ reductions from :mod:`xai.recommender.hubness`; the attack from :mod:`xai.recomm
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from pages import _cache as cache
 from pages._nav import require_entrypoint
-from pages._widgets import chart
+from pages._widgets import chart, option_widgets
 from xai.audio import clip as audio
-from xai.classroom import share
 from xai.errors import XaiError
 from xai.export import finding as fmod
 from xai.recommender import embeddings, hub_attack, hubness
@@ -28,8 +25,6 @@ require_entrypoint()
 K = "hub_"
 K_CHOICES = (1, 3, 5, 10, 20, 50)
 N_SHOW = 10
-share.register_schema("hubness", {"embedding": share.Str(60), "k": int, "reduction": share.Str(20),
-                                  "item": int})
 TITLES = hubness.REDUCTION_TITLES
 
 
@@ -82,7 +77,7 @@ def _settings() -> dict:
 def _measures(reports, s) -> pd.DataFrame:
     rows = []
     for r in reports:
-        d = r.to_dict()
+        d = r.summary()
         rows.append({"reduction": TITLES[r.reduction], "skewness": d["skewness"],
                      "hub occurrence": d["hub_occurrence"], "anti-hub occurrence": d["antihub_occurrence"],
                      "Robin Hood": d["robinhood"], "Gini": d["gini"], "biggest N_k": d["max_k_occurrence"],
@@ -92,7 +87,7 @@ def _measures(reports, s) -> pd.DataFrame:
 
 def _overview(emb, reports, s) -> None:
     by = {r.reduction: r for r in reports}
-    base, cur = by["none"].to_dict(), by[s["reduction"]].to_dict()
+    base, cur = by["none"].summary(), by[s["reduction"]].summary()
     cols = st.columns(6)
     for c, (label, key, fmt) in zip(cols, (
             ("Skewness of N_k", "skewness", "{:.2f}"), ("Hub occurrence", "hub_occurrence", "{:.1%}"),
@@ -119,7 +114,7 @@ def _overview(emb, reports, s) -> None:
             nks[s["reduction"]] = by[s["reduction"]].k_occurrence
         chart(hubness_views.k_occurrence_histogram(nks, s["k"], titles=TITLES), key=K + "hist")
     with c2:
-        chart(hubness_views.tradeoff([r.to_dict() for r in reports], titles=TITLES), key=K + "tradeoff")
+        chart(hubness_views.tradeoff([r.summary() for r in reports], titles=TITLES), key=K + "tradeoff")
     df = _measures(reports, s)
     st.dataframe(df.style.format({c: "{:.3f}" for c in df.columns if c not in ("reduction", "biggest N_k")}),
                  hide_index=True, width="stretch")
@@ -139,15 +134,7 @@ def _recommend(emb, rep, s) -> None:
                     "recommended (plain Euclidean neighbours; the reductions re-rank items of the collection).")
             return
         clip = cache.load_audio_upload(up.getvalue(), up.name)
-        import torch
-
-        from xai.audio.dataset import CLIP_SAMPLES
-
-        x = np.zeros(CLIP_SAMPLES, np.float32)
-        w = np.asarray(clip.waveform, np.float32)[:CLIP_SAMPLES]
-        x[: w.size] = w
-        with torch.no_grad():
-            q = cache.model(emb.name).net.embed(torch.as_tensor(x[None])).numpy()[0]
+        q = embeddings.embed_clip(clip.waveform, cache.model(emb.name))
         idx, dist = hubness.neighbours_of(emb.vectors, q, min(s["k"], N_SHOW))
         st.audio(up.getvalue())
         for rank, (i, d) in enumerate(zip(idx, dist, strict=True), 1):
@@ -194,35 +181,19 @@ def _attack_request() -> None:
 
 
 def _attack(emb, s) -> dict | None:
-    rows, commands = [], []
-    for path in sorted(embeddings.ASSETS.glob("hub_attack*.json")):
-        job = json.loads(path.read_text())
-        o = job["options"]
-        commands.append(job.get("command", ""))
-        for d, v in job["defences"].items():
-            sm = v["summary"]
-            snr = sm["snr_db_successful"]
-            rows.append({"embedding": job["embedding"], "L∞ bound": o["eps"],
-                         "defence": "none" if d == "none" else "Mutual Proximity (empirical)"
-                         + (", adaptive attacker" if o.get("adaptive") else ""),
-                         "success rate (ours)": sm["success_rate"], "songs attacked": sm["attacked"],
-                         "SNR of successes, dB (ours)": "—" if snr is None else f"{snr['mean']:.1f} ± {snr['sd']:.1f}",
-                         "paper (Hoedt et al. 2022)": job["paper"]["success_rate_undefended" if d == "none"
-                                                                    else "success_rate_with_mp"]})
+    rows, commands, o, paper = hub_attack.shipped_jobs(embeddings.ASSETS)
     if rows:
         st.markdown(f"**Shipped jobs** (hub = N_5 ≥ {o['hub_size'] * o['k']:g}, {o['steps']} sign-Adam steps; the "
                     "paper's recommender is MFCC Gaussians with KL on FM4 Soundpark songs, ours a CNN embedding on "
                     "4-s rendered clips):")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        st.caption(f"Paper: {job['paper']['snr']}. Reproduce: " + "; ".join(f"`{c}`" for c in commands))
+        st.caption(f"Paper: {paper['snr']}. Reproduce: " + "; ".join(f"`{c}`" for c in commands))
     if emb.collection != "audio":
         st.info("The hub attack perturbs recordings: choose an audio model's embedding.")
         return None
-    pool = hub_attack.pick_songs(emb, 20, seed=1)
-    c1, c2, c3 = st.columns([2.5, 1, 1])
-    item = c1.selectbox("Song to attack", pool.tolist(), format_func=lambda i: _item_label(emb, i), key=K + "att_item")
-    eps = c2.select_slider("L∞ bound", (0.001, 0.002, 0.003, 0.005, 0.01), value=0.003, key=K + "att_eps")
-    steps = c3.select_slider("Steps", (20, 50, 100), value=50, key=K + "att_steps")
+    pool = hub_attack.pick_songs(emb, 20, random_state=1)
+    item = st.selectbox("Song to attack", pool.tolist(), format_func=lambda i: _item_label(emb, i), key=K + "att_item")
+    opts = option_widgets(hub_attack.HubAttackOptions, K + "att", only=("eps", "steps"), columns=2)
     st.button("Attack it (without, then with Mutual Proximity)", type="primary", on_click=_attack_request,
               key=K + "att_run")
     if not st.session_state.get(K + "attack_go"):
@@ -230,16 +201,15 @@ def _attack(emb, s) -> dict | None:
         return None
     bar = st.progress(0.0, text="Attacking…")
     try:
-        out = cache.hub_attack_demo(emb.name, int(item), float(eps), int(steps),
+        out = cache.hub_attack_song(emb.name, int(item), tuple(sorted(opts.to_dict().items())),
                                     _progress=lambda f, m: bar.progress(min(1.0, f), text=m))
     finally:
         bar.empty()
-    opts = out["options"]
     need = opts.hub_size * opts.k
     cols = st.columns(2)
     numbers = {}
-    for c, d in zip(cols, hub_attack.DEFENCES, strict=True):
-        r = out[d]["result"]
+    for c, d in zip(cols, out.defences, strict=True):
+        r = out.result(d)
         title = "No defence" if d == "none" else "Mutual Proximity"
         with c:
             st.markdown(f"**{title}**")
@@ -247,15 +217,15 @@ def _attack(emb, s) -> dict | None:
             st.metric(f"N_{opts.k} before → after", f"{r.nk_before} → {r.nk_after}", delta=r.nk_after - r.nk_before)
             snr = "—" if r.snr_db is None else f"{r.snr_db:.1f} dB"
             st.caption(f"The song {status} (needs N_{opts.k} ≥ {need:g}) · SNR {snr} · max |δ| = {r.linf:.4f}")
-            st.audio(audio.to_wav_bytes(out[d]["adversarial"], audio.SAMPLE_RATE))
+            st.audio(audio.to_wav_bytes(out.waveform(d), audio.SAMPLE_RATE))
             st.caption("Adversarial version")
         numbers[d] = r.to_dict()
-    st.audio(audio.to_wav_bytes(out["original"], audio.SAMPLE_RATE))
-    st.caption("Original" + ("" if out["exact_clip"] else " (rendered with TimGM6mb; the data-set clip used "
-                                                       "another soundfont)"))
-    chart(hubness_views.nk_trace({d: out[d]["result"].nk_trace for d in hub_attack.DEFENCES},
+    st.audio(audio.to_wav_bytes(out.original, audio.SAMPLE_RATE))
+    st.caption("Original" + ("" if out.exact_clip else " (rendered with TimGM6mb; the data-set clip used "
+                                                     "another soundfont)"))
+    chart(hubness_views.nk_trace({d: out.result(d).nk_trace for d in out.defences},
                                  check_every=opts.check_every, need=need), key=K + "att_trace")
-    return {"item": int(item), "eps": float(eps), "steps": int(steps), **numbers}
+    return {"item": int(item), "eps": float(opts.eps), "steps": int(opts.steps), **numbers}
 
 
 def main() -> None:
@@ -290,7 +260,7 @@ def main() -> None:
         summary=f"Skewness {rep.measures['skewness']:.2f}, Robin Hood {rep.measures['robinhood']:.3f} under "
                 f"{TITLES[s['reduction']]}.",
         parameters={**s, "candidates": rep.candidates, "hub_size": hubness.HUB_SIZE},
-        numbers={"reductions": [r.to_dict() for r in reports], "hubs": rep.hubs(N_SHOW),
+        numbers={"reductions": [r.summary() for r in reports], "hubs": rep.hubs(N_SHOW),
                  **({"attack": attack_numbers} if attack_numbers else {})},
         model=emb.name)
     st.divider()

@@ -15,9 +15,9 @@ import streamlit as st
 from pages import _cache as cache
 from pages._nav import require_entrypoint
 from pages._share import restored_state, share_panel
-from pages._widgets import chart
+from pages._widgets import chart, option_widgets
 from xai.classroom import label_noise
-from xai.errors import XaiError
+from xai.errors import Cancelled, ParameterError, XaiError
 from xai.export import finding as fmod
 from xai.export import report
 from xai.views import classroom as classroom_views
@@ -38,8 +38,10 @@ def _restore() -> None:
         ss[K + "noise"] = int(round(100 * state["noise"] / 10) * 10)
     if isinstance(state.get("seed"), int) and 0 <= state["seed"] <= 999:
         ss[K + "seed"] = state["seed"]
-    if isinstance(state.get("epochs"), int) and 2 <= state["epochs"] <= 16:
-        ss[K + "epochs"] = state["epochs"]
+    try:
+        ss[K + "epochs"] = label_noise.LabelNoiseOptions(epochs=state["epochs"]).epochs
+    except (KeyError, ParameterError):
+        pass  # no epochs in the link, or out of the declared bounds: the widget keeps its default
     if state.get("curves"):
         ss[K + "curves"] = state["curves"]
 
@@ -66,8 +68,9 @@ def _train(kind: str, noise: float, seed: int, epochs: int) -> None:
         return bool(st.session_state.get(K + "stop"))
 
     try:
-        r = label_noise.train_run(data, kind=kind, noise=noise, seed=seed, epochs=epochs, progress=progress)
-    except label_noise.Cancelled as e:
+        r = label_noise.train_run(data, kind=kind, noise=noise, random_state=seed, epochs=epochs,
+                                     progress=progress)
+    except Cancelled as e:
         bar.empty()
         stop.empty()
         st.session_state[K + "said"] = str(e)
@@ -76,7 +79,7 @@ def _train(kind: str, noise: float, seed: int, epochs: int) -> None:
     stop.empty()
     runs = [x for x in st.session_state.get(RUNS, []) if (x["kind"], x["noise"], x["seed"], x["epochs"]) !=
             (r.kind, r.noise, r.seed, r.epochs)]
-    st.session_state[RUNS] = [*runs, r.to_dict()]
+    st.session_state[RUNS] = [*runs, r.record()]
 
 
 require_entrypoint()
@@ -105,8 +108,8 @@ try:
     kind = c1.radio("Noise", list(KINDS), format_func=KINDS.get, key=K + "kind")
     noise = c2.slider("Wrong training labels (%)", 0, 90, 40, step=10, key=K + "noise") / 100
     seed = int(c3.number_input("Seed", 0, 999, 0, key=K + "seed"))
-    epochs = int(c4.number_input("Epochs", 2, 16, label_noise.DEFAULTS["epochs"], key=K + "epochs",
-                                 help="Passes over the training excerpts; fewer is faster and less accurate."))
+    with c4:
+        epochs = option_widgets(label_noise.LabelNoiseOptions, "ln", only=("epochs",)).epochs
     meta = cache.label_noise_subset()["meta"]
     st.caption(f"Trains a small CNN (about 6,000 weights) on {meta['n_train']:,} excerpts of {meta['pieces_train']} "
                f"training pieces and tests it on {meta['n_test']} excerpts of {meta['pieces_test']} other pieces; "

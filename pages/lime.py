@@ -1,46 +1,39 @@
 """Explain with LIME: which bars and voices (or seconds and frequency bands, or stems) a prediction rests on,
 never shown alone: beside a trivial baseline, a deletion check, a stability score and the fidelity with its caveat.
 
-UI only: the work is :mod:`xai.local.lime` / :mod:`xai.local.segments`, the figures :mod:`xai.views.local`, the caches
-``pages._cache.lime_result`` (keyed by input hash, model and options). Any XaiError is one plain sentence.
+UI only: the work is :mod:`xai.local.lime` / :mod:`xai.local.segments`, the figures :mod:`xai.views.local`, the results'
+layout ``pages._lime_results``, the caches ``pages._cache.lime_result`` (keyed by input hash, model and options).
+Any XaiError is one plain sentence.
 """
 
 import hashlib
+import json
+import time
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from models import registry
 from pages import _cache as cache
+from pages._lime_results import K, show_results
 from pages._nav import require_entrypoint
 from pages._share import restore_piece, restored_state
-from pages._widgets import chart, choose_clip, choose_piece
-from xai.audio import clip as xaudio
+from pages._widgets import choose_clip, choose_piece
 from xai.errors import XaiError
-from xai.export import finding as fmod
-from xai.export import report
 from xai.local import lime
-from xai.symbolic import score
-from xai.views import local as lime_views
+from xai.local.lime import AudioGridOptions, LimeOptions, PieceGridOptions
 
-K = "lime_"
-TOP_COLOUR = "#D94801"  # LIME's top segments on the score, the colour of the piano roll's outline
 PREDICTED = "(the predicted class)"
-CAVEAT = ("LIME shows which segments, switched on and off together, move the model's probability most in a "
-          "straight-line fit around this input; it is evidence of what this model is sensitive to here, not proof "
-          "of what caused its answer, and it often misses the real cause (Praher et al., ISMIR 2021).")
-R2_WARNING = ("Fidelity (R²) says how well a straight line fits the model around this input; it does not say "
-              "whether the ranking is right — correct and wrong explanations have the same range of R².")
 SEGMENT_TEXT = {"bars-voices": "Bars × voices", "bars-registers": "Bars × registers (pitch bands)",
                 "stems": "Rendered parts (stems) for an audio model"}
-
-
-# Share links: widget keys of the options, by the state's names (numbers only; checked against their ranges).
-OPTION_KEYS = {"samples": (K + "samples", 50, 20_000), "kernel_width": (K + "kernel", 0.05, 5.0),
-               "seed": (K + "seed", 0, 10_000), "top_k": (K + "topk", 1, 10), "stability_seeds": (K + "stab", 1, 10),
-               "bars_per_segment": (K + "bps", 1, 8), "n_registers": (K + "regs", 2, 4), "n_time": (K + "nt", 2, 10),
-               "n_bands": (K + "nb", 2, 8)}
+# The options' declarations (bounds, defaults, help) and the widget key of each option on this page.
+SPECS = {s["name"]: s for cls in (LimeOptions, PieceGridOptions, AudioGridOptions) for s in cls.spec()}
+WIDGET = {"samples": "samples", "kernel_width": "kernel", "random_state": "seed", "top_k": "topk",
+          "stability_seeds": "stab", "bars_per_segment": "bps", "n_registers": "regs", "n_time": "nt", "n_bands": "nb"}
+# Share links: widget keys of the options, by the state's names (numbers only; checked against their declared
+# ranges). A link names the seed ``seed``.
+OPTION_KEYS = {("seed" if n == "random_state" else n): (K + w, SPECS[n]["low"], SPECS[n]["high"])
+               for n, w in WIDGET.items()}
 PENDING = K + "pending_link"  # a restored link's state, applied by each part of the page before its widgets
 
 
@@ -88,8 +81,6 @@ def _pending(choices: dict[str, tuple[str, list]]) -> None:
 
 
 def _audio_examples() -> list[dict]:
-    import json
-
     index = registry.ASSETS.parent / "examples" / "audio" / "audio_examples.json"
     return json.loads(index.read_text()) if index.exists() else []
 
@@ -101,32 +92,36 @@ def _clip_state() -> dict:
     return {"clip_source": "upload"}
 
 
+def _number(col, name: str, label: str, **kw):
+    """A number widget whose bounds, default and help come from the option's declaration."""
+    s = SPECS[name]
+    cast = float if s["type"] == "float" else int
+    return cast(col.number_input(label, cast(s["low"]), cast(s["high"]), cast(s["default"]), help=s["help"],
+                                 key=K + WIDGET[name], **kw))
+
+
+def _slider(name: str, label: str) -> int:
+    s = SPECS[name]
+    return int(st.slider(label, s["low"], s["high"], s["default"], help=s["help"], key=K + WIDGET[name]))
+
+
 def _options(kind: str) -> dict:
-    d = lime.DEFAULTS["audio" if kind in ("time-bands", "stems") else "symbolic"]
     with st.expander("Options", expanded=False):
         c1, c2, c3 = st.columns(3)
-        samples = c1.number_input("Samples (random coalitions)", 50, 20_000, d["samples"], step=250, key=K + "samples",
-                                  help=f"Ignored with {lime.EXACT_MAX} segments or fewer: then every coalition is "
-                                       "asked (exact). Default chosen from a stability measurement (bench/lime.py).")
-        kw = c2.number_input("Kernel width", 0.05, 5.0, float(d["kernel_width"]), step=0.05, key=K + "kernel",
-                             help="LIME's locality on the cosine distance to the whole input (lime's and the "
-                                  "veracity paper's 0.25).")
-        seed = c3.number_input("Seed", 0, 10_000, 0, key=K + "seed")
+        opts = {"samples": _number(c1, "samples", "Samples (random coalitions)", step=250),
+                "kernel_width": _number(c2, "kernel_width", "Kernel width", step=0.05),
+                "random_state": _number(c3, "random_state", "Seed")}
         c4, c5, c6 = st.columns(3)
-        top_k = c4.number_input("Top k", 1, 10, d["top_k"], key=K + "topk",
-                                help="How many top segments are played, outlined and compared across seeds.")
-        stab = c5.number_input("Stability seeds", 1, 10, d["stability_seeds"], key=K + "stab",
-                               help="LIME is run again with this many seeds; their top-k agreement is shown.")
-        extra = {}
+        opts |= {"top_k": _number(c4, "top_k", "Top k"), "stability_seeds": _number(c5, "stability_seeds",
+                                                                                      "Stability seeds")}
         if kind in ("bars-voices", "bars-registers"):
-            extra["bars_per_segment"] = int(c6.number_input("Bars per segment", 1, 8, 2, key=K + "bps"))
+            opts["bars_per_segment"] = _number(c6, "bars_per_segment", "Bars per segment")
             if kind == "bars-registers":
-                extra["n_registers"] = int(st.slider("Registers (pitch bands)", 2, 4, 3, key=K + "regs"))
+                opts["n_registers"] = _slider("n_registers", "Registers (pitch bands)")
         if kind == "time-bands":
-            extra["n_time"] = int(c6.number_input("Time segments", 2, 10, 5, key=K + "nt"))
-            extra["n_bands"] = int(st.slider("Frequency bands", 2, 8, 4, key=K + "nb"))
-    return {"samples": int(samples), "kernel_width": float(kw), "seed": int(seed), "top_k": int(top_k),
-            "stability_seeds": int(stab), **extra}
+            opts["n_time"] = _number(c6, "n_time", "Time segments")
+            opts["n_bands"] = _slider("n_bands", "Frequency bands")
+    return opts
 
 
 def _class_choice(classes, *, key: str) -> str | None:
@@ -151,134 +146,11 @@ def _run(key: tuple, compute) -> object | None:
     def progress(f: float, m: str) -> None:
         bar.progress(min(max(float(f), 0.0), 1.0), text=m)
 
-    import time
-
     t = time.perf_counter()
     result, _ = cache.lime_result(key, lambda: compute(progress))
     bar.empty()
     st.session_state[K + "seconds"] = time.perf_counter() - t
     return result
-
-
-def _headline(res) -> None:
-    top = res.ranked(res.options.get("top_k", 3))
-    names = ", ".join(f"**{s['label']}** ({s['weight']:+.2f})" for s in top)
-    st.markdown(f"For **{res.target_name}** (p = {res.probability:.2f} on the whole input; "
-                f"{res.empty_probability:.2f} with every segment removed), LIME ranks first: {names}.")
-    st.caption(CAVEAT)
-
-
-def _checks(res) -> None:
-    dm = res.deletion_area()
-    base = res.baseline_name
-    st_ = res.stability
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Fidelity R²", f"{res.fit.r2:.2f}", help=R2_WARNING)
-    c2.metric(f"Stability (top-{st_['top_k']})", f"{st_['mean_jaccard']:.2f}",
-              help=f"Mean Jaccard agreement of the top-{st_['top_k']} segments over seeds {st_['seeds']} "
-                   "(1 = always the same segments)." + (" Exact enumeration: no sampling, so 1 by construction."
-                                                         if st_.get("exact") else ""))
-    c3.metric("Deletion: LIME", f"{dm['lime']:.2f}",
-              help="Mean probability as LIME's top-k segments are removed one by one (lower = finds what matters "
-                   "sooner).")
-    c4.metric(f"Deletion: {lime_views.RANKING_NAMES.get(base, base)} / random", f"{dm[base]:.2f} / {dm['random']:.2f}",
-              help="The same for the trivial baseline and for a random order. LIME is only worth reading where it "
-                   "beats both.")
-    verdict = ("beats" if dm["lime"] < min(dm[base], dm["random"]) else "does **not** beat")
-    st.warning(f"{R2_WARNING} On the deletion check, LIME {verdict} the trivial baseline and the random order here.",
-               icon=":material/info:")
-    how = (f"all {res.fit.samples} coalitions (exact)" if res.fit.exact else f"{res.fit.samples} samples")
-    secs = st.session_state.get(K + "seconds")
-    st.caption(f"{res.n_segments} segments, {how}, kernel width {res.options['kernel_width']}, seed "
-               f"{res.options['seed']}" + (f"; computed in {secs:.1f} s" if secs else "") + ".")
-
-
-def _ranked_table(res) -> pd.DataFrame:
-    rows = []
-    for r, s in enumerate(res.ranked(), start=1):
-        rows.append({"rank": r, "segment": s["label"], "LIME weight": round(s["weight"], 4),
-                     lime_views.RANKING_NAMES.get(res.baseline_name, res.baseline_name): round(
-                         float(res.amount[s["id"]]), 3)})
-    return pd.DataFrame(rows)
-
-
-def _listen(res, key: str) -> list[tuple[str, bytes]]:
-    k = res.options.get("top_k", 3)
-    ids = tuple(res.fit.top(k))
-    clips = []
-    try:
-        if res.kind == "time-bands":
-            clips = [(f"Top {k} cells alone", xaudio.to_wav_bytes(lime.sonify_cells(res.waveform, res.grid, ids))),
-                     (f"Without the top {k} cells",
-                      xaudio.to_wav_bytes(lime.sonify_cells(res.waveform, res.grid, ids, keep=False))),
-                     ("The explained 4 s", xaudio.to_wav_bytes(res.waveform))]
-        elif res.kind == "stems":
-            clips = [(f"Top {k} stems alone", xaudio.to_wav_bytes(res.mix(ids))),
-                     (f"Without the top {k} stems", xaudio.to_wav_bytes(res.mix(ids, keep=False))),
-                     ("All stems (what the model heard)", xaudio.to_wav_bytes(res.stems.sum(0)))]
-        else:
-            clips = [(f"Top {k} segments alone", cache.lime_piece_audio(key, ids, True, res))]
-            if len(ids) < res.n_segments:
-                clips.append((f"Without the top {k} segments", cache.lime_piece_audio(key, ids, False, res)))
-            clips.append(("The explained bars", cache.lime_piece_audio(key, tuple(range(res.n_segments)), True, res)))
-    except XaiError as e:
-        st.caption(str(e))
-    cols = st.columns(len(clips) or 1)
-    for c, (cap, wav) in zip(cols, clips):
-        c.caption(cap)
-        c.audio(wav, format="audio/wav")
-    return clips
-
-
-def _results(res, key: str, state: dict) -> None:
-    _headline(res)
-    _checks(res)
-    k = res.options.get("top_k", 3)
-    chart(lime_views.heatmap(res, top_k=k), key=K + "heat")
-    st.markdown("**Ranked segments** (every segment, LIME's weight beside the baseline's measure)")
-    st.dataframe(_ranked_table(res), hide_index=True, height=250, width="stretch")
-    st.markdown("**Side by side: LIME, the trivial baseline, a random order**")
-    st.dataframe(pd.DataFrame(lime_views.rankings_rows(res, k=max(k, 5))), hide_index=True, width="stretch")
-    st.markdown("**Listen**")
-    clips = _listen(res, key)
-    chart(lime_views.deletion_plot(res), key=K + "deletion")
-    if res.kind in ("bars-voices", "bars-registers") and res.piece is not None and res.piece.source is not None \
-            and res.piece.source.is_scored:
-        with st.expander(f"The score, bars {res.options['start_bar']}–{res.options['end_bar']}"):
-            try:
-                svgs = cache.engrave(cache.piece_key(res.piece), res.options["start_bar"], res.options["end_bar"],
-                                     res.piece, max_pages=2)
-                from pages._widgets import show_svgs
-
-                top = res.ranked(k)
-                marks = [(bar, seg.get("part"), TOP_COLOUR) for seg in top if seg["weight"] > 0
-                         for bar in range(int(seg["start_bar"]), int(seg["end_bar"]) + 1)]
-                show_svgs(score.highlight(svgs, marks, n_parts=len(res.piece.part_names)), height=500)
-                tops = ", ".join(s["label"] for s in top)
-                st.caption(f"LIME's top {k} in colour ({tops}): the voice in those bars where the score has one "
-                           f"staff per voice, else the whole bars.")
-            except XaiError as e:
-                st.caption(str(e))
-    _share(res, state, clips)
-
-
-def _share(res, state: dict, clips) -> None:
-    f = fmod.Finding(
-        view="lime", title=f"LIME: {res.title or res.model} → {res.target_name}",
-        summary=CAVEAT + " " + R2_WARNING, parameters={"model": res.model, "title": res.title, **res.options},
-        numbers=res.to_dict(), model=res.model,
-        sections=(report.Section("Where LIME puts the weight", figures=(lime_views.heatmap(res),
-                                                                        lime_views.deletion_plot(res)),
-                                 table=tuple(lime_views.rankings_rows(res, k=10))),
-                  report.Section("Listen", audio=tuple(clips))))
-    st.divider()
-    try:
-        from pages._share import share_panel
-    except ImportError:  # an installation without the share panel: plain downloads
-        st.download_button("Numbers (JSON)", fmod.to_json(f).encode(), file_name="lime_finding.json",
-                           key=K + "json", on_click="ignore")
-        return
-    share_panel(f, state, key="lime")
 
 
 def _score_page() -> None:
@@ -331,8 +203,8 @@ def _score_page() -> None:
     if res is not None:
         from pages._share import piece_state
 
-        state = {**piece_state(K), **state, **{k: v for k, v in res.options.items() if isinstance(v, (int, float))}}
-        _results(res, hashlib.sha256(repr(key).encode()).hexdigest()[:16], state)
+        state = {**piece_state(K), **state, **res.link_options()}
+        show_results(res, hashlib.sha256(repr(key).encode()).hexdigest()[:16], state)
 
 
 def _audio_page() -> None:
@@ -363,13 +235,13 @@ def _audio_page() -> None:
     opts = _options("time-bands")
     digest = clip.source.sha256 if clip.source is not None else hashlib.sha256(clip.waveform.tobytes()).hexdigest()
     key = ("audio", digest, mname, target, float(start_s), off, tuple(sorted(opts.items())))
-    res = _run(key, lambda p: lime.explain_audio(model, clip.waveform, target, off=off, start_s=float(start_s),
+    res = _run(key, lambda p: lime.explain_audio(clip.waveform, model, target, off=off, start_s=float(start_s),
                                                  progress=p, **opts))
     if res is not None:
         state = {"input": "recording", "segments": "time-bands", "model": mname, "target": target or "", **_clip_state(),
                  "start_s": float(start_s), "off": off,
-                 **{k: v for k, v in res.options.items() if isinstance(v, (int, float))}}
-        _results(res, hashlib.sha256(repr(key).encode()).hexdigest()[:16], state)
+                 **res.link_options()}
+        show_results(res, hashlib.sha256(repr(key).encode()).hexdigest()[:16], state)
 
 
 require_entrypoint()

@@ -48,6 +48,7 @@ def _render(piece: music.Piece, program: int, renderer: str) -> np.ndarray:
 
 
 def main(argv=None) -> int:
+    """Build the bundled example recordings (command line)."""
     import soundfile as sf
 
     table = data.build()

@@ -13,7 +13,7 @@
   class from **validation** pieces, the inputs TCAV scores. Nothing comes from the test split.
 - ``assets/concepts/builtin_report.json``: per concept, windows found, pieces, and their class distribution.
 
-It takes a minute or two on one core (the corpus cache must exist: ``python -m xai.symbolic.dataset build``).
+It takes a minute or two on one core (the corpus cache must exist: ``python -m training.data build``).
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def random_windows(table: data.PieceTable, every: list, *, n: int, seed: int = d
 
 def class_windows(table: data.PieceTable, pieces: np.ndarray, *, n: int, seed: int = data.SEED) -> dict:
     """Up to ``n`` windows per class from ``pieces`` (uint8 rolls), seeded."""
-    X, y, _ = data.window_set(table, pieces, hop=HOP, cap_per_class=n, min_notes=MIN_NOTES, seed=seed)
+    X, y, _ = data.window_set(table, pieces, hop=HOP, cap_per_class=n, min_notes=MIN_NOTES, random_state=seed)
     return {c: X[y == k] for k, c in enumerate(data.CLASSES)}
 
 

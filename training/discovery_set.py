@@ -67,8 +67,6 @@ def build_set(table: data.PieceTable, chosen: list, *, meta: dict) -> discovery.
             rolls.append(X[index[(round(w.start_beat, 6), round(w.end_beat, 6))]].astype(np.uint8))
             examples.append(concepts.Example.from_span(piece, w.start_beat, w.end_beat, origin="discovered"))
             labels.append(int(table.labels[i]))
-    note_counts = [e.n_notes for e in examples]
-    bar_counts = [e.bar_starts.size for e in examples]
     return discovery.ExcerptSet(
         X=np.stack(rolls),
         labels=np.asarray(labels, dtype=np.int64),
@@ -80,19 +78,13 @@ def build_set(table: data.PieceTable, chosen: list, *, meta: dict) -> discovery.
         start_beat=np.array([e.start_beat for e in examples]),
         end_beat=np.array([e.end_beat for e in examples]),
         n_parts=np.array([max(len(e.part_names), 1) for e in examples], dtype=np.int64),
-        note_ptr=np.concatenate([[0], np.cumsum(note_counts)]).astype(np.int64),
-        onsets=np.concatenate([e.onsets for e in examples]),
-        durations=np.concatenate([e.durations for e in examples]),
-        pitches=np.concatenate([e.pitches for e in examples]).astype(np.int16),
-        parts=np.concatenate([e.parts for e in examples]).astype(np.int16),
-        bar_ptr=np.concatenate([[0], np.cumsum(bar_counts)]).astype(np.int64),
-        bar_starts=np.concatenate([e.bar_starts for e in examples]),
-        bar_numbers=np.concatenate([e.bar_numbers for e in examples]).astype(np.int64),
+        **music.pack_pieces(examples, velocities=False),
         meta=meta,
     )
 
 
 def build(out: Path = OUT, *, per_class: int = PER_CLASS, progress=print) -> discovery.ExcerptSet:
+    """Choose the excerpts from the validation and test pieces, write them to ``out`` and return them."""
     table = data.build(progress=progress)
     sp = data.split(table)
     pieces = np.concatenate([sp["val"], sp["test"]])
@@ -115,6 +107,7 @@ def build(out: Path = OUT, *, per_class: int = PER_CLASS, progress=print) -> dis
 
 
 def main(argv=None) -> int:
+    """Build the excerpt corpus (command line) and print what it holds."""
     ap = argparse.ArgumentParser(prog="python -m training.discovery_set")
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="write the excerpt corpus for concept discovery")

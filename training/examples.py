@@ -37,6 +37,7 @@ def choose(table: data.PieceTable, test_ids: list[str]) -> dict[str, int]:
 
 
 def main(argv=None) -> int:
+    """Build the bundled example pieces (command line)."""
     from music21 import corpus
 
     test_ids = card("composer")["split"]["test_pieces"]

@@ -1,7 +1,7 @@
 """Train the shipped models from scratch: ``python -m training.train composer``.
 
 Reproduces ``assets/models/composer.safetensors`` and its model card on 2 CPU cores: the corpus parse is
-cached (``python -m xai.symbolic.dataset build``, about 5-10 minutes cold) and training takes the rest. Every
+cached (``python -m training.data build``, about 5-10 minutes cold) and training takes the rest. Every
 parameter of the run is written into the card beside the results, so a run can be compared with another.
 """
 
@@ -23,6 +23,7 @@ from torch import nn
 from models import nets
 from models.registry import ASSETS
 from training import baseline
+from training.evaluation import metrics, piece_level
 from xai.symbolic import dataset as data
 from xai.symbolic import music
 
@@ -58,33 +59,12 @@ def transpose_batch(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def piece_level(probs: np.ndarray, piece_idx: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Aggregate window probabilities per piece by mean log-probability (as xai.symbolic.predict does)."""
-    pieces = np.unique(piece_idx)
-    pred, true, P = [], [], []
-    for p in pieces:
-        m = piece_idx == p
-        lp = np.log(np.clip(probs[m], 1e-9, 1)).mean(axis=0)
-        P.append(lp)
-        pred.append(int(np.argmax(lp)))
-        true.append(int(y[m][0]))
-    return np.asarray(pred), np.asarray(true), pieces
 
 
-def metrics(pred: np.ndarray, true: np.ndarray, classes) -> dict:
-    from sklearn.metrics import confusion_matrix, f1_score
-
-    k = len(classes)
-    return {
-        "accuracy": round(float(np.mean(pred == true)), 4),
-        "balanced_accuracy": round(float(np.mean([np.mean(pred[true == c] == c) for c in range(k) if np.any(true == c)])), 4),
-        "per_class_f1": {c: round(float(f), 4) for c, f in zip(classes, f1_score(true, pred, labels=range(k), average=None, zero_division=0))},
-        "confusion": confusion_matrix(true, pred, labels=range(k)).tolist(),
-        "n": int(true.size),
-    }
 
 
 def predict_probs(net: nn.Module, X: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Softmax probabilities of a network for windows X, in batches."""
     net.eval()
     out = []
     with torch.inference_mode():
@@ -99,27 +79,56 @@ def train_composer(params: dict, *, out_dir: Path = ASSETS, name: str = "compose
     torch.manual_seed(params["seed"])
     np.random.seed(params["seed"])
     torch.set_num_threads(params["threads"])
-    classes = data.CLASSES
-
     table = data.build(progress=progress)
-    sp = data.split(table, seed=params["seed"])
+    sp = data.split(table, random_state=params["seed"])
     progress(f"pieces: { {k: int(v.size) for k, v in sp.items()} }")
+    sets = _window_sets(table, sp, params, progress)
+    net, history, best_epoch = _fit(sets, params, progress)
+    train_seconds = time.time() - t_start
+    test = _test(net, sets, params)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wpath = out_dir / f"{name}.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(wpath))
+    card = _composer_card(name, net, params, sp, sets, test, [table.ids[i] for i in sp["test"]])
+    card["training"] = {"params": params, "history": history, "best_epoch": best_epoch,
+                        "seconds": round(train_seconds, 1), "torch": torch.__version__,
+                        "python": platform.python_version(),
+                        "machine": f"{platform.machine()}, {params['threads']} threads"}
+    card["reproduce"] = "python -m training.train composer"
+    card["weights_sha256"] = hashlib.sha256(wpath.read_bytes()).hexdigest()
+    (out_dir / f"{name}.json").write_text(json.dumps(card, indent=1))
+    (out_dir / f"{name}.md").write_text(model_card_markdown(card))
+    progress(f"test piece accuracy {card['metrics']['test']['piece_accuracy']} "
+             f"(baseline {card['baseline']['test']['piece_accuracy']}); {train_seconds:.0f} s")
+    return card
+
+
+def _window_sets(table, sp: dict, params: dict, progress) -> dict:
+    """The training (with baseline features), validation and test windows of the split."""
     t0 = time.time()
     Xtr, ytr, ptr, Ftr = data.window_set(
         table, sp["train"], hop=params["train_hop"], cap_per_class=params["train_cap_per_class"],
-        min_notes=params["min_notes"], seed=params["seed"], features=baseline.window_features,
+        min_notes=params["min_notes"], random_state=params["seed"], features=baseline.window_features,
     )
     Xva, yva, pva = data.window_set(
         table, sp["val"], hop=params["eval_hop"], cap_per_class=params["val_cap_per_class"],
-        min_notes=params["min_notes"], seed=params["seed"],
+        min_notes=params["min_notes"], random_state=params["seed"],
     )
     Xte, yte, pte, Fte = data.window_set(
         table, sp["test"], hop=params["eval_hop"], min_notes=params["min_notes"], features=baseline.window_features
     )
     progress(f"windows train {len(ytr)} val {len(yva)} test {len(yte)} ({time.time() - t0:.0f} s)")
-    counts = np.bincount(ytr, minlength=len(classes))
-    progress(f"train windows per class: {dict(zip(classes, counts.tolist()))}")
+    progress(f"train windows per class: {dict(zip(data.CLASSES, np.bincount(ytr, minlength=len(data.CLASSES)).tolist()))}")
+    return {"Xtr": Xtr, "ytr": ytr, "Ftr": Ftr, "Xva": Xva, "yva": yva, "pva": pva, "Xte": Xte, "yte": yte,
+            "pte": pte, "Fte": Fte}
 
+
+def _fit(sets: dict, params: dict, progress) -> tuple[nn.Module, list[dict], int]:
+    """Train the CNN; keep the weights of the epoch best on validation. Returns (net, history, best epoch)."""
+    classes = data.CLASSES
+    Xtr, ytr = sets["Xtr"], sets["ytr"]
+    counts = np.bincount(ytr, minlength=len(classes))
     net = nets.PianoRollCNN(len(classes), width=params["width"]).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=params["lr"], weight_decay=params["weight_decay"])
     steps_per_epoch = int(np.ceil(len(ytr) / params["batch_size"]))
@@ -147,10 +156,7 @@ def train_composer(params: dict, *, out_dir: Path = ASSETS, name: str = "compose
             opt.step()
             sched.step()
             total += float(loss) * len(idx)
-        pv = predict_probs(net, Xva)
-        win_acc = float(np.mean(pv.argmax(1) == yva))
-        pp, pt, _ = piece_level(pv, pva, yva)
-        piece_bal = float(np.mean([np.mean(pp[pt == c] == c) for c in np.unique(pt)]))
+        win_acc, piece_bal = _validate(net, sets)
         history.append({"epoch": epoch, "loss": round(total / len(ytr), 4), "val_window_acc": round(win_acc, 4),
                         "val_piece_bal_acc": round(piece_bal, 4), "seconds": round(time.time() - t_ep, 1)})
         progress(f"epoch {epoch}: {history[-1]}")
@@ -158,22 +164,34 @@ def train_composer(params: dict, *, out_dir: Path = ASSETS, name: str = "compose
         if score > best[0]:
             best = (score, {k: v.detach().clone() for k, v in net.state_dict().items()}, epoch)
     net.load_state_dict(best[1])
-    train_seconds = time.time() - t_start
+    return net, history, best[2]
 
-    # Test: windows and pieces, model and baseline, on exactly the same windows.
-    pt_probs = predict_probs(net, Xte)
-    win_pred = pt_probs.argmax(1)
-    ppred, ptrue, pieces = piece_level(pt_probs, pte, yte)
-    clf = baseline.fit(Ftr, ytr, seed=params["seed"])
-    b_probs = clf.predict_proba(Fte)
+
+def _validate(net: nn.Module, sets: dict) -> tuple[float, float]:
+    """(window accuracy, class-balanced piece accuracy) on the validation windows."""
+    pv = predict_probs(net, sets["Xva"])
+    win_acc = float(np.mean(pv.argmax(1) == sets["yva"]))
+    pp, pt, _ = piece_level(pv, sets["pva"], sets["yva"])
+    return win_acc, float(np.mean([np.mean(pp[pt == c] == c) for c in np.unique(pt)]))
+
+
+def _test(net: nn.Module, sets: dict, params: dict) -> dict:
+    """Test windows and pieces, model and baseline, on exactly the same windows."""
+    yte, pte = sets["yte"], sets["pte"]
+    pt_probs = predict_probs(net, sets["Xte"])
+    ppred, ptrue, _ = piece_level(pt_probs, pte, yte)
+    clf = baseline.fit(sets["Ftr"], sets["ytr"], seed=params["seed"])
+    b_probs = clf.predict_proba(sets["Fte"])
     bpp, bpt, _ = piece_level(b_probs, pte, yte)
+    return {"win_pred": pt_probs.argmax(1), "ppred": ppred, "ptrue": ptrue, "b_win_pred": b_probs.argmax(1),
+            "bpp": bpp, "bpt": bpt}
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    wpath = out_dir / f"{name}.safetensors"
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(wpath))
-    digest = hashlib.sha256(wpath.read_bytes()).hexdigest()
-    test_ids = [table.ids[i] for i in sp["test"]]
-    card = {
+
+def _composer_card(name: str, net: nn.Module, params: dict, sp: dict, sets: dict, test: dict,
+                   test_ids: list) -> dict:
+    """The model card's description, split and test metrics (training details are added by the caller)."""
+    classes, yte = data.CLASSES, sets["yte"]
+    return {
         "name": name,
         "title": "Style classifier: piano-roll CNN",
         "classes": list(classes),
@@ -193,21 +211,21 @@ def train_composer(params: dict, *, out_dir: Path = ASSETS, name: str = "compose
             "method": "by piece (a movement or tune), per class, seeded permutation 70/15/15",
             "seed": params["seed"],
             "pieces": {k: int(v.size) for k, v in sp.items()},
-            "windows": {"train": int(len(ytr)), "val": int(len(yva)), "test": int(len(yte))},
+            "windows": {"train": int(len(sets["ytr"])), "val": int(len(sets["yva"])), "test": int(len(yte))},
             "test_pieces": test_ids,
         },
         "metrics": {"test": {
-            "window_accuracy": round(float(np.mean(win_pred == yte)), 4),
-            "piece_accuracy": metrics(ppred, ptrue, classes)["accuracy"],
-            "piece": metrics(ppred, ptrue, classes),
-            "window": metrics(win_pred, yte, classes),
+            "window_accuracy": round(float(np.mean(test["win_pred"] == yte)), 4),
+            "piece_accuracy": metrics(test["ppred"], test["ptrue"], classes)["accuracy"],
+            "piece": metrics(test["ppred"], test["ptrue"], classes),
+            "window": metrics(test["win_pred"], yte, classes),
         }},
         "baseline": {
             "description": "pitch-class + melodic/harmonic interval histograms, logistic regression, same windows",
             "test": {
-                "window_accuracy": round(float(np.mean(b_probs.argmax(1) == yte)), 4),
-                "piece_accuracy": metrics(bpp, bpt, classes)["accuracy"],
-                "piece": metrics(bpp, bpt, classes),
+                "window_accuracy": round(float(np.mean(test["b_win_pred"] == yte)), 4),
+                "piece_accuracy": metrics(test["bpp"], test["bpt"], classes)["accuracy"],
+                "piece": metrics(test["bpp"], test["bpt"], classes),
             },
         },
         "confounds": [
@@ -217,17 +235,7 @@ def train_composer(params: dict, *, out_dir: Path = ASSETS, name: str = "compose
             "keys and material across the split.",
             "palestrina mass movements of the same mass can fall in different splits.",
         ],
-        "training": {"params": params, "history": history, "best_epoch": best[2],
-                     "seconds": round(train_seconds, 1), "torch": torch.__version__,
-                     "python": platform.python_version(), "machine": f"{platform.machine()}, {params['threads']} threads"},
-        "reproduce": "python -m training.train composer",
-        "weights_sha256": digest,
     }
-    (out_dir / f"{name}.json").write_text(json.dumps(card, indent=1))
-    (out_dir / f"{name}.md").write_text(model_card_markdown(card))
-    progress(f"test piece accuracy {card['metrics']['test']['piece_accuracy']} "
-             f"(baseline {card['baseline']['test']['piece_accuracy']}); {train_seconds:.0f} s")
-    return card
 
 
 def model_card_markdown(card: dict) -> str:
@@ -262,6 +270,7 @@ def model_card_markdown(card: dict) -> str:
 
 
 def main(argv=None) -> int:
+    """Train a symbolic model (command line)."""
     from training import train_audio  # the audio models have their own module and options
 
     argv = sys.argv[1:] if argv is None else list(argv)

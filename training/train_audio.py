@@ -13,7 +13,7 @@ Models (name: task, network):
 - ``style_adversarial``: AudioCNN trained on L-infinity PGD waveform adversaries (half of each batch),
   optionally starting from another model's weights (``--init-from style_audio``).
 
-Data: ``python -m xai.symbolic.dataset render`` (see :mod:`xai.audio.dataset`). Every run writes
+Data: ``python -m training.data render`` (see :mod:`xai.audio.dataset`). Every run writes
 ``assets/models/<name>.safetensors`` and a JSON + Markdown card with the same fields as the symbolic model
 (data, split, accuracy, per-class F1, confusion, the command that reproduces it), plus the accuracy on the
 soundfont held out of training.
@@ -36,7 +36,7 @@ from torch import nn
 
 from models import audio_nets
 from models.registry import ASSETS
-from training.train import metrics, piece_level
+from training.evaluation import metrics, piece_level
 from xai.audio import dataset as audio_data
 from xai.audio import midlevel
 from xai.symbolic import dataset as data
@@ -76,10 +76,12 @@ HOP_SECONDS = 2.0  # predictions over time: 4-s windows every 2 s
 
 
 def classes_for(task: dict) -> tuple[str, ...]:
+    """The class names of a training task."""
     return audio_data.INSTRUMENT_NAMES if task["label"] == "instrument" else data.CLASSES
 
 
 def predict_logits(net: nn.Module, ds: audio_data.AudioSet, batch: int = 64) -> np.ndarray:
+    """A network's logits for every clip of a data set, in batches."""
     net.eval()
     out = []
     with torch.inference_mode():
@@ -130,6 +132,30 @@ def train(name: str, params: dict, *, root: Path | None = None, out_dir: Path = 
         net.mid_std.copy_(torch.from_numpy(mid_std))
     if params["init_from"]:
         net.load_state_dict(load_file(str(out_dir / f"{params['init_from']}.safetensors")))
+    best, history = _fit(name, net, task, params, tr, va, n_train, ytr, ztr, gen, progress)
+    net.load_state_dict(best[1])
+    train_seconds = time.time() - t_start
+
+    results = _evaluate(net, task, classes, te, held, params)
+    test = results["test"]
+    extra = _midlevel_card(net, te, classes, mid_mean, mid_std) if isinstance(net, audio_nets.MidLevelCNN) else {}
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wpath = out_dir / f"{name}.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(wpath))
+    digest = hashlib.sha256(wpath.read_bytes()).hexdigest()
+    card = _audio_card(name, task, params, spec, net, classes, root, (tr, va, te, held), n_train, results, extra,
+                       history, best[2], train_seconds, digest)
+    (out_dir / f"{name}.json").write_text(json.dumps(card, indent=1))
+    (out_dir / f"{name}.md").write_text(model_card_markdown(card))
+    progress(f"{name}: test accuracy {test['accuracy']}"
+             + (f", held-out soundfont {results['test_heldout_soundfont']['accuracy']}" if held is not None else "")
+             + f"; {train_seconds:.0f} s")
+    return card
+
+
+def _fit(name, net, task, params, tr, va, n_train, ytr, ztr, gen, progress) -> tuple[tuple, list[dict]]:
+    """Train ``net``; returns ((best validation accuracy, its weights, its epoch), history)."""
     opt = torch.optim.AdamW(net.parameters(), lr=params["lr"], weight_decay=params["weight_decay"])
     bs = params["batch_size"]
     steps_per_epoch = int(np.ceil(n_train / bs))
@@ -169,9 +195,11 @@ def train(name: str, params: dict, *, root: Path | None = None, out_dir: Path = 
         progress(f"{name} epoch {epoch}: {history[-1]}")
         if acc > best[0]:
             best = (acc, {k: v.detach().clone() for k, v in net.state_dict().items()}, epoch)
-    net.load_state_dict(best[1])
-    train_seconds = time.time() - t_start
+    return best, history
 
+
+def _evaluate(net, task, classes, te, held, params) -> dict:
+    """Test metrics: accuracy per soundfont, per piece (style), on the held-out soundfont, under attack."""
     yte = getattr(te, task["label"])
     lte = predict_logits(net, te)
     pred = lte.argmax(1)
@@ -191,27 +219,31 @@ def train(name: str, params: dict, *, root: Path | None = None, out_dir: Path = 
         results["test_heldout_soundfont"]["soundfont"] = audio_data.HELDOUT_SOUNDFONT
     results["test_pgd"] = attacked_accuracy(net, te, yte, params)  # every model, to compare robustness
 
-    extra = {}
-    if isinstance(net, audio_nets.MidLevelCNN):
-        with torch.inference_mode():
-            zte = torch.cat([net.midlevel(torch.from_numpy(te.waveform(slice(i, i + 64))))
-                             for i in range(0, len(te), 64)]).numpy()
-        r = [_pearson(zte[:, k], te.midlevel[:, k]) for k in range(zte.shape[1])]
-        extra["midlevel"] = {
-            "features": list(midlevel.FEATURES),
-            "descriptions": midlevel.FEATURE_DESCRIPTIONS,
-            "train_mean": [round(float(v), 5) for v in mid_mean],
-            "train_std": [round(float(v), 5) for v in mid_std],
-            "test_pearson_r": {f: None if v is None else round(v, 4) for f, v in zip(midlevel.FEATURES, r)},
-            "class_weights": {c: {f: round(float(w), 4) for f, w in zip(midlevel.FEATURES, row)}
-                              for c, row in zip(classes, net.head.weight.detach().numpy())},
-            "class_bias": {c: round(float(b), 4) for c, b in zip(classes, net.head.bias.detach().numpy())},
-        }
+    return results
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    wpath = out_dir / f"{name}.safetensors"
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(wpath))
-    digest = hashlib.sha256(wpath.read_bytes()).hexdigest()
+
+def _midlevel_card(net, te, classes, mid_mean, mid_std) -> dict:
+    """The interpretable model's mid-level section of the card: features, scaling, fit on test, class weights."""
+    with torch.inference_mode():
+        zte = torch.cat([net.midlevel(torch.from_numpy(te.waveform(slice(i, i + 64))))
+                         for i in range(0, len(te), 64)]).numpy()
+    r = [_pearson(zte[:, k], te.midlevel[:, k]) for k in range(zte.shape[1])]
+    return {"midlevel": {
+        "features": list(midlevel.FEATURES),
+        "descriptions": midlevel.FEATURE_DESCRIPTIONS,
+        "train_mean": [round(float(v), 5) for v in mid_mean],
+        "train_std": [round(float(v), 5) for v in mid_std],
+        "test_pearson_r": {f: None if v is None else round(v, 4) for f, v in zip(midlevel.FEATURES, r)},
+        "class_weights": {c: {f: round(float(w), 4) for f, w in zip(midlevel.FEATURES, row)}
+                          for c, row in zip(classes, net.head.weight.detach().numpy())},
+        "class_bias": {c: round(float(b), 4) for c, b in zip(classes, net.head.bias.detach().numpy())},
+    }}
+
+
+def _audio_card(name, task, params, spec, net, classes, root, splits, n_train, results, extra, history, best_epoch,
+                train_seconds, digest) -> dict:
+    """The model card: what the model is, what it was trained on, how it did and how to train it again."""
+    tr, va, te, held = splits
     meta = json.loads(((root or audio_data.audio_dir()) / "meta.json").read_text()) if (
         (root or audio_data.audio_dir()) / "meta.json").exists() else {}
     arch = {k: v for k, v in spec.items() if k != "classes"}
@@ -248,23 +280,19 @@ def train(name: str, params: dict, *, root: Path | None = None, out_dir: Path = 
         },
         "metrics": results,
         **extra,
-        "training": {"params": params, "history": history, "best_epoch": best[2], "seconds": round(train_seconds, 1),
+        "training": {"params": params, "history": history, "best_epoch": best_epoch, "seconds": round(train_seconds, 1),
                      "torch": torch.__version__, "python": platform.python_version(),
                      "machine": f"{platform.machine()}, {params['threads']} thread(s)",
                      "render": meta.get("splits", {})},
-        "reproduce": f"python -m xai.symbolic.dataset render && python -m training.train {name}" + "".join(
+        "reproduce": f"python -m training.data render && python -m training.train {name}" + "".join(
             f" --{k.replace('_', '-')} {v}" for k, v in params.items() if v != DEFAULTS.get(k)),
         "weights_sha256": digest,
     }
-    (out_dir / f"{name}.json").write_text(json.dumps(card, indent=1))
-    (out_dir / f"{name}.md").write_text(model_card_markdown(card))
-    progress(f"{name}: test accuracy {test['accuracy']}"
-             + (f", held-out soundfont {results['test_heldout_soundfont']['accuracy']}" if held is not None else "")
-             + f"; {train_seconds:.0f} s")
     return card
 
 
 def front_end_description(kind: str) -> str:
+    """One line describing a front end (for the model card)."""
     if kind == "conv":
         return (f"waveform -> learned strided Conv1d filter bank ({2 * audio_nets.N_BANDS} filters of "
                 f"{audio_nets.N_FFT} taps, stride {audio_nets.HOP}; initialised as Hann-windowed cosine/sine pairs "
@@ -363,6 +391,7 @@ def model_card_markdown(card: dict) -> str:
 
 
 def main(argv=None) -> int:
+    """Train an audio model (command line)."""
     ap = argparse.ArgumentParser(prog="python -m training.train")
     ap.add_argument("model", choices=NAMES)
     for k, v in DEFAULTS.items():

@@ -22,6 +22,7 @@ The contract, in the spirit of captum's ``attribute`` and scikit-learn's estimat
 from __future__ import annotations
 
 import argparse
+import base64
 import dataclasses
 import json
 import math
@@ -80,9 +81,11 @@ def resolve_target(target, classes) -> int:
 # --- options -----------------------------------------------------------------------------------------------------
 
 
-def option(default, *, low=None, high=None, choices=None, help: str = ""):
-    """One declared option: its default, its bounds (numbers) or choices (strings), and one line of help."""
-    return field(default=default, metadata={"low": low, "high": high, "choices": choices, "help": help})
+def option(default, *, low=None, high=None, choices=None, help: str = "", label: str = ""):
+    """One declared option: its default, its bounds (numbers) or choices (strings), one line of help, and the
+    short label a page shows on its widget (default: the name in words)."""
+    return field(default=default, metadata={"low": low, "high": high, "choices": choices, "help": help,
+                                            "label": label})
 
 
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
@@ -215,6 +218,8 @@ def _encode(obj):
         return {"__ndarray__": _nan_safe(data), "dtype": str(obj.dtype), "shape": list(obj.shape)}
     if isinstance(obj, Mapping):
         return {"__mapping__": [[_encode(k), _encode(v)] for k, v in obj.items()]}
+    if isinstance(obj, bytes):  # e.g. the original file a piece was read from
+        return {"__bytes__": base64.b64encode(obj).decode("ascii")}
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v) for v in obj]}
     if isinstance(obj, list):
@@ -239,6 +244,8 @@ def _decode(v, hint=None):
     if isinstance(v, dict):
         if "__float__" in v:
             return float(v["__float__"])
+        if "__bytes__" in v:
+            return base64.b64decode(v["__bytes__"])
         if "__ndarray__" in v:
             data = _un_nan(v["__ndarray__"])
             if v["dtype"] == "object":

@@ -145,3 +145,17 @@ def test_an_attack_link_reruns_the_attack_with_its_settings():
     links = [c.value for c in at.code if "?share=" in c.value]
     view, state = share.decode(links[0].split("?share=", 1)[1])
     assert view == "attack" and state["method"] == "fgsm" and state["clip_example"] == title
+
+
+@pytest.mark.parametrize("view, state", [("lime", {"input": "score", "samples": "300"}),
+                                         ("attack", {"method": "fgsm", "epsilon": "0.004"})])
+def test_a_lime_or_attack_link_with_a_wrong_typed_setting_shows_the_plain_warning(view, state):
+    import json
+    import zlib
+
+    text = json.dumps({"view": view, "state": state}, separators=(",", ":"), sort_keys=True)
+    head, payload = f"v{share.VERSION}", share._b64(zlib.compress(text.encode("utf-8"), 9))
+    at = _open(f"{head}.{payload}.{share._sign((head + '.' + payload).encode('ascii'))}")  # signed, never validated
+    assert not at.exception, at.exception
+    assert len(at.warning) == 1 and "to a value the page does not accept" in at.warning[0].value
+    assert "Traceback" not in at.warning[0].value

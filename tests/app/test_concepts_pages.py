@@ -51,7 +51,7 @@ def _ok(at: AppTest) -> None:
 
 
 def _work(at: AppTest) -> list:
-    return [e for _, e in at.session_state["concept_work"]["items"]]
+    return at.session_state["concept_work"].examples()
 
 
 def _midi_bytes(n_bars: int) -> bytes:

@@ -1,8 +1,8 @@
-"""pages._cache.Held: the server-wide in-memory store behind TCAV, discovery, LIME and attack results."""
+"""pages._held.Held: the server-wide in-memory store behind TCAV, discovery, LIME and attack results."""
 
 import pytest
 
-from pages._cache import Held
+from pages._held import Held
 
 
 def test_least_recently_used_is_dropped_and_errors_are_not_held():
@@ -26,3 +26,11 @@ def test_least_recently_used_is_dropped_and_errors_are_not_held():
     h.pop("a")
     assert h.get("a") is None
     assert calls == [1, 2]
+
+
+def test_only_found_results_are_held():
+    h = Held(4)
+    assert h.get_or_find("k", lambda: (None, "missing")) == (None, "missing")
+    assert h.get("k") is None  # a miss is not held: a result found later is picked up
+    assert h.get_or_find("k", lambda: ("r", "found")) == ("r", "found")
+    assert h.get_or_find("k", lambda: (None, "missing")) == ("r", "found")

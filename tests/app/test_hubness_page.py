@@ -37,7 +37,7 @@ def test_measures_reductions_and_attack(page):
     _ok(at)
     skew = next(m for m in at.metric if m.label == "Skewness of N_k")
     assert skew.delta is not None and skew.delta.startswith("-")  # MP lowers the skewness
-    at.select_slider(key="hub_att_steps").set_value(20).run()
+    at.number_input(key="hub_att_steps").set_value(20).run()
     at.button(key="hub_att_run").click().run()
     _ok(at)
     assert any(m.label.startswith("N_5 before") for m in at.metric)

@@ -43,7 +43,7 @@ def app_url():
         try:
             urllib.request.urlopen(url + "/_stcore/health", timeout=1)
             break
-        except Exception:
+        except OSError:  # not listening yet (URLError and connection errors are OSErrors)
             if proc.poll() is not None:
                 raise RuntimeError(open(log.name).read()) from None
             time.sleep(0.2)

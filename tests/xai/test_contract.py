@@ -33,6 +33,7 @@ class Demo(Result):
     per_class: dict
     p: float
     note: str | None = None
+    raw: bytes = b""
 
 
 def test_options_validate_in_one_style():
@@ -61,10 +62,11 @@ def test_cli_flags_come_from_the_declaration():
 
 def test_results_round_trip_through_json():
     r = Demo(scores=np.array([[0.1, np.nan], [np.inf, 2.0]], dtype=np.float32), bars=(3, 4, 5),
-             inner=Inner("a", np.arange(4, dtype=np.int16)), per_class={"bach": 0.5, "folk": float("nan")}, p=0.01)
+             inner=Inner("a", np.arange(4, dtype=np.int16)), per_class={"bach": 0.5, "folk": float("nan")}, p=0.01,
+             raw=b"MThd\x00\xff")
     back = Demo.from_json(json.dumps(json.loads(r.to_json())))
     assert fields_equal(r, back)
-    assert back.scores.dtype == np.float32 and back.bars == (3, 4, 5) and back.inner.values.dtype == np.int16
+    assert back.raw == b"MThd\x00\xff" and back.scores.dtype == np.float32 and back.bars == (3, 4, 5) and back.inner.values.dtype == np.int16
     assert not fields_equal(r, dataclasses.replace(r, bars=(3, 4, 6)))
     with pytest.raises(ParameterError, match="not a Inner"):
         Inner.from_dict(r.to_dict())

@@ -21,16 +21,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from xai.errors import InputError, ParameterError
+from xai.contract import Options, Progress, Result, option, resolve_target
+from xai.errors import Cancelled, InputError, ParameterError
 from xai.symbolic import music
+from xai.symbolic.music import note_name
 
-__all__ = ["Edit", "SymbolicAttack", "attack_piece", "apply_edits", "piece_log_probabilities"]
-
-_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+__all__ = ["Edit", "NoteAttackOptions", "SymbolicAttack", "attack_piece", "apply_edits", "piece_log_probabilities"]
 
 
-def pitch_name(p: int) -> str:
-    return f"{_NAMES[int(p) % 12]}{int(p) // 12 - 1}"
+@dataclass(frozen=True)
+class NoteAttackOptions(Options):
+    """How :func:`attack_piece` searches for note edits."""
+
+    max_edits: int = option(8, low=1, high=64, help="The most note edits tried.")
+    grid: float = option(1.0, low=1 / 64, high=64.0, help="Spacing of inserted onsets (quarters).")
+    duration: float = option(1.0, low=1 / 64, high=64.0, help="Duration of inserted notes (quarters).")
+    pitches: str = option("piece", choices=("piece", "chromatic"),
+                          help="Inserted notes use the piece's own pitch classes, or any pitch.")
+    beam: int = option(48, low=1, high=10_000, help="Candidate edits checked exactly per round.")
+    allow_insert: bool = option(True, help="Edits may add notes.")
+    allow_delete: bool = option(True, help="Edits may remove notes.")
 
 
 @dataclass(frozen=True)
@@ -45,15 +55,17 @@ class Edit:
     velocity: int = 80
 
     def describe(self, piece: music.Piece) -> str:
+        """The edit in words: 'add E♭4 in bar 3, beat 2 (1 quarter)'."""
         bar = piece.bar_at(self.onset)
         i = max(int(np.searchsorted(piece.bar_starts, self.onset + 1e-9, side="right")) - 1, 0)
         beat = self.onset - float(piece.bar_starts[i]) + 1 if piece.bar_starts.size else self.onset + 1
         verb = "add" if self.op == "insert" else "remove"
-        return f"{verb} {pitch_name(self.pitch)} in bar {bar}, beat {beat:g} ({self.duration:g} quarter" \
+        return f"{verb} {note_name(self.pitch)} in bar {bar}, beat {beat:g} ({self.duration:g} quarter" \
                f"{'s' if self.duration != 1 else ''})"
 
-    def to_dict(self, piece: music.Piece | None = None) -> dict:
-        d = {"op": self.op, "pitch": int(self.pitch), "name": pitch_name(self.pitch), "onset": float(self.onset),
+    def summary(self, piece: music.Piece | None = None) -> dict:
+        """The edit as plain JSON, with its bar and words when the piece is given."""
+        d = {"op": self.op, "pitch": int(self.pitch), "name": note_name(self.pitch), "onset": float(self.onset),
              "duration": float(self.duration), "part": int(self.part)}
         if piece is not None:
             d["bar"] = piece.bar_at(self.onset)
@@ -61,32 +73,37 @@ class Edit:
         return d
 
 
-@dataclass
-class SymbolicAttack:
+@dataclass(frozen=True, eq=False)
+class SymbolicAttack(Result):
+    """The note edits found by :func:`attack_piece`, the edited piece and the answers before and after."""
+
     model: str
     classes: tuple[str, ...]
     original: music.Piece
     adversarial: music.Piece
-    edits: list[Edit]
+    edits: tuple[Edit, ...]
     original_probs: np.ndarray
     adversarial_probs: np.ndarray
     success: bool
     target: int | None = None
-    history: list[list[float]] = field(default_factory=list)  # piece probabilities after each edit
+    history: tuple[tuple[float, ...], ...] = field(default_factory=tuple)  # piece probabilities after each edit
 
     @property
     def original_label(self) -> str:
+        """The model's answer on the unedited piece."""
         return self.classes[int(np.argmax(self.original_probs))]
 
     @property
     def adversarial_label(self) -> str:
+        """The model's answer on the edited piece."""
         return self.classes[int(np.argmax(self.adversarial_probs))]
 
-    def to_dict(self) -> dict:
+    def summary(self) -> dict:
+        """The CLI's JSON: labels, success, the edits in words and both probability vectors."""
         return {"model": self.model, "original": self.original_label, "adversarial": self.adversarial_label,
                 "target": None if self.target is None else self.classes[self.target], "success": bool(self.success),
                 "n_edits": len(self.edits), "n_notes": self.original.n_notes,
-                "edits": [e.to_dict(self.original) for e in self.edits],
+                "edits": [e.summary(self.original) for e in self.edits],
                 "original_probabilities": {c: round(float(p), 6) for c, p in zip(self.classes, self.original_probs)},
                 "adversarial_probabilities": {c: round(float(p), 6) for c, p in
                                               zip(self.classes, self.adversarial_probs)}}
@@ -119,7 +136,7 @@ def apply_edits(piece: music.Piece, edits: list[Edit]) -> music.Piece:
             if hit.size == 0:
                 hit = np.flatnonzero([(a.pitch == e.pitch and np.isclose(a.onset, e.onset)) for a in add])
                 if hit.size == 0:
-                    raise ParameterError(f"There is no note {pitch_name(e.pitch)} at beat {e.onset:g} to remove.")
+                    raise ParameterError(f"There is no note {note_name(e.pitch)} at beat {e.onset:g} to remove.")
                 add.pop(int(hit[0]))
                 continue
             keep[hit[0]] = False
@@ -201,7 +218,7 @@ def _roll_gradient(piece: music.Piece, model, y: int, target: int | None) -> np.
 def _cells(G: np.ndarray, pitch: int, onset: float, duration: float) -> float:
     spq = music.STEPS_PER_QUARTER
     T = G.shape[2]
-    r = int(music._fold_pitch(np.array([pitch]))[0]) - music.PITCH_LOW
+    r = int(music.fold_pitch(np.array([pitch]))[0]) - music.PITCH_LOW
     s = int(round(onset * spq))
     e = max(s + 1, int(round((onset + duration) * spq)))
     if s >= T:
@@ -209,79 +226,88 @@ def _cells(G: np.ndarray, pitch: int, onset: float, duration: float) -> float:
     return float(G[0, r, s] + G[1, r, s:min(e, T)].sum())
 
 
-def attack_piece(piece: music.Piece, model, *, target: int | None = None, max_edits: int = 8,
-                 grid: float = 1.0, duration: float = 1.0, pitches: str = "piece", beam: int = 48,
-                 allow_insert: bool = True, allow_delete: bool = True, progress=None) -> SymbolicAttack:
-    """The fewest note edits (greedy, gradient-ranked, exactly checked) that change the model's answer.
-
-    Parameters: ``target`` a class index or None (any other class); ``max_edits`` the most edits tried;
-    ``grid`` spacing of inserted onsets and ``duration`` of inserted notes (quarters); ``pitches`` 'piece' (pitch
-    classes of the piece, within its range +- a whole tone) or 'chromatic'; ``beam`` candidates checked exactly
-    per round. ``progress(fraction, message)`` returning True cancels (raises adversarial.Cancelled).
-    """
-    from xai.attacks.waveform import Cancelled
-
-    classes = tuple(model.classes)
-    if piece.n_notes == 0:
-        raise InputError("This piece has no notes, so there is nothing to change.")
-    if not 1 <= int(max_edits) <= 64:
-        raise ParameterError(f"The most edits must be an int in [1, 64], got {max_edits!r}.")
-    if grid <= 0 or duration <= 0:
-        raise ParameterError("The grid and the duration of inserted notes must be positive numbers of quarters.")
-    if pitches not in ("piece", "chromatic"):
-        raise ParameterError(f"The pitch choice must be 'piece' or 'chromatic', got '{pitches}'.")
-    lp0 = piece_log_probabilities([piece], model)[0]
-    y = int(np.argmax(lp0))
-    if target is not None:
-        if not 0 <= int(target) < len(classes):
-            raise ParameterError(f"The target class index must be in [0, {len(classes) - 1}], got {target!r}.")
-        if int(target) == y:
-            raise ParameterError(f"The model already hears '{classes[y]}'; choose another target class or leave the "
-                                 f"target empty.")
-        target = int(target)
+def _search_space(piece: music.Piece, opts: NoteAttackOptions) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+    """Pitches and onsets an insertion may use, and the part an inserted pitch goes to (the nearest note's)."""
     end = max(piece.length, piece.end or 0.0)
     pmin, pmax = int(piece.pitches.min()) - 2, int(piece.pitches.max()) + 2
     cand_pitches = np.arange(max(pmin, music.PITCH_LOW), min(pmax, music.PITCH_HIGH) + 1)
-    if pitches == "piece":
+    if opts.pitches == "piece":
         pcs = set((piece.pitches % 12).tolist())
         cand_pitches = np.array([p for p in cand_pitches if p % 12 in pcs])
-    onsets = np.arange(0.0, max(end - duration, 0.0) + 1e-9, grid)
+    onsets = np.arange(0.0, max(end - opts.duration, 0.0) + 1e-9, opts.grid)
     part_of = {int(p): int(piece.parts[np.argmin(np.abs(piece.pitches.astype(int) - p))]) for p in cand_pitches}
+    return cand_pitches, onsets, part_of
 
+
+def _candidates(current: music.Piece, G: np.ndarray, space, inserted: set, opts: NoteAttackOptions):
+    """Every possible edit with its first-order score (the gradient summed over the edit's cells)."""
+    cand_pitches, onsets, part_of = space
+    cands: list[Edit] = []
+    scores: list[float] = []
+    if opts.allow_delete:
+        for i in range(current.n_notes):
+            if (int(current.pitches[i]), float(current.onsets[i])) in inserted:
+                continue
+            e = Edit("delete", int(current.pitches[i]), float(current.onsets[i]), float(current.durations[i]),
+                     int(current.parts[i]), int(current.velocities[i]))
+            cands.append(e)
+            scores.append(-_cells(G, e.pitch, e.onset, e.duration))
+    if opts.allow_insert:
+        for p in cand_pitches:
+            busy = current.onsets[current.pitches == p], current.durations[current.pitches == p]
+            for t in onsets:
+                if np.any((busy[0] < t + opts.duration) & (busy[0] + busy[1] > t)):
+                    continue  # that key already sounds then
+                e = Edit("insert", int(p), float(t), float(opts.duration), part_of[int(p)])
+                cands.append(e)
+                scores.append(_cells(G, e.pitch, e.onset, e.duration))
+    return cands, scores
+
+
+def _check_goal(piece: music.Piece, model, target, y: int) -> int | None:
+    if target is None:
+        return None
+    classes = tuple(model.classes)
+    t = resolve_target(target, classes)
+    if t == y:
+        raise ParameterError(f"The model already hears '{classes[y]}'; choose another target class or leave the "
+                             f"target empty.")
+    return t
+
+
+def attack_piece(piece: music.Piece, model, *, target: int | str | None = None, max_edits: int = 8,
+                 grid: float = 1.0, duration: float = 1.0, pitches: str = "piece", beam: int = 48,
+                 allow_insert: bool = True, allow_delete: bool = True,
+                 progress: Progress | None = None) -> SymbolicAttack:
+    """The fewest note edits (greedy, gradient-ranked, exactly checked) that change the model's answer.
+
+    Parameters: ``target`` a class name or index, or None (any other class); the search's options
+    (:class:`NoteAttackOptions`): ``max_edits`` the most edits tried; ``grid`` spacing of inserted onsets and
+    ``duration`` of inserted notes (quarters); ``pitches`` 'piece' (pitch classes of the piece, within its range
+    +- a whole tone) or 'chromatic'; ``beam`` candidates checked exactly per round. ``progress(fraction,
+    message)`` returning True cancels (raises :class:`~xai.errors.Cancelled`).
+    """
+    if piece.n_notes == 0:
+        raise InputError("This piece has no notes, so there is nothing to change.")
+    if isinstance(max_edits, bool) or not isinstance(max_edits, (int, np.integer)) or not 1 <= max_edits <= 64:
+        raise ParameterError(f"The most edits must be an int in [1, 64], got {max_edits!r}.")
+    opts = NoteAttackOptions(max_edits=int(max_edits), grid=grid, duration=duration, pitches=pitches, beam=beam,
+                             allow_insert=allow_insert, allow_delete=allow_delete)
+    lp0 = piece_log_probabilities([piece], model)[0]
+    y = int(np.argmax(lp0))
+    target = _check_goal(piece, model, target, y)
+    space = _search_space(piece, opts)
     edits: list[Edit] = []
-    current = piece
-    inserted: set[tuple] = set()
-    history = []
-    lp = lp0
-    for round_ in range(int(max_edits)):
+    current, lp, inserted, history = piece, lp0, set(), []
+    for round_ in range(opts.max_edits):
         if _margin(lp, y, target)[0] > 0:
             break
-        if progress is not None and progress(round_ / max_edits, f"edit {round_ + 1}: searching") is True:
+        if progress is not None and progress(round_ / opts.max_edits, f"edit {round_ + 1}: searching") is True:
             raise Cancelled("The search for note edits was cancelled.")
-        G = _roll_gradient(current, model, y, target)
-        cands: list[Edit] = []
-        scores: list[float] = []
-        if allow_delete:
-            for i in range(current.n_notes):
-                key = (int(current.pitches[i]), float(current.onsets[i]))
-                if key in inserted:
-                    continue
-                e = Edit("delete", int(current.pitches[i]), float(current.onsets[i]), float(current.durations[i]),
-                         int(current.parts[i]), int(current.velocities[i]))
-                cands.append(e)
-                scores.append(-_cells(G, e.pitch, e.onset, e.duration))
-        if allow_insert:
-            for p in cand_pitches:
-                busy = current.onsets[current.pitches == p], current.durations[current.pitches == p]
-                for t in onsets:
-                    if np.any((busy[0] < t + duration) & (busy[0] + busy[1] > t)):
-                        continue  # that key already sounds then
-                    e = Edit("insert", int(p), float(t), float(duration), part_of[int(p)])
-                    cands.append(e)
-                    scores.append(_cells(G, e.pitch, e.onset, e.duration))
+        cands, scores = _candidates(current, _roll_gradient(current, model, y, target), space, inserted, opts)
         if not cands:
             break
-        order = np.argsort(-np.asarray(scores), kind="stable")[:beam]
+        order = np.argsort(-np.asarray(scores), kind="stable")[:opts.beam]
         trial = [apply_edits(current, [cands[j]]) for j in order]
         lps = piece_log_probabilities(trial, model)
         best = int(np.argmax(_margin(lps, y, target)))
@@ -290,8 +316,7 @@ def attack_piece(piece: music.Piece, model, *, target: int | None = None, max_ed
         if chosen.op == "insert":
             inserted.add((chosen.pitch, chosen.onset))
         current, lp = trial[best], lps[best]
-        history.append(np.exp(lp).round(6).tolist())
-    success = bool(_margin(lp, y, target)[0] > 0)
-    return SymbolicAttack(model=model.name, classes=classes, original=piece, adversarial=current, edits=edits,
-                          original_probs=np.exp(lp0), adversarial_probs=np.exp(lp), success=success,
-                          target=target, history=history)
+        history.append(tuple(np.exp(lp).round(6).tolist()))
+    return SymbolicAttack(model=model.name, classes=tuple(model.classes), original=piece, adversarial=current,
+                          edits=tuple(edits), original_probs=np.exp(lp0), adversarial_probs=np.exp(lp),
+                          success=bool(_margin(lp, y, target)[0] > 0), target=target, history=tuple(history))

@@ -21,8 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models import registry
 from xai._paths import ASSETS
 from xai.attacks import waveform as adv
+from xai.audio import dataset as audio_data
+from xai.contract import Progress
 
 STYLE_MODELS = ("style_audio", "style_midlevel", "style_adversarial")
 STYLE_EPSILONS = (1e-4, 3e-4, 1e-3, 3e-3)
@@ -65,17 +68,17 @@ def _wilcoxon(a: np.ndarray, b: np.ndarray):
     return float(wilcoxon(a, b, zero_method="zsplit").pvalue)
 
 
-def _attack_sweep(net, x, y, epsilons, steps, seed, progress, label) -> dict:
+def _attack_sweep(net, x, y, epsilons, steps, random_state, progress, label) -> dict:
     """Untargeted PGD against the true labels at each epsilon; per clip correctness, SNR at success."""
     with torch.no_grad():
         clean = (net(torch.from_numpy(x)).argmax(1).numpy() == y)
     correct = [clean]
     snr = []
     for i, eps in enumerate(epsilons):
-        opt = adv.AttackOptions(method="pgd", epsilon=eps, steps=steps, lr=eps / 8, seed=seed)
+        opt = adv.AttackOptions(method="pgd", epsilon=eps, steps=steps, lr=eps / 8, random_state=random_state)
         rows = []
         for s in range(0, len(x), 32):
-            rows.append(adv.attack_batch(net, x[s:s + 32], opt, labels=y[s:s + 32]))
+            rows.append(adv.attack_batch(x[s:s + 32], net, opt, labels=y[s:s + 32]))
         ok = np.concatenate([~r.success for r in rows])
         correct.append(ok & clean)  # a clip wrong when clean stays wrong
         snr.append(np.concatenate([r.snr_db for r in rows]))
@@ -100,9 +103,8 @@ def _attack_sweep(net, x, y, epsilons, steps, seed, progress, label) -> dict:
             "mean_snr_by_epsilon": [round(float(np.mean(s[np.isfinite(s)])), 2) for s in snr]}
 
 
-def style_study(data, *, n_clips: int, steps: int, seed: int, progress=None) -> dict:
-    from models import registry
-
+def style_study(data, *, n_clips: int, steps: int, random_state: int, progress: Progress | None = None) -> dict:
+    """Untargeted PGD at each epsilon on the three style models, with paired tests between them."""
     idx = _even(len(data), n_clips)
     x = data.waveform(idx).astype(np.float32)
     y = np.asarray(data.style)[idx].astype(np.int64)
@@ -111,7 +113,7 @@ def style_study(data, *, n_clips: int, steps: int, seed: int, progress=None) -> 
     for i, name in enumerate(STYLE_MODELS):
         m = registry.load(name)
         sub = (lambda f, msg, i=i: progress((i + f) / len(STYLE_MODELS) * 0.6, msg)) if progress else None
-        r = _attack_sweep(m.net, x, y, STYLE_EPSILONS, steps, seed, sub, name)
+        r = _attack_sweep(m.net, x, y, STYLE_EPSILONS, steps, random_state, sub, name)
         raw[name] = r
         out["models"][name] = {k: v for k, v in r.items() if k not in ("correct", "first_wrong")} | {
             "title": m.title, "weights_sha256": m.weights_sha256,
@@ -128,10 +130,9 @@ def style_study(data, *, n_clips: int, steps: int, seed: int, progress=None) -> 
     return out
 
 
-def instrument_study(data, *, n_clips: int, steps: int, seed: int, n_targeted: int | None = None,
-                     progress=None) -> dict:
-    from models import registry
-
+def instrument_study(data, *, n_clips: int, steps: int, random_state: int, n_targeted: int | None = None,
+                     progress: Progress | None = None) -> dict:
+    """The instrument model: accuracy and SNR vs epsilon, a white-noise control, targeted success per class."""
     m = registry.load("instrument")
     net = m.net
     idx = _even(len(data), n_clips)
@@ -143,10 +144,10 @@ def instrument_study(data, *, n_clips: int, steps: int, seed: int, n_targeted: i
            "n_clips": int(len(idx)), "clip_indices": idx.tolist(), "clean_accuracy": round(float(clean.mean()), 4),
            "chance": round(1 / len(m.classes), 4), "untargeted": []}
     for eps in INSTRUMENT_EPSILONS:
-        opt = adv.AttackOptions(method="pgd", epsilon=eps, steps=steps, lr=eps / 8, seed=seed)
-        r = adv.attack_batch(net, x, opt, labels=y)
+        opt = adv.AttackOptions(method="pgd", epsilon=eps, steps=steps, lr=eps / 8, random_state=random_state)
+        r = adv.attack_batch(x, net, opt, labels=y)
         acc = float(np.mean(~r.success & clean))
-        noise = adv.noise_at_snr(x, r.snr_db, seed=seed)
+        noise = adv.noise_at_snr(x, r.snr_db, random_state=random_state)
         with torch.no_grad():
             nacc = float(np.mean(net(torch.from_numpy(np.clip(x + noise, -1, 1))).argmax(1).numpy() == y))
         out["untargeted"].append({"epsilon": eps, "accuracy": round(acc, 4),
@@ -167,11 +168,11 @@ def instrument_study(data, *, n_clips: int, steps: int, seed: int, n_targeted: i
                 rows_t.append(t)
     rows_x, rows_t = np.array(rows_x), np.array(rows_t)
     opt = adv.AttackOptions(method="pgd", epsilon=TARGETED_EPSILON, steps=steps * 2, lr=TARGETED_EPSILON / 8,
-                            seed=seed)
+                            random_state=random_state)
     succ, snr = np.zeros(len(rows_x), bool), np.zeros(len(rows_x))
     for s in range(0, len(rows_x), 64):
         sl = slice(s, s + 64)
-        r = adv.attack_batch(net, x[rows_x[sl]], opt, labels=y[rows_x[sl]], targets=rows_t[sl])
+        r = adv.attack_batch(x[rows_x[sl]], net, opt, labels=y[rows_x[sl]], targets=rows_t[sl])
         succ[sl], snr[sl] = r.success, r.snr_db
         rows_c.append(r.iterations)
         if progress:
@@ -187,26 +188,25 @@ def instrument_study(data, *, n_clips: int, steps: int, seed: int, n_targeted: i
     return out
 
 
-def run_study(*, n_clips: int = 48, n_instrument: int = 60, n_targeted: int = 30, steps: int = 20, seed: int = 0,
-              out_dir: Path | None = None, progress=None, root=None) -> dict:
+def run_study(*, n_clips: int = 48, n_instrument: int = 60, n_targeted: int = 30, steps: int = 20,
+              random_state: int = 0, out_dir: Path | None = None, progress: Progress | None = None,
+              root=None) -> dict:
     """Run both studies on the cached test clips and write ``robustness.json`` into ``out_dir``."""
-    from xai.audio import dataset as audio_data
-
-    torch.manual_seed(seed)
+    torch.manual_seed(random_state)
     t0 = time.time()
     data = audio_data.load("test", root=root)
-    style = style_study(data, n_clips=n_clips, steps=steps, seed=seed, progress=progress)
-    ins = instrument_study(data, n_clips=n_instrument, steps=steps, seed=seed, n_targeted=n_targeted,
+    style = style_study(data, n_clips=n_clips, steps=steps, random_state=random_state, progress=progress)
+    ins = instrument_study(data, n_clips=n_instrument, steps=steps, random_state=random_state, n_targeted=n_targeted,
                            progress=progress)
     result = {
         "parameters": {"split": "test", "n_style_clips": len(style["clip_indices"]), "n_instrument_clips": n_instrument,
                        "n_targeted_clips": n_targeted,
                        "attack": "untargeted PGD, sign-Adam, lr = epsilon/8, no random start, stops at the first "
                                  "wrong answer; labels = true labels",
-                       "steps": steps, "seed": seed, "style_epsilons": list(STYLE_EPSILONS),
+                       "steps": steps, "seed": random_state, "style_epsilons": list(STYLE_EPSILONS),
                        "instrument_epsilons": list(INSTRUMENT_EPSILONS), "targeted_epsilon": TARGETED_EPSILON,
                        "command": f"nice -n 10 python -m xai robustness --clips {n_clips} --instrument-clips "
-                                  f"{n_instrument} --targeted-clips {n_targeted} --steps {steps} --seed {seed}",
+                                  f"{n_instrument} --targeted-clips {n_targeted} --steps {steps} --seed {random_state}",
                        "seconds": None},
         "style": style,
         "instrument": ins,
@@ -218,14 +218,19 @@ def run_study(*, n_clips: int = 48, n_instrument: int = 60, n_targeted: int = 30
     return result
 
 
+def shipped_path() -> Path:
+    """Where the shipped study is (assets/adversarial/robustness.json), whether or not it is there."""
+    return ASSETS / "adversarial" / "robustness.json"
+
+
 def load_shipped(path: Path | None = None) -> dict | None:
     """The shipped study (assets/adversarial/robustness.json), or None if it is not there."""
     p = path or ASSETS / "adversarial" / "robustness.json"
     return json.loads(p.read_text()) if p.exists() else None
 
 
-def clip_sweep(models: dict, x: np.ndarray, *, epsilons=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2), steps: int = 30,
-               progress=None) -> list[dict]:
+def clip_sweep(x: np.ndarray, models: dict, *, epsilons=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2), steps: int = 30,
+               progress: Progress | None = None) -> list[dict]:
     """For one 4-s window: per model, the smallest epsilon (of ``epsilons``) at which untargeted PGD changes the
     model's answer, with the SNR there. ``models`` maps name -> registry Model. Rerun of the study on one clip."""
     out = []
@@ -234,7 +239,7 @@ def clip_sweep(models: dict, x: np.ndarray, *, epsilons=(1e-4, 2e-4, 5e-4, 1e-3,
         for j, eps in enumerate(epsilons):
             if progress is not None:
                 adv._report(progress, (i + j / len(epsilons)) / len(models), f"{name}: epsilon {eps:g}")
-            r = adv.attack_batch(m.net, x[None], adv.AttackOptions(method="pgd", epsilon=eps, steps=steps,
+            r = adv.attack_batch(x[None], m.net, adv.AttackOptions(method="pgd", epsilon=eps, steps=steps,
                                                                    lr=eps / 8))
             if r.success[0]:
                 row.update(epsilon=eps, snr_db=round(float(r.snr_db[0]), 2),

@@ -17,6 +17,7 @@ The paper: LIME top-3 flips 21-53 %; the energy baseline always flips more.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -25,19 +26,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models import registry
 from xai._paths import ASSETS
 from xai.attacks import waveform as adv
+from xai.audio import dataset as audio_data
+from xai.contract import Progress, Result
 from xai.errors import InputError
 from xai.local import lime
 
-__all__ = ["VeracityResult", "check_clip", "run_study", "SPEC_EPSILON"]
+__all__ = ["Case", "VeracityResult", "check_clip", "run_study", "load_shipped", "SPEC_EPSILON"]
 
 SPEC_EPSILON = 3.0  # L-infinity bound in log filter-bank units (e^3 ~ 20x power in a cell)
 STEPS = 100
 
 
-@dataclass
-class Case:
+@dataclass(frozen=True)
+class Case(Result):
     """One attack setting on one clip ('planted' or 'free')."""
 
     setting: str
@@ -55,12 +59,15 @@ class Case:
     delta_energy: list[float] = field(default_factory=list)
     lime_weights: list[float] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
+    def summary(self) -> dict:
+        """The case as plain JSON (the study's rows)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
-@dataclass
-class VeracityResult:
+@dataclass(frozen=True)
+class VeracityResult(Result):
+    """One clip: the planted and the free attack, each with LIME's picks against the energy baseline."""
+
     model: str
     classes: tuple[str, ...]
     k: int
@@ -73,11 +80,12 @@ class VeracityResult:
     delta_planted: np.ndarray
     delta_free: np.ndarray
 
-    def to_dict(self) -> dict:
+    def summary(self) -> dict:
+        """The study's JSON for this clip, class indices as names."""
         name = self.classes
         out = {"model": self.model, "k": self.k, "n_time": self.n_time, "n_bands": self.n_bands}
         for c in (self.planted, self.free):
-            d = c.to_dict()
+            d = c.summary()
             d["original"], d["adversarial"] = name[c.original], name[c.adversarial]
             out[c.setting] = d
         return out
@@ -104,7 +112,7 @@ def _spec_attack(net, spec: torch.Tensor, mask: torch.Tensor, *, epsilon: float,
     return delta, y, a, int(iters[0])
 
 
-def _case(net, spec, delta, y, a, grid, planted, k, samples, seed, setting) -> Case:
+def _case(net, spec, delta, y, a, grid, planted, k, samples, random_state, setting) -> Case:
     idx = torch.from_numpy(grid.index())
     if a == y:
         return Case(setting, False, y, a, planted, [], [], None, None, None, None, None)
@@ -116,7 +124,7 @@ def _case(net, spec, delta, y, a, grid, planted, k, samples, seed, setting) -> C
         with torch.inference_mode():
             return torch.softmax(net.from_spectrogram(torch.where(keep, s_adv, base)), 1)[:, a].double().numpy()
 
-    fit = lime.fit(score, grid.n_segments, samples=samples, seed=seed)
+    fit = lime.fit(score, grid.n_segments, samples=samples, random_state=random_state)
     energy = torch.zeros(grid.n_segments, dtype=torch.float64).index_add_(
         0, idx.reshape(-1), (delta.double() ** 2).reshape(-1)).numpy()
     lime_top = fit.top(k)
@@ -133,9 +141,9 @@ def _case(net, spec, delta, y, a, grid, planted, k, samples, seed, setting) -> C
                 [round(float(w), 6) for w in fit.weights])
 
 
-def check_clip(model, waveform, *, k: int = 3, n_time: int = 5, n_bands: int = 4, samples: int = 1000,
-               seed: int = 0, epsilon: float = SPEC_EPSILON, steps: int = STEPS, start_seconds: float = 0.0,
-               progress=None) -> VeracityResult:
+def check_clip(waveform, model, *, k: int = 3, n_time: int = 5, n_bands: int = 4, samples: int = 1000,
+               random_state: int = 0, epsilon: float = SPEC_EPSILON, steps: int = STEPS, start_seconds: float = 0.0,
+               progress: Progress | None = None) -> VeracityResult:
     """Plant a perturbation in ``k`` random segments of one 4-s window and ask LIME; also the free attack."""
     if not 1 <= k < n_time * n_bands:
         raise InputError(f"Choose between 1 and {n_time * n_bands - 1} segments to plant, not {k}.")
@@ -148,17 +156,17 @@ def check_clip(model, waveform, *, k: int = 3, n_time: int = 5, n_bands: int = 4
         spec = net.spectrogram(torch.from_numpy(x)[None])[0]
     bands, frames = spec.shape
     grid = lime.TimeBandGrid(n_time, n_bands, frames, bands)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     planted = sorted(int(i) for i in rng.choice(grid.n_segments, size=k, replace=False))
     adv._report(progress, 0.05, "planting the perturbation")
     mask = torch.from_numpy(grid.mask(planted))
     d_p, y, a, _ = _spec_attack(net, spec, mask, epsilon=epsilon, steps=steps)
     adv._report(progress, 0.3, "LIME on the planted attack")
-    planted_case = _case(net, spec, d_p, y, a, grid, planted, k, samples, seed, "planted")
+    planted_case = _case(net, spec, d_p, y, a, grid, planted, k, samples, random_state, "planted")
     adv._report(progress, 0.6, "free attack")
     d_f, y, a, _ = _spec_attack(net, spec, torch.ones_like(mask), epsilon=epsilon / 3, steps=steps)
     adv._report(progress, 0.75, "LIME on the free attack")
-    free_case = _case(net, spec, d_f, y, a, grid, [], k, samples, seed, "free")
+    free_case = _case(net, spec, d_f, y, a, grid, [], k, samples, random_state, "free")
     adv._report(progress, 1.0, "done")
     return VeracityResult(model.name, tuple(model.classes), k, n_time, n_bands, planted_case, free_case, grid,
                           spec.numpy(), d_p.numpy(), d_f.numpy())
@@ -169,20 +177,19 @@ def _rate(xs) -> float | None:
     return round(float(np.mean(xs)), 4) if xs else None
 
 
-def run_study(*, model_name: str = "instrument", n_clips: int = 40, k: int = 3, samples: int = 1000, seed: int = 0,
-              out_dir: Path | None = None, progress=None, root=None) -> dict:
+def run_study(*, model_name: str = "instrument", n_clips: int = 40, k: int = 3, samples: int = 1000,
+              random_state: int = 0, out_dir: Path | None = None, progress: Progress | None = None,
+              root=None) -> dict:
     """The table over many test clips: flip rates of LIME's top-k vs the energy top-k, recall of planted segments."""
-    from models import registry
-    from xai.audio import dataset as audio_data
-
     t0 = time.time()
     model = registry.load(model_name)
     data = audio_data.load("test", root=root)
     idx = np.unique(np.linspace(0, len(data) - 1, min(n_clips, len(data))).round().astype(int))
     rows = []
     for i, j in enumerate(idx):
-        r = check_clip(model, data.waveform(np.array([j]))[0], k=k, samples=samples, seed=seed + int(j))
-        rows.append({"clip": int(j), **r.to_dict()})
+        r = check_clip(data.waveform(np.array([j]))[0], model, k=k, samples=samples,
+                       random_state=random_state + int(j))
+        rows.append({"clip": int(j), **r.summary()})
         if progress:
             progress((i + 1) / len(idx), f"clip {j}")
 
@@ -198,11 +205,11 @@ def run_study(*, model_name: str = "instrument", n_clips: int = 40, k: int = 3, 
                 "mean_r2_lime_no_flip": _rate([c["r2"] for c in cs if not c["lime_flip"]])}
 
     out = {"parameters": {"model": model_name, "n_clips": int(len(idx)), "k": k, "n_time": 5, "n_bands": 4,
-                          "samples": samples, "kernel_width": 0.25, "off": "mean", "seed": seed,
+                          "samples": samples, "kernel_width": 0.25, "off": "mean", "seed": random_state,
                           "epsilon_log_units": SPEC_EPSILON, "free_epsilon": SPEC_EPSILON / 3, "steps": STEPS,
                           "domain": "the model's log filter-bank (net.spectrogram / net.from_spectrogram)",
                           "command": f"nice -n 10 python -m xai veracity --model {model_name} --clips {n_clips} "
-                                     f"--k {k} --samples {samples} --seed {seed}"},
+                                     f"--k {k} --samples {samples} --seed {random_state}"},
            "summary": summary("planted"), "summary_free": summary("free"),
            "paper": {"lime_top3_flip": "21-53 %", "energy_better": "always (every k)",
                      "source": "Praher, Prinz et al. ISMIR 2021, tables 1-2"},
@@ -215,5 +222,6 @@ def run_study(*, model_name: str = "instrument", n_clips: int = 40, k: int = 3, 
 
 
 def load_shipped(model_name: str = "instrument", path: Path | None = None) -> dict | None:
+    """The shipped study (assets/adversarial/veracity_<model>.json), or None if it is not there."""
     p = path or ASSETS / "adversarial" / f"veracity_{model_name}.json"
     return json.loads(p.read_text()) if p.exists() else None

@@ -14,8 +14,9 @@ Public building blocks (numpy or torch in, same out):
 * :func:`attack_clip` -- one 4-s window of a recording against a registry model -> :class:`AttackResult`;
 * :func:`noise_control` -- white noise at the same SNR, to see whether noise alone changes the answer.
 
-Progress callbacks are ``progress(fraction, message)``; returning ``True`` (or raising :class:`Cancelled`) stops
-the attack with :class:`Cancelled`.
+Progress callbacks are :data:`xai.contract.Progress`, ``progress(fraction, message)``; returning ``True`` (or
+raising :class:`~xai.errors.Cancelled`) stops the attack with :class:`~xai.errors.Cancelled`. Entry points take the
+data first, the model (or network) second, then the options (:class:`AttackOptions`).
 """
 
 from __future__ import annotations
@@ -23,38 +24,28 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from xai.errors import InputError, ParameterError, XaiError
+from xai.audio.clip import to_wav_bytes
+from xai.audio.frontend import band_centres_hz, hop_samples, learned_filters
+from xai.contract import Options, Progress, Result, check_value, option
+from xai.errors import Cancelled, InputError, ParameterError
 
 __all__ = [
-    "METHODS", "DEFAULTS", "AttackOptions", "AttackResult", "BatchAttack", "BoundViolation", "Cancelled",
+    "METHODS", "AttackOptions", "AttackResult", "BatchAttack", "BoundViolation", "Cancelled",
     "snr_db", "linf", "linf_sign_adam", "attack_batch", "attack_clip", "noise_control", "noise_at_snr",
-    "multires_spectral_loss", "window", "check_options",
+    "multires_spectral_loss", "window", "check_options", "band_centres_hz", "hop_samples", "learned_filters",
+    "spectrograms", "amplified", "to_wav",
 ]
 
 METHODS = ("fgsm", "pgd", "cw")
 SAMPLE_RATE = 22_050
 CLIP_SAMPLES = 4 * SAMPLE_RATE  # xai.audio.dataset.CLIP_SAMPLES (not imported: xai stays importable without models)
 SILENCE_RMS = 1e-5  # below this RMS a window counts as silent (SNR undefined)
-
-# Defaults per method: epsilon (L-infinity bound on samples in [-1, 1]), steps, Adam learning rate, C&W alpha.
-DEFAULTS = {
-    "fgsm": {"epsilon": 0.002, "steps": 1, "lr": None, "alpha": None},
-    "pgd": {"epsilon": 0.002, "steps": 50, "lr": 2e-4, "alpha": None},
-    "cw": {"epsilon": 0.01, "steps": 200, "lr": 2e-4, "alpha": 10.0},
-}
-
-
-class Cancelled(XaiError):
-    """The user stopped the attack."""
-
-    def __init__(self, message: str = "The attack was cancelled."):
-        super().__init__(message)
-
 
 class BoundViolation(AssertionError):
     """The perturbation left its L-infinity box: a bug, never a user error."""
@@ -99,10 +90,10 @@ def _np(a) -> np.ndarray:
     return np.asarray(a)
 
 
-def noise_at_snr(x, snr, *, seed: int = 0) -> np.ndarray:
+def noise_at_snr(x, snr, *, random_state: int = 0) -> np.ndarray:
     """White Gaussian noise scaled per row so that snr_db(x, noise) equals ``snr`` exactly."""
     x = _np(x).astype(np.float32)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     n = rng.standard_normal(x.shape).astype(np.float32)
     nx = np.linalg.norm(x, axis=-1, keepdims=True)
     target = nx / (10.0 ** (np.broadcast_to(np.asarray(snr, dtype=np.float64), nx.shape[:-1])[..., None] / 20.0))
@@ -138,15 +129,15 @@ def _project(x: torch.Tensor, delta: torch.Tensor, epsilon: float, lo: float, hi
     return torch.clamp(d, -epsilon, epsilon)  # so the box goes last and holds exactly
 
 
-def _report(progress, fraction: float, message: str) -> None:
+def _report(progress: Progress | None, fraction: float, message: str) -> None:
     if progress is not None and progress(fraction, message) is True:
-        raise Cancelled()
+        raise Cancelled("The attack was cancelled.")
 
 
 def linf_sign_adam(objective: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor, *,
-                   epsilon: float, steps: int, lr: float, random_start: bool = False, seed: int = 0,
+                   epsilon: float, steps: int, lr: float, random_start: bool = False, random_state: int = 0,
                    value_range: tuple[float, float] = (-1.0, 1.0), betas: tuple[float, float] = (0.9, 0.999),
-                   progress=None, on_step: Callable[[int, torch.Tensor], None] | None = None):
+                   progress: Progress | None = None, on_step: Callable[[int, torch.Tensor], None] | None = None):
     """Minimise ``objective`` over delta with Adam on sign gradients inside |delta| <= epsilon, per row.
 
     ``objective(x_adv)`` returns ``(loss, done)``: a per-row loss (B,) to minimise and a bool (B,) saying which
@@ -161,7 +152,7 @@ def linf_sign_adam(objective: Callable[[torch.Tensor], tuple[torch.Tensor, torch
     lo, hi = value_range
     x = x.detach()
     if random_start:
-        g = torch.Generator().manual_seed(seed)
+        g = torch.Generator().manual_seed(random_state)
         delta = (torch.rand(x.shape, generator=g, dtype=x.dtype) * 2 - 1) * epsilon
     else:
         delta = torch.zeros_like(x)
@@ -201,64 +192,75 @@ def linf_sign_adam(objective: Callable[[torch.Tensor], tuple[torch.Tensor, torch
 
 
 @dataclass(frozen=True)
-class AttackOptions:
+class AttackOptions(Options):
     """How to attack. ``target`` is a class index (targeted) or None (untargeted: any other class will do).
 
     ``epsilon`` bounds every sample of the perturbation (L-infinity, samples in [-1, 1]); ``steps`` and ``lr``
     drive the sign-Adam loop (FGSM is one step of size epsilon); ``alpha`` weighs the classification term of
     C&W against ||delta||^2 (or the multi-resolution spectral distance if ``spectral``). ``random_start`` starts
-    PGD at a uniform point in the box (seeded). ``stop_early``: stop each clip as soon as its goal is reached.
+    PGD at a uniform point in the box (seeded by ``random_state``). ``stop_early``: stop each clip as soon as its
+    goal is reached. ``lr`` and ``alpha`` None take the method's defaults (:attr:`PER_METHOD`, as
+    :meth:`for_method` does for every option).
     """
 
-    method: str = "pgd"
-    epsilon: float = 0.002
-    target: int | None = None
-    steps: int = 50
-    lr: float | None = None
-    alpha: float | None = None
-    spectral: bool = False
-    random_start: bool = False
-    seed: int = 0
-    stop_early: bool = True
+    PER_METHOD: ClassVar[dict] = {
+        "fgsm": {"epsilon": 0.002, "steps": 1},
+        "pgd": {"epsilon": 0.002, "steps": 50, "lr": 2e-4},
+        "cw": {"epsilon": 0.01, "steps": 200, "lr": 2e-4, "alpha": 10.0},
+    }
+
+    method: str = option("pgd", choices=METHODS, help="FGSM (one step), PGD (sign-Adam) or C&W (||delta||^2 + "
+                                                      "alpha * CE).")
+    epsilon: float = option(0.002, low=1e-7, high=1.0,
+                            help="Largest sample change (L-infinity; samples in [-1, 1]; 0.002 is about -54 dBFS).")
+    target: int | None = option(None, low=0, help="Class index to reach; empty = any other class.")
+    steps: int = option(50, low=1, high=5000, help="Most sign-Adam steps.")
+    lr: float | None = option(None, low=1e-9, high=1.0, help="Adam learning rate (default per method).")
+    alpha: float | None = option(None, low=1e-6, high=1e6, help="C&W: weight of the class term (default 10).")
+    spectral: bool = option(False, help="C&W: multi-resolution spectral distance instead of ||delta||^2.")
+    random_start: bool = option(False, help="PGD: start at a random point of the box.")
+    random_state: int = option(0, low=0, high=2**31 - 1, help="Seed of the random start.")
+    stop_early: bool = option(True, help="Stop each clip as soon as its goal is reached.")
+
+    def __post_init__(self):
+        """Validate: epsilon must be positive, every other option given (not None) within its declaration."""
+        eps = self.epsilon
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps <= 0:
+            raise ParameterError(f"The perturbation bound epsilon must be a positive number, got {eps!r}.")
+        for s in self.spec():
+            value = getattr(self, s["name"])
+            if value is not None:
+                check_value(s["name"], value, s["type"], s)
 
     @classmethod
     def for_method(cls, method: str, **kw) -> AttackOptions:
-        """Options with the method's defaults (see DEFAULTS), overridden by the non-None keywords."""
+        """Options with the method's defaults (:attr:`PER_METHOD`), overridden by the non-None keywords."""
         if method not in METHODS:
             raise ParameterError(f"The attack method must be one of {', '.join(METHODS)}, got '{method}'.")
-        base = {k: v for k, v in DEFAULTS[method].items() if v is not None}
+        base = dict(cls.PER_METHOD[method])
         base.update({k: v for k, v in kw.items() if v is not None})
         return cls(method=method, **base)
 
-    def to_dict(self) -> dict:
-        return {"method": self.method, "epsilon": self.epsilon, "target": self.target, "steps": self.steps,
-                "lr": self.lr, "alpha": self.alpha, "spectral": self.spectral, "random_start": self.random_start,
-                "seed": self.seed, "stop_early": self.stop_early}
+    def learning_rate(self) -> float | None:
+        """The Adam learning rate used: the given one or the method's default (None for FGSM)."""
+        return self.lr if self.lr is not None else self.PER_METHOD[self.method].get("lr")
+
+    def cw_alpha(self) -> float | None:
+        """The C&W weight used: the given one or the default (None for the other methods)."""
+        if self.method != "cw":
+            return self.alpha
+        return self.alpha if self.alpha is not None else self.PER_METHOD["cw"]["alpha"]
 
 
 def check_options(opt: AttackOptions, n_classes: int) -> AttackOptions:
-    """Validate options; raises ParameterError with a plain sentence."""
-    if opt.method not in METHODS:
-        raise ParameterError(f"The attack method must be one of {', '.join(METHODS)}, got '{opt.method}'.")
-    if not (isinstance(opt.epsilon, (int, float)) and math.isfinite(opt.epsilon) and opt.epsilon > 0):
-        raise ParameterError(f"The perturbation bound epsilon must be a positive number, got {opt.epsilon!r}.")
-    if opt.epsilon > 1:
-        raise ParameterError(f"The perturbation bound epsilon must be at most 1 (the full sample range), got "
-                             f"{opt.epsilon!r}.")
-    if opt.method != "fgsm" and (isinstance(opt.steps, bool) or not isinstance(opt.steps, int)
-                                 or not 1 <= opt.steps <= 5000):
-        raise ParameterError(f"The number of steps must be an int in [1, 5000], got {opt.steps!r}.")
-    if opt.lr is not None and not opt.lr > 0:
-        raise ParameterError(f"The learning rate must be positive, got {opt.lr!r}.")
-    if opt.alpha is not None and not opt.alpha > 0:
-        raise ParameterError(f"The weight alpha must be positive, got {opt.alpha!r}.")
+    """Check what the declaration cannot: the target is one of the model's classes (ParameterError otherwise)."""
     if opt.target is not None and not 0 <= int(opt.target) < n_classes:
         raise ParameterError(f"The target class index must be in [0, {n_classes - 1}], got {opt.target!r}.")
     return opt
 
 
-@dataclass
-class BatchAttack:
+@dataclass(frozen=True)
+class BatchAttack(Result):
     """The outcome of :func:`attack_batch` for B clips (numpy arrays)."""
 
     adversarial: np.ndarray  # (B, n) float32
@@ -279,70 +281,50 @@ def _goal(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None) ->
     return (pred == target) if target is not None else (pred != y)
 
 
-def attack_batch(net: torch.nn.Module, x, options: AttackOptions, *, labels=None, targets=None,
-                 progress=None, on_step=None, value_range: tuple[float, float] = (-1.0, 1.0)) -> BatchAttack:
-    """Attack B waveforms (B, n) of a classifier ``net`` (waveform -> logits), all with the same options.
+def _fgsm(net, x, y, tgt, eps: float, value_range, on_step, progress) -> tuple[torch.Tensor, np.ndarray]:
+    """One signed-gradient step of size epsilon (towards the target, or away from the label)."""
+    xr = x.clone().requires_grad_(True)
+    logits = net(xr)
+    loss = -F.cross_entropy(logits, tgt, reduction="sum") if tgt is not None else F.cross_entropy(
+        logits, y, reduction="sum")
+    (g,) = torch.autograd.grad(loss, xr)
+    delta = _project(x, eps * torch.sign(g), eps, *value_range).detach()
+    _check_bound(delta, eps)
+    if on_step is not None:
+        on_step(1, delta)
+    _report(progress, 1.0, "one step")
+    return delta, np.ones(x.shape[0], dtype=np.int64)
 
-    ``labels`` are the classes to move away from (default: the model's own answers on the clean clips);
-    ``targets`` a class per clip for a targeted attack (default: ``options.target`` for all, or untargeted).
-    The net is put in eval mode. Every step's delta satisfies |delta| <= epsilon (checked).
-    """
-    x = torch.as_tensor(_np(x), dtype=torch.float32)
-    if x.dim() == 1:
-        x = x[None]
-    net.eval()
-    with torch.no_grad():
-        logits0 = net(x)
-    C = logits0.shape[1]
-    check_options(options, C)
-    p0 = torch.softmax(logits0, 1)
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.long) if labels is not None else logits0.argmax(1)
-    if targets is None and options.target is not None:
-        targets = np.full(x.shape[0], int(options.target))
-    tgt = torch.as_tensor(np.asarray(targets), dtype=torch.long) if targets is not None else None
-    eps = float(options.epsilon)
-    m = options.method
 
-    if m == "fgsm":
-        xr = x.clone().requires_grad_(True)
-        logits = net(xr)
-        loss = -F.cross_entropy(logits, tgt, reduction="sum") if tgt is not None else F.cross_entropy(
-            logits, y, reduction="sum")
-        (g,) = torch.autograd.grad(loss, xr)
-        delta = _project(x, eps * torch.sign(g), eps, *value_range).detach()
-        _check_bound(delta, eps)
-        if on_step is not None:
-            on_step(1, delta)
-        iters = np.ones(x.shape[0], dtype=np.int64)
-        _report(progress, 1.0, "one step")
-    else:
-        lr = options.lr if options.lr is not None else DEFAULTS[m]["lr"]
-        alpha = options.alpha if options.alpha is not None else (DEFAULTS["cw"]["alpha"] if m == "cw" else None)
+def _objective(net, x, y, tgt, options: AttackOptions):
+    """The per-row loss of PGD (cross-entropy) or C&W (distance + alpha x class term), and which rows are done."""
+    m, alpha = options.method, options.cw_alpha()
 
-        def objective(xa):
-            logits = net(xa)
-            if tgt is not None:
-                cls = F.cross_entropy(logits, tgt, reduction="none")
-            elif m == "cw":  # CE of the event "not the original class": -log(1 - p_y), bounded below by 0
-                logp = torch.log_softmax(logits, 1)
-                py = logp.gather(1, y[:, None])[:, 0].exp()
-                cls = -torch.log1p(-py.clamp(max=1 - 1e-6))
-            else:
-                cls = -F.cross_entropy(logits, y, reduction="none")
-            if m == "cw":
-                d = xa - x
-                dist = multires_spectral_loss(x, xa) if options.spectral else (d * d).sum(1)
-                loss = dist + alpha * cls
-            else:
-                loss = cls
-            done = _goal(logits.detach(), y, tgt)
-            if not options.stop_early:
-                done = torch.zeros_like(done)
-            return loss, done
+    def objective(xa):
+        logits = net(xa)
+        if tgt is not None:
+            cls = F.cross_entropy(logits, tgt, reduction="none")
+        elif m == "cw":  # CE of the event "not the original class": -log(1 - p_y), bounded below by 0
+            logp = torch.log_softmax(logits, 1)
+            py = logp.gather(1, y[:, None])[:, 0].exp()
+            cls = -torch.log1p(-py.clamp(max=1 - 1e-6))
+        else:
+            cls = -F.cross_entropy(logits, y, reduction="none")
+        if m == "cw":
+            d = xa - x
+            dist = multires_spectral_loss(x, xa) if options.spectral else (d * d).sum(1)
+            loss = dist + alpha * cls
+        else:
+            loss = cls
+        done = _goal(logits.detach(), y, tgt)
+        if not options.stop_early:
+            done = torch.zeros_like(done)
+        return loss, done
 
-        delta, _, iters = linf_sign_adam(objective, x, epsilon=eps, steps=int(options.steps), lr=float(lr),
-                                         random_start=options.random_start and m == "pgd", seed=options.seed,
-                                         value_range=value_range, progress=progress, on_step=on_step)
+    return objective
+
+
+def _batch_outcome(net, x, delta, logits0, y, tgt, iters) -> BatchAttack:
     with torch.no_grad():
         adv = x + delta
         logits1 = net(adv)
@@ -354,9 +336,41 @@ def attack_batch(net: torch.nn.Module, x, options: AttackOptions, *, labels=None
     with np.errstate(divide="ignore", invalid="ignore"):
         snr = np.where(nx > 0, 20 * np.log10(nx / nd), np.nan)
     return BatchAttack(adversarial=adv.numpy(), delta=dn, original_label=logits0.argmax(1).numpy(),
-                       adversarial_label=logits1.argmax(1).numpy(), original_probs=p0.numpy(),
+                       adversarial_label=logits1.argmax(1).numpy(), original_probs=torch.softmax(logits0, 1).numpy(),
                        adversarial_probs=p1.numpy(), target=None if tgt is None else tgt.numpy(),
                        success=success, iterations=iters, snr_db=snr, linf=np.abs(dn).max(axis=1))
+
+
+def attack_batch(x, net: torch.nn.Module, options: AttackOptions, *, labels=None, targets=None,
+                 progress: Progress | None = None, on_step=None,
+                 value_range: tuple[float, float] = (-1.0, 1.0)) -> BatchAttack:
+    """Attack B waveforms ``x`` (B, n) of a classifier ``net`` (waveform -> logits), all with the same options.
+
+    ``labels`` are the classes to move away from (default: the model's own answers on the clean clips);
+    ``targets`` a class per clip for a targeted attack (default: ``options.target`` for all, or untargeted).
+    The net is put in eval mode. Every step's delta satisfies |delta| <= epsilon (checked).
+    """
+    x = torch.as_tensor(_np(x), dtype=torch.float32)
+    if x.dim() == 1:
+        x = x[None]
+    net.eval()
+    with torch.no_grad():
+        logits0 = net(x)
+    check_options(options, logits0.shape[1])
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.long) if labels is not None else logits0.argmax(1)
+    if targets is None and options.target is not None:
+        targets = np.full(x.shape[0], int(options.target))
+    tgt = torch.as_tensor(np.asarray(targets), dtype=torch.long) if targets is not None else None
+    eps = float(options.epsilon)
+    if options.method == "fgsm":
+        delta, iters = _fgsm(net, x, y, tgt, eps, value_range, on_step, progress)
+    else:
+        delta, _, iters = linf_sign_adam(_objective(net, x, y, tgt, options), x, epsilon=eps,
+                                         steps=int(options.steps), lr=float(options.learning_rate()),
+                                         random_start=options.random_start and options.method == "pgd",
+                                         random_state=options.random_state, value_range=value_range,
+                                         progress=progress, on_step=on_step)
+    return _batch_outcome(net, x, delta, logits0, y, tgt, iters)
 
 
 # --- one clip of a recording ------------------------------------------------------------------------------------
@@ -378,8 +392,8 @@ def window(waveform, start_seconds: float = 0.0, *, sample_rate: int = SAMPLE_RA
     return out
 
 
-@dataclass
-class AttackResult:
+@dataclass(frozen=True)
+class AttackResult(Result):
     """One attacked clip, with everything the side-by-side view needs."""
 
     model: str
@@ -399,21 +413,25 @@ class AttackResult:
 
     @property
     def delta(self) -> np.ndarray:
+        """The perturbation: adversarial minus original."""
         return self.adversarial - self.original
 
     @property
     def original_label(self) -> str:
+        """The model's answer on the clean window."""
         return self.classes[int(np.argmax(self.original_probs))]
 
     @property
     def adversarial_label(self) -> str:
+        """The model's answer on the attacked window."""
         return self.classes[int(np.argmax(self.adversarial_probs))]
 
     @property
     def target_label(self) -> str | None:
+        """The class the attack aimed at, None when untargeted."""
         return None if self.options.target is None else self.classes[int(self.options.target)]
 
-    def to_dict(self) -> dict:
+    def summary(self) -> dict:
         """The CLI's JSON: labels, success, SNR (dB), L-infinity, iterations, probabilities and options."""
         snr = self.snr_db if math.isfinite(self.snr_db) else None
         return {
@@ -434,28 +452,16 @@ class AttackResult:
         }
 
 
-def resolve_target(target, classes) -> int | None:
-    """A target given by name or index -> class index (None stays None); ParameterError if unknown."""
-    if target is None or target == "":
-        return None
-    if isinstance(target, str) and not target.lstrip("-").isdigit():
-        if target not in classes:
-            raise ParameterError(f"There is no class '{target}' in this model; its classes are: "
-                                 f"{', '.join(classes)}.")
-        return list(classes).index(target)
-    t = int(target)
-    if not 0 <= t < len(classes):
-        raise ParameterError(f"The target class index must be in [0, {len(classes) - 1}], got {t}.")
-    return t
-
-
-def attack_clip(model, waveform, options: AttackOptions, *, start_seconds: float = 0.0, progress=None,
-                noise_seed: int = 0, n_samples: int = CLIP_SAMPLES) -> AttackResult:
+def attack_clip(waveform, model, options: AttackOptions | None = None, *, start_seconds: float = 0.0,
+                progress: Progress | None = None, noise_random_state: int = 0,
+                n_samples: int = CLIP_SAMPLES) -> AttackResult:
     """Attack the 4-s window of a recording at ``start_seconds`` against ``model`` (registry Model-like: .name,
     .net, .classes). Adds the white-noise control at the attack's SNR when the attack changed anything.
 
-    Plain errors: epsilon <= 0, a target equal to the model's current answer, a silent window.
+    ``options`` None = PGD with its defaults. Plain errors: epsilon <= 0, a target equal to the model's current
+    answer, a silent window.
     """
+    options = AttackOptions.for_method("pgd") if options is None else options
     classes = tuple(model.classes)
     check_options(options, len(classes))
     x = window(waveform, start_seconds, n_samples=n_samples)
@@ -469,25 +475,27 @@ def attack_clip(model, waveform, options: AttackOptions, *, start_seconds: float
     if options.target is not None and int(options.target) == current:
         raise ParameterError(f"The model already answers '{classes[current]}'; choose another target class or "
                              f"leave the target empty to push it to any other class.")
-    res = attack_batch(net, x[None], options, progress=progress)
-    out = AttackResult(model=model.name, classes=classes, options=options, original=x,
-                       adversarial=res.adversarial[0], original_probs=res.original_probs[0],
-                       adversarial_probs=res.adversarial_probs[0], success=bool(res.success[0]),
-                       iterations=int(res.iterations[0]), snr_db=float(res.snr_db[0]), linf=float(res.linf[0]),
-                       start_seconds=float(start_seconds))
-    if math.isfinite(out.snr_db):
-        out.noise = noise_control(net, x, out.snr_db, classes=classes, seed=noise_seed)
-    return out
+    res = attack_batch(x[None], net, options, progress=progress)
+    snr = float(res.snr_db[0])
+    noise = noise_control(x, net, snr, classes=classes, random_state=noise_random_state) if math.isfinite(snr) \
+        else {}
+    return AttackResult(model=model.name, classes=classes, options=options, original=x,
+                        adversarial=res.adversarial[0], original_probs=res.original_probs[0],
+                        adversarial_probs=res.adversarial_probs[0], success=bool(res.success[0]),
+                        iterations=int(res.iterations[0]), snr_db=snr, linf=float(res.linf[0]),
+                        start_seconds=float(start_seconds), noise=noise)
 
 
-def noise_control(net: torch.nn.Module, x, snr: float, *, classes=None, seed: int = 0, repeats: int = 5) -> dict:
+def noise_control(x, net: torch.nn.Module, snr: float, *, classes=None, random_state: int = 0,
+                  repeats: int = 5) -> dict:
     """White noise at the given SNR added to clip ``x``, ``repeats`` draws: does noise alone change the answer?
 
-    Returns {"snr_db", "label" (of the first draw), "probabilities" (first draw), "changed_fraction"} where
-    ``changed_fraction`` is the share of draws whose answer differs from the clean clip's.
+    Returns {"snr_db", "label" (of the first draw), "probabilities" (first draw), "changed_fraction", "repeats",
+    "waveform_seed"} where ``changed_fraction`` is the share of draws whose answer differs from the clean clip's
+    and ``waveform_seed`` the random state of the first draw (to play it again).
     """
     x = _np(x).astype(np.float32).reshape(-1)
-    noise = np.stack([noise_at_snr(x[None], snr, seed=seed + r)[0] for r in range(repeats)])
+    noise = np.stack([noise_at_snr(x[None], snr, random_state=random_state + r)[0] for r in range(repeats)])
     net.eval()
     with torch.no_grad():
         clean = int(net(torch.from_numpy(x)[None]).argmax(1)[0])
@@ -498,7 +506,7 @@ def noise_control(net: torch.nn.Module, x, snr: float, *, classes=None, seed: in
     return {"snr_db": round(float(snr), 3), "label": name(labels[0]),
             "probabilities": [round(float(v), 6) for v in p[0]],
             "changed_fraction": float(np.mean(labels != clean)), "repeats": repeats,
-            "waveform_seed": seed}
+            "waveform_seed": random_state}
 
 
 def spectrograms(net: torch.nn.Module, original, adversarial) -> tuple[np.ndarray, np.ndarray]:
@@ -507,6 +515,11 @@ def spectrograms(net: torch.nn.Module, original, adversarial) -> tuple[np.ndarra
     with torch.no_grad():
         s = net.spectrogram(torch.as_tensor(np.stack([_np(original), _np(adversarial)]), dtype=torch.float32))
     return s[0].numpy(), s[1].numpy()
+
+
+def to_wav(x) -> bytes:
+    """WAV bytes of a window (original, adversarial, amplified perturbation), clipped to [-1, 1] to listen to."""
+    return to_wav_bytes(np.clip(_np(x).astype(np.float32), -1, 1))
 
 
 def amplified(delta, peak: float = 0.5) -> np.ndarray:

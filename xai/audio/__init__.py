@@ -1,6 +1,7 @@
 """Recordings: loading, classification by audio models, transcription, the rendered audio data set.
 
 - :mod:`xai.audio.clip`        load and validate recordings -> Clip (mono, 22,050 Hz); windows in seconds
+- :mod:`xai.audio.examples`    the example recordings that ship (titles, provenance, files)
 - :mod:`xai.audio.predict`     classify_audio(clip, model) -> AudioPrediction; the model's log-mel spectrogram
 - :mod:`xai.audio.transcribe`  basic-pitch transcription of a recording -> Piece
 - :mod:`xai.audio.dataset`     rendering pieces with soundfonts, augmentation, the cached clip splits

@@ -28,11 +28,12 @@ import io
 import math
 import wave
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
 import numpy as np
 
-from xai._filetypes import identify
+from xai import _upload
+from xai._upload import identify
 from xai.errors import InputError, ParameterError, check_int
 from xai.symbolic.music import Source
 
@@ -48,6 +49,7 @@ __all__ = [
     "resample",
     "to_wav_bytes",
     "frames",
+    "clip_key",
 ]
 
 SAMPLE_RATE = 22_050
@@ -128,28 +130,26 @@ class Clip:
 
     @property
     def n_samples(self) -> int:
+        """How many samples the clip holds."""
         return int(self.waveform.size)
 
     @property
     def duration_seconds(self) -> float:
+        """The clip's length in seconds."""
         return self.n_samples / float(self.sample_rate)
+
+
+def clip_key(clip: Clip) -> str:
+    """A cache key of a clip: its file's SHA-256 when it came from a file, else one for this object only."""
+    return clip.source.sha256 if clip.source is not None else f"clip:{id(clip)}"
 
 
 def load_audio(path, *, limits: AudioLimits = DEFAULT_AUDIO_LIMITS) -> Clip:
     """Read a recording from disk; see :func:`load_audio_bytes`. The size is checked before reading."""
     _check_limits(limits)
-    p = Path(path)
-    _format_for(p.name)
-    try:
-        if not p.is_file():
-            raise InputError(f"There is no file at '{p}'; check the path and try again.")
-        size = p.stat().st_size
-        if size > limits.max_bytes:
-            raise _too_big(p.name, size, limits)
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"'{p}' could not be opened ({exc.strerror or 'access denied'}); check the file.") from exc
-    return load_audio_bytes(data, p.name, limits=limits)
+    data, name = _upload.read_upload(path, max_bytes=limits.max_bytes, check_name=_format_for,
+                                     too_big=lambda n, s: _too_big(n, s, limits))
+    return load_audio_bytes(data, name, limits=limits)
 
 
 def load_audio_bytes(data: bytes, filename: str, *, limits: AudioLimits = DEFAULT_AUDIO_LIMITS) -> Clip:
@@ -180,18 +180,8 @@ def load_audio_bytes(data: bytes, filename: str, *, limits: AudioLimits = DEFAUL
         too long or too short, too many channels, an odd sample rate, or silence.
     """
     _check_limits(limits)
-    if isinstance(data, (bytearray, memoryview)):
-        data = bytes(data)
-    if not isinstance(data, bytes):
-        raise ParameterError(f"The 'data' parameter must be bytes, got {type(data).__name__}.")
-    if not isinstance(filename, str):
-        raise ParameterError(f"The 'filename' parameter must be a str, got {type(filename).__name__}.")
-    name = PurePath(filename.replace("\\", "/")).name or "The file"
-    _format_for(name)
-    if not data:
-        raise InputError(f"'{name}' is empty (0 bytes); check that it was saved completely and upload it again.")
-    if len(data) > limits.max_bytes:
-        raise _too_big(name, len(data), limits)
+    data, name = _upload.check_upload(data, filename, max_bytes=limits.max_bytes, check_name=_format_for,
+                                      too_big=lambda n, s: _too_big(n, s, limits))
     fmt = _sniff(data, name)
     if fmt == "wav":
         samples, sr, channels = _read_wav(data, name, limits)

@@ -1,6 +1,6 @@
 """The audio data set: corpus excerpts rendered to sound, each clip keeping its score.
 
-``python -m xai.symbolic.dataset render`` fills the cache (``<cache>/audio_v1/``) from the parsed corpus
+``python -m training.data render`` fills the cache (``<cache>/audio_v1/``) from the parsed corpus
 (:func:`xai.symbolic.dataset.build`). Each clip is a bar-aligned excerpt of a corpus piece, played for
 :data:`CLIP_SECONDS` seconds by one General MIDI instrument (:data:`INSTRUMENTS`) at a random tempo and
 loudness, rendered with ``midirenderer`` through a soundfont, mixed to mono at 22,050 Hz, and lightly
@@ -75,6 +75,7 @@ FLUIDR3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 
 def audio_dir() -> Path:
+    """Where the rendered audio data set is cached."""
     return data.cache_dir() / f"audio_v{VERSION}"
 
 
@@ -220,9 +221,7 @@ def render_split(table: data.PieceTable, specs: list[ClipSpec], path: Path, *, p
     waves = np.zeros((len(specs), CLIP_SAMPLES), dtype=np.int16)
     feats = np.zeros((len(specs), len(midlevel.FEATURES)), dtype=np.float32)
     aug = {k: np.zeros(len(specs)) for k in ("gain_db", "noise_snr_db", "reverb_rt60", "lowpass_hz", "highpass_hz")}
-    notes = {k: [] for k in ("onsets", "durations", "pitches", "velocities", "parts")}
-    bars = {"bar_starts": [], "bar_numbers": []}
-    note_ptr, bar_ptr = [0], [0]
+    excerpts = []
     t0 = time.time()
     for i, s in enumerate(specs):
         if s.soundfont not in sf2:
@@ -234,12 +233,7 @@ def render_split(table: data.PieceTable, specs: list[ClipSpec], path: Path, *, p
         feats[i] = midlevel.features(ex, CLIP_SECONDS)
         for k, v in info.items():
             aug[k][i] = v
-        for k in notes:
-            notes[k].append(np.asarray(getattr(ex, k)))
-        bars["bar_starts"].append(ex.bar_starts)
-        bars["bar_numbers"].append(ex.bar_numbers)
-        note_ptr.append(note_ptr[-1] + ex.n_notes)
-        bar_ptr.append(bar_ptr[-1] + ex.bar_starts.size)
+        excerpts.append(ex)
         if (i + 1) % 200 == 0 or i + 1 == len(specs):
             progress(f"  {path.stem}: {i + 1}/{len(specs)} clips, {time.time() - t0:.0f} s")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -255,9 +249,7 @@ def render_split(table: data.PieceTable, specs: list[ClipSpec], path: Path, *, p
         qpm=np.array([s.qpm for s in specs]),
         velocity=np.array([s.velocity for s in specs], dtype=np.int64),
         seed=np.array([s.seed for s in specs], dtype=np.int64),
-        note_ptr=np.array(note_ptr, dtype=np.int64),
-        bar_ptr=np.array(bar_ptr, dtype=np.int64),
-        **{k: np.concatenate(v) if v else np.zeros(0) for k, v in {**notes, **bars}.items()},
+        **music.pack_pieces(excerpts),
         **aug,
     )
     return {"clips": len(specs), "seconds": round(time.time() - t0, 1)}
@@ -284,24 +276,14 @@ class AudioSet:
 
     def score(self, i: int) -> music.Piece:
         """The notes clip ``i`` plays (beats from the clip's start, at its tempo), with its bar lines."""
-        a = self.arrays
-        n0, n1 = a["note_ptr"][i], a["note_ptr"][i + 1]
-        b0, b1 = a["bar_ptr"][i], a["bar_ptr"][i + 1]
-        parts = a["parts"][n0:n1].astype(np.int16)
-        return music.Piece(
-            title=f"clip {i}", onsets=a["onsets"][n0:n1], durations=a["durations"][n0:n1],
-            pitches=a["pitches"][n0:n1].astype(np.int16), velocities=a["velocities"][n0:n1].astype(np.int16),
-            parts=parts, part_names=tuple(f"Part {k + 1}" for k in range(int(parts.max()) + 1 if parts.size else 1)),
-            bar_starts=a["bar_starts"][b0:b1], bar_numbers=a["bar_numbers"][b0:b1].astype(np.int64),
-            tempi=((0.0, float(a["qpm"][i])),),
-        )
+        return music.unpack_piece(self.arrays, i, title=f"clip {i}", tempi=((0.0, float(self.arrays["qpm"][i])),))
 
 
 def load(split: str, *, root: Path | None = None) -> AudioSet:
     """Load one rendered split (``train``, ``val``, ``test`` or ``test_heldout_sf``) from the cache."""
     path = (root or audio_dir()) / f"{split}.npz"
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run `python -m xai.symbolic.dataset render` first.")
+        raise FileNotFoundError(f"{path} is missing: run `python -m training.data render` first.")
     z = np.load(path, allow_pickle=False)
     a = {k: z[k] for k in z.files}
     return AudioSet(waves=a.pop("waves"), style=a.pop("style"), instrument=a.pop("instrument"),
@@ -314,7 +296,7 @@ def build(table: data.PieceTable | None = None, *, out: Path | None = None, clip
     table = table if table is not None else data.build(progress=progress)
     out = out or audio_dir()
     per = {**CLIPS_PER_CLASS, **(clips_per_class or {})}
-    sp = data.split(table, seed=seed)
+    sp = data.split(table, random_state=seed)
     t0 = time.time()
     meta = {"version": VERSION, "sample_rate": SAMPLE_RATE, "clip_seconds": CLIP_SECONDS,
             "classes": list(data.CLASSES), "instruments": [list(i) for i in INSTRUMENTS],
@@ -332,7 +314,8 @@ def build(table: data.PieceTable | None = None, *, out: Path | None = None, clip
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m xai.symbolic.dataset render")
+    """Render the audio data set (command line)."""
+    ap = argparse.ArgumentParser(prog="python -m training.data render")
     for name, n in CLIPS_PER_CLASS.items():
         ap.add_argument(f"--{name}-per-class", type=int, default=n)
     ap.add_argument("--no-heldout", action="store_true", help="skip the held-out soundfont render")

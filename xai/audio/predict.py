@@ -13,17 +13,24 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models import audio_nets
 from xai.audio.clip import Clip, frames
+from xai.audio.frontend import learned_filters
+from xai.contract import Result
 from xai.errors import InputError
 
-__all__ = ["AudioPrediction", "Spectrogram", "classify_audio", "model_spectrogram"]
+__all__ = ["AudioPrediction", "Spectrogram", "classify_audio", "model_spectrogram", "filterbanks"]
 
 _SILENT_RMS = 1e-4  # a window quieter than -80 dB RMS gets no vote
 
 
 @dataclass(frozen=True, eq=False)
-class AudioPrediction:
-    """What an audio model says about a recording: per class overall, and per window over time."""
+class AudioPrediction(Result):
+    """What an audio model says about a recording: per class overall, and per window over time.
+
+    A :class:`~xai.contract.Result`: :meth:`to_dict` / :meth:`from_dict` round-trip it through JSON;
+    :meth:`summary` is the rounded shape the command line prints.
+    """
 
     model: str
     classes: tuple[str, ...]
@@ -37,10 +44,11 @@ class AudioPrediction:
 
     @property
     def label(self) -> str:
+        """The most probable class."""
         return self.classes[int(np.argmax(self.probabilities))]
 
-    def to_dict(self) -> dict:
-        """The JSON shape of ``python -m xai predict FILE.wav --json``."""
+    def summary(self) -> dict:
+        """The JSON shape of ``python -m xai predict FILE.wav --json``: rounded probabilities, overall and per window."""
         out = {
             "model": self.model,
             "classes": list(self.classes),
@@ -125,7 +133,7 @@ def classify_audio(clip: Clip, model, *, hop_seconds: float | None = None, max_w
 
 
 @dataclass(frozen=True, eq=False)
-class Spectrogram:
+class Spectrogram(Result):
     """A model's log filter-bank input for a recording: what the network actually reads."""
 
     values: np.ndarray  # (bands, frames)
@@ -142,3 +150,12 @@ def model_spectrogram(clip: Clip, model, *, max_seconds: float = 900.0) -> Spect
     hop = net.front.hop
     return Spectrogram(values=s, times=np.arange(s.shape[1]) * hop / clip.sample_rate,
                        band_hz=np.asarray(net.front.band_centres_hz()))
+
+
+def filterbanks(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the filter-bank figure compares: (the mel bank, the model's learned bank, FFT bin frequencies in Hz).
+
+    Only a model with a learnable front end has a learned bank of its own.
+    """
+    freqs = np.linspace(0, audio_nets.SAMPLE_RATE / 2, audio_nets.N_FFT // 2 + 1)
+    return audio_nets.mel_filterbank(), learned_filters(model.net), freqs

@@ -57,7 +57,7 @@ def available() -> bool:
         with _quiet():
             import basic_pitch  # noqa: F401
             import onnxruntime  # noqa: F401
-    except Exception:
+    except (ImportError, OSError, RuntimeError, AttributeError):  # missing, or a broken native library
         return False
     return True
 

@@ -15,32 +15,40 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from xai._paths import ASSETS
-from xai.errors import ParameterError, XaiError
+from xai.contract import Options, Progress, Result, option
+from xai.errors import Cancelled, ParameterError
 
-__all__ = ["CLOSE", "KINDS", "Cancelled", "RunResult", "corrupt", "train_run", "run_curves", "load_curves",
+__all__ = ["CLOSE", "KINDS", "Cancelled", "LabelNoiseOptions", "RunResult", "corrupt", "train_run", "run_curves", "load_curves",
            "curve_files", "summarize"]
 
 KINDS = ("symmetric", "class")
 #: Class-dependent noise: a wrong label goes to the style a listener most easily mistakes it for.
 CLOSE = {"bach": "classical", "classical": "bach", "palestrina": "monteverdi", "monteverdi": "palestrina",
          "trecento": "palestrina", "folk": "classical"}
-DEFAULTS = {"epochs": 8, "batch": 32, "lr": 3e-3, "width": 8, "n_train": 1200}
 CURVES_DIR = ASSETS / "label_noise"
 
 
-class Cancelled(XaiError):
-    """The run was stopped by its progress callback."""
+@dataclass(frozen=True)
+class LabelNoiseOptions(Options):
+    """How the lab trains: the page's widgets, the CLI's flags and the curves document's parameters."""
+
+    # At most 16: a live run in class must end within a minute or two on two shared cores.
+    epochs: int = option(8, low=1, high=16, help="Passes over the training excerpts; fewer is faster and less "
+                                                 "accurate.")
+    batch: int = option(32, low=1, high=4096, help="Excerpts per training step.")
+    lr: float = option(3e-3, low=0.0, high=1.0, help="Adam's learning rate.")
+    width: int = option(8, low=1, high=256, help="Channels of the tiny CNN's first block.")
+    n_train: int = option(1200, low=1, help="Training excerpts in the shipped subset.")
 
 
-@dataclass
-class RunResult:
+@dataclass(frozen=True)
+class RunResult(Result):
     """One training run on corrupted labels, measured on clean held-out pieces."""
 
     kind: str
@@ -55,7 +63,8 @@ class RunResult:
     per_class: dict = field(default_factory=dict)  # test recall per style
     seconds: float = 0.0
 
-    def to_dict(self) -> dict:
+    def record(self) -> dict:
+        """The run as one plain dict (a row of the curves document and of the page's runs)."""
         return asdict(self)
 
 
@@ -66,7 +75,7 @@ def _check(kind: str, noise: float) -> None:
         raise ParameterError(f"The share of wrong labels must be between 0 and 1, got {noise!r}.")
 
 
-def corrupt(y: np.ndarray, classes, kind: str, noise: float, seed: int) -> np.ndarray:
+def corrupt(y: np.ndarray, classes, kind: str, noise: float, random_state: int) -> np.ndarray:
     """A copy of ``y`` with ``round(noise * len(y))`` labels changed (a seeded choice of which).
 
     ``symmetric``: each chosen label becomes one of the other classes, uniformly. ``class``: it becomes its
@@ -74,7 +83,7 @@ def corrupt(y: np.ndarray, classes, kind: str, noise: float, seed: int) -> np.nd
     """
     _check(kind, noise)
     y = np.asarray(y).astype(np.int64)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     out = y.copy()
     n = int(round(noise * len(y)))
     idx = rng.choice(len(y), size=n, replace=False) if n else np.zeros(0, dtype=np.int64)
@@ -88,10 +97,7 @@ def corrupt(y: np.ndarray, classes, kind: str, noise: float, seed: int) -> np.nd
     return out
 
 
-Progress = Callable[[float, str], "bool | None"]
-
-
-def train_run(data: dict, *, kind: str = "symmetric", noise: float = 0.0, seed: int = 0, epochs: int | None = None,
+def train_run(data: dict, *, kind: str = "symmetric", noise: float = 0.0, random_state: int = 0, epochs: int | None = None,
               n_train: int | None = None, progress: Progress | None = None, threads: int | None = 1) -> RunResult:
     """Train the tiny CNN on the subset with corrupted training labels; test on clean held-out pieces.
 
@@ -105,15 +111,13 @@ def train_run(data: dict, *, kind: str = "symmetric", noise: float = 0.0, seed: 
     import torch
 
     _check(kind, noise)
-    epochs = DEFAULTS["epochs"] if epochs is None else epochs
-    if not 1 <= epochs <= 100:
-        raise ParameterError(f"The number of epochs must be between 1 and 100, got {epochs}.")
+    epochs = LabelNoiseOptions(**({} if epochs is None else {"epochs": epochs})).epochs
     t0 = time.perf_counter()
     previous_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     try:
-        return _train(data, kind, noise, seed, epochs, n_train, progress, t0)
+        return _train(data, kind, noise, random_state, epochs, n_train, progress, t0)
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -139,11 +143,12 @@ def _train(data, kind, noise, seed, epochs, n_train, progress, t0) -> RunResult:
     yn = torch.from_numpy(y_noisy)
 
     torch.manual_seed(seed)
-    net = TinyRollCNN(len(classes), width=DEFAULTS["width"])
-    opt = torch.optim.Adam(net.parameters(), lr=DEFAULTS["lr"], weight_decay=1e-4)
+    defaults = LabelNoiseOptions()
+    net = TinyRollCNN(len(classes), width=defaults.width)
+    opt = torch.optim.Adam(net.parameters(), lr=defaults.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     gen = torch.Generator().manual_seed(seed)
-    bs = DEFAULTS["batch"]
+    bs = defaults.batch
     n_batches = (len(yn) + bs - 1) // bs
     total = epochs * n_batches + 1
     step = 0
@@ -176,8 +181,11 @@ def _train(data, kind, noise, seed, epochs, n_train, progress, t0) -> RunResult:
 
 
 def run_curves(data: dict, *, noises=(0.0, 0.2, 0.4, 0.6, 0.8), kinds=KINDS, seeds=(0, 1),
-               epochs: int | None = None, progress: Callable[[str], None] | None = None, threads: int = 1) -> dict:
-    """Every (kind, noise, seed) run; returns the curves document (parameters + runs + summary)."""
+               epochs: int | None = None, progress: Progress | None = None, threads: int = 1) -> dict:
+    """Every (kind, noise, seed) run; returns the curves document (parameters + runs + summary).
+
+    ``progress(fraction, message)`` hears after every run (its return value is ignored: the job runs to the end).
+    """
     runs = []
     t0 = time.perf_counter()
     clean: dict[int, dict] = {}  # noise 0 is the same run for every kind: trained once per seed
@@ -187,17 +195,19 @@ def run_curves(data: dict, *, noises=(0.0, 0.2, 0.4, 0.6, 0.8), kinds=KINDS, see
                 if noise == 0 and seed in clean:
                     runs.append({**clean[seed], "kind": kind})
                     continue
-                r = train_run(data, kind=kind, noise=float(noise), seed=int(seed), epochs=epochs, threads=threads)
-                runs.append(r.to_dict())
+                r = train_run(data, kind=kind, noise=float(noise), random_state=int(seed), epochs=epochs,
+                              threads=threads)
+                runs.append(r.record())
                 if noise == 0:
-                    clean[seed] = r.to_dict()
+                    clean[seed] = r.record()
                 if progress:
-                    progress(f"{kind} noise {noise:.1f} seed {seed}: test accuracy {r.test_accuracy:.3f} "
+                    progress(len(runs) / (len(kinds) * len(noises) * len(seeds)), f"{kind} noise {noise:.1f} seed {seed}: test accuracy {r.test_accuracy:.3f} "
                              f"({r.seconds:.0f} s)")
     meta = data.get("meta", {})
     doc = {"format": "musicxai.label_noise", "version": 1,
            "parameters": {"noises": [float(n) for n in noises], "kinds": list(kinds), "seeds": [int(s) for s in seeds],
-                          "epochs": epochs or DEFAULTS["epochs"], **{k: v for k, v in DEFAULTS.items() if k != "epochs"},
+                          "epochs": epochs or LabelNoiseOptions().epochs,
+                          **{k: v for k, v in LabelNoiseOptions().to_dict().items() if k != "epochs"},
                           "close_styles": CLOSE, "classes": list(data["classes"]),
                           "data": {k: v for k, v in meta.items() if k != "piece_ids"},
                           "model": "models.label_noise.TinyRollCNN"},

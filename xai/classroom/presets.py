@@ -102,6 +102,7 @@ class Preset:
     created: str = ""
 
     def to_dict(self) -> dict:
+        """The preset as plain data."""
         return asdict(self)
 
     def token(self) -> str:
@@ -150,6 +151,7 @@ class PresetStore:
         return out
 
     def get(self, name: str) -> Preset:
+        """The preset called ``name``; a plain message when there is none."""
         for p in self.list():
             if p.name == name:
                 return p

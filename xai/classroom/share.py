@@ -41,6 +41,7 @@ class Str:
         self.max_len, self.choices = max_len, choices
 
     def check(self, key: str, v) -> None:
+        """Refuse a value this setting cannot take, with a plain message naming ``key``."""
         if not isinstance(v, str) or len(v) > self.max_len or (self.choices is not None and v not in self.choices):
             raise ParameterError(f"This link sets '{key}' to a value the page does not accept.")
 
@@ -52,6 +53,7 @@ class Num:
         self.low, self.high, self.integer = low, high, integer
 
     def check(self, key: str, v) -> None:
+        """Refuse a value this setting cannot take, with a plain message naming ``key``."""
         ok_type = isinstance(v, int) if self.integer else isinstance(v, (int, float))
         if isinstance(v, bool) or not ok_type or not (self.low <= v <= self.high):
             raise ParameterError(f"This link sets '{key}' to a value the page does not accept.")
@@ -93,8 +95,8 @@ def _check(spec, key: str, v) -> None:
 
 _PIECE = {"source": Str(20, ("example", "upload", "transcribed")), "example": Str(120), "model": Str(60)}
 
-#: Per view: the keys a link may set and their types. Views not listed here get :data:`GENERIC` until their page
-#: registers a schema with :func:`register_schema`.
+#: Per view: the keys a link may set and their types. Every view with a share panel is declared here, so this
+#: module knows them all as soon as it is imported; a view not listed (none today) gets the generic check.
 SCHEMAS: dict[str, dict] = {
     "classify": {**_PIECE, "bar": int, "window": int},
     "tcav": {"model": Str(60), "concepts": List(Str(120), 16), "relative_to": Str(120), "targets": List(Str(60), 32),
@@ -109,6 +111,18 @@ SCHEMAS: dict[str, dict] = {
                     "target": Str(60), "curves": Str(120)},
     "tour": {"step": int},
     "presets": {"preset": Str(120)},
+    "hubness": {"embedding": Str(60), "k": int, "reduction": Str(20), "item": int},
+    # pages/lime.py: the input (a score's piece or a recording's clip), the segments, the model and class, and
+    # every numeric option of the explanation (LIME's own options carry ``seed``; ``random_state`` is its new name)
+    "lime": {**_PIECE, "input": Str(20, ("score", "recording")), "segments": Str(20), "target": Str(60),
+             "start_bar": int, "end_bar": int, "n_bars": int, "clip_source": Str(20, ("example", "upload")),
+             "clip_example": Str(200), "start_s": float, "off": Str(10), "samples": int, "kernel_width": float,
+             "seed": int, "random_state": int, "top_k": int, "stability_seeds": int, "bars_per_segment": int,
+             "n_registers": int, "n_time": int, "n_bands": int, "batch_size": int},
+    # pages/attack.py (the recording tab): the clip, the model and the attack's settings
+    "attack": {"model": Str(60), "method": Str(20), "target": Str(60), "epsilon": float, "steps": int,
+               "start_s": float, "spectral": bool, "lr": float, "alpha": float,
+               "clip_source": Str(20, ("example", "upload")), "clip_example": Str(200)},
 }
 GENERIC = "generic"
 

@@ -12,29 +12,35 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from models import registry
 from xai._paths import ASSETS
+from xai.attacks import notes as sym
+from xai.attacks import robustness, veracity
+from xai.attacks import waveform as adv
+from xai.audio import clip as audio
+from xai.contract import resolve_target
 from xai.errors import ParameterError
+from xai.symbolic import io, music
+
+__all__ = ["add_commands"]
 
 ASSETS = ASSETS / "adversarial"
 
 
 def _attack(args) -> dict:
-    from models import registry
-    from xai.attacks import waveform as adv
-    from xai.audio import clip as audio
-
     audio_models = registry.available("audio")
     if args.model not in audio_models:
         raise ParameterError(f"The model '{args.model}' does not read recordings; use --model with one of: "
                              f"{', '.join(audio_models) or '(none installed)'}.")
     model = registry.load(args.model)
-    target = adv.resolve_target(args.target, model.classes)
+    target = resolve_target(args.target, model.classes) if args.target else None
     opt = adv.AttackOptions.for_method(args.method, epsilon=args.epsilon, target=target, steps=args.steps,
                                        lr=args.lr, alpha=args.alpha, spectral=args.spectral,
-                                       random_start=args.random_start, seed=args.seed)
+                                       random_start=args.random_start, random_state=args.random_state,
+                                       stop_early=args.stop_early)
     clip = audio.load_audio(args.file)
-    res = adv.attack_clip(model, clip.waveform, opt, start_seconds=args.start)
-    out = res.to_dict()
+    res = adv.attack_clip(clip.waveform, model, opt, start_seconds=args.start)
+    out = res.summary()
     if args.out:
         Path(args.out).write_bytes(audio.to_wav_bytes(res.adversarial))
         out["wav"] = str(args.out)
@@ -56,10 +62,6 @@ def _print_attack(r: dict) -> None:
 
 
 def _attack_notes(args) -> dict:
-    from models import registry
-    from xai.attacks import notes as sym
-    from xai.symbolic import io, music
-
     model = registry.load(args.model)
     piece = io.load(args.file)
     try:
@@ -68,14 +70,9 @@ def _attack_notes(args) -> dict:
         raise ParameterError(f"Give the bars as FIRST-LAST, e.g. 1-4, not '{args.bars}'.") from e
     a, b = piece.bar_range(first, last)
     excerpt = piece.slice(a, b)
-    target = None
-    if args.target:
-        if args.target not in model.classes:
-            raise ParameterError(f"There is no class '{args.target}' in the model '{model.name}'; its classes are: "
-                                 f"{', '.join(model.classes)}.")
-        target = list(model.classes).index(args.target)
+    target = resolve_target(args.target, model.classes) if args.target else None
     res = sym.attack_piece(excerpt, model, target=target, max_edits=args.max_edits, pitches=args.pitches)
-    out = res.to_dict() | {"bars": [first, last]}
+    out = res.summary() | {"bars": [first, last]}
     if args.out:
         Path(args.out).write_bytes(music.to_midi_bytes(res.adversarial))
         out["midi"] = str(args.out)
@@ -91,15 +88,13 @@ def _print_attack_notes(r: dict) -> None:
 
 
 def _robustness(args) -> dict:
-    from xai.attacks import robustness
-
     def progress(f, m):
         print(f"{f:4.0%} {m}", file=sys.stderr)
 
     out = Path(args.out) if args.out else ASSETS
     return robustness.run_study(n_clips=args.clips, n_instrument=args.instrument_clips,
                                 n_targeted=args.targeted_clips, steps=args.steps,
-                                seed=args.seed, out_dir=out, progress=progress)
+                                random_state=args.random_state, out_dir=out, progress=progress)
 
 
 def _print_robustness(r: dict) -> None:
@@ -118,14 +113,12 @@ def _print_robustness(r: dict) -> None:
 
 
 def _veracity(args) -> dict:
-    from xai.attacks import veracity
-
     def progress(f, m):
         print(f"{f:4.0%} {m}", file=sys.stderr)
 
     out = Path(args.out) if args.out else ASSETS
     return veracity.run_study(model_name=args.model, n_clips=args.clips, k=args.k, samples=args.samples,
-                              seed=args.seed, out_dir=out, progress=progress)
+                              random_state=args.random_state, out_dir=out, progress=progress)
 
 
 def _print_veracity(r: dict) -> None:
@@ -135,20 +128,28 @@ def _print_veracity(r: dict) -> None:
           f"LIME recovers {s['lime_recall']:.0%} of the planted segments")
 
 
+def _seed_flag(p) -> None:
+    p.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0, help="seed (default 0)")
+
+
 def add_commands(sub) -> None:
+    """Add ``attack``, ``attack-notes``, ``robustness`` and ``veracity`` to the CLI.
+
+    The attack's flags come from :class:`xai.attacks.waveform.AttackOptions`; those whose default depends on the
+    method (epsilon, steps, lr, alpha) default to None = the method's own.
+    """
     p = sub.add_parser("attack", help="attack a recording's 4-s window on the waveform (FGSM, PGD, C&W)")
     p.add_argument("file", help="a recording (.wav/.flac/.ogg/.mp3)")
     p.add_argument("--model", default="instrument", help="an audio model (default instrument)")
-    p.add_argument("--method", choices=("fgsm", "pgd", "cw"), default="pgd")
     p.add_argument("--target", metavar="CLASS", help="class name or index to reach (default: any other class)")
-    p.add_argument("--epsilon", type=float, metavar="E", help="L-infinity bound on the samples (default per method)")
-    p.add_argument("--steps", type=int, metavar="N", help="most sign-Adam steps (default per method)")
-    p.add_argument("--lr", type=float, help="Adam learning rate (default per method)")
-    p.add_argument("--alpha", type=float, help="C&W weight of the classification term (default 10)")
-    p.add_argument("--spectral", action="store_true", help="C&W: multi-resolution spectral distance, not ||d||^2")
-    p.add_argument("--random-start", action="store_true", help="PGD: start at a random point of the box")
+    per_method = ("epsilon", "steps", "lr", "alpha")
+    adv.AttackOptions.add_arguments(p, skip=("target", "random_state", *per_method))
+    for s in adv.AttackOptions.spec():
+        if s["name"] in per_method:
+            p.add_argument("--" + s["name"], type=float if s["type"] == "float" else int, default=None,
+                           help=f"{s['help']} Default per method.")
     p.add_argument("--start", type=float, default=0.0, metavar="SECONDS", help="start of the 4-s window")
-    p.add_argument("--seed", type=int, default=0)
+    _seed_flag(p)
     p.add_argument("--out", metavar="FILE.wav", help="write the adversarial window as WAV")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_attack, show=_print_attack)
@@ -174,7 +175,7 @@ def add_commands(sub) -> None:
     p.add_argument("--targeted-clips", type=int, default=30, metavar="N",
                    help="of those, clips attacked towards every other class (default 30)")
     p.add_argument("--steps", type=int, default=20, metavar="N", help="PGD steps per epsilon (default 20)")
-    p.add_argument("--seed", type=int, default=0)
+    _seed_flag(p)
     p.add_argument("--out", metavar="DIR", help="output folder (default assets/adversarial)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_robustness, show=_print_robustness)
@@ -184,7 +185,7 @@ def add_commands(sub) -> None:
     p.add_argument("--clips", type=int, default=40, metavar="N")
     p.add_argument("--k", type=int, default=3, help="segments planted and explained (default 3)")
     p.add_argument("--samples", type=int, default=1000, help="LIME samples per clip (default 1000)")
-    p.add_argument("--seed", type=int, default=0)
+    _seed_flag(p)
     p.add_argument("--out", metavar="DIR", help="output folder (default assets/adversarial)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_veracity, show=_print_veracity)

@@ -14,6 +14,7 @@ from xai.errors import ParameterError
 
 
 def add_commands(sub) -> None:
+    """Add the classroom commands to the CLI's subparsers."""
     p = sub.add_parser("label-noise", help="train the label-noise lab's small model at several noise levels "
                        "(symmetric and class-dependent) and write the accuracy curves")
     p.add_argument("--noise", type=float, action="append", metavar="P",
@@ -45,7 +46,7 @@ def _label_noise(args) -> dict:
     data = load_subset()
     noises = args.noise or [0.0, 0.2, 0.4, 0.6, 0.8]
     doc = ln.run_curves(data, noises=noises, kinds=tuple(args.kind or ln.KINDS), seeds=tuple(args.seed or (0, 1)),
-                        epochs=args.epochs, progress=lambda m: print(m, file=sys.stderr, flush=True))
+                        epochs=args.epochs, progress=lambda f, m: print(m, file=sys.stderr, flush=True))
     cmd = ["python -m xai label-noise"] + [f"--noise {n:g}" for n in noises]
     cmd += [f"--kind {k}" for k in args.kind or ()] + [f"--seed {s}" for s in args.seed or ()]
     cmd += [f"--epochs {args.epochs}"] if args.epochs else []

@@ -12,20 +12,53 @@ import json
 import sys
 from pathlib import Path
 
-from xai.errors import ParameterError
+from xai.errors import InputError, ParameterError
+from xai.recommender import embeddings, hub_attack, hubness
 
 ATTACK_RESULT = "hub_attack.json"
 
 
 def _hubness(args) -> dict:
-    from xai.recommender import embeddings, hubness
-
+    if args.vectors:
+        return _hubness_of_file(args)
     emb = embeddings.load(args.embedding)
     rep = hubness.analyse(emb.vectors, emb.labels, args.k, args.reduction, candidates=args.candidates,
                           hub_size=args.hub_size, approximate=True if args.approximate else None)
-    d = rep.to_dict()
+    d = rep.summary()
     d["embedding"] = emb.name
     d["hubs"] = [{**emb.describe(i), "k_occurrence": nk} for i, nk in rep.hubs(args.top)]
+    return d
+
+
+def _npy(path: str, what: str):
+    import numpy as np
+
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as e:
+        raise InputError(f"The {what} file {path} is not a NumPy .npy array ({e}).") from None
+
+
+def _hubness_of_file(args) -> dict:
+    """A collection of your own (up to millions of items): vectors memory-mapped from a .npy file."""
+    import numpy as np
+
+    X = _npy(args.vectors, "vectors")
+    if X.ndim != 2 or X.dtype != np.float32:
+        X = np.asarray(X, dtype=np.float32)  # only float32 rows stay on disk; anything else is converted once
+    labels = np.asarray(_npy(args.labels, "labels")) if args.labels else None
+    if labels is not None and labels.shape[:1] != X.shape[:1]:
+        raise InputError(f"The labels file has {labels.shape[0] if labels.ndim else 0} entries for {X.shape[0]} "
+                         "vectors; give one label per vector.")
+    rep = hubness.analyse(X, labels, args.k, args.reduction, candidates=args.candidates, hub_size=args.hub_size,
+                          approximate=True if args.approximate else None,
+                          progress=lambda f, m: print(f"{f:4.0%} {m}", file=sys.stderr))
+    d = rep.summary()
+    d["embedding"] = args.vectors
+    d["hubs"] = [{"item": i, "class": None if labels is None else str(labels[i]), "piece": "", "k_occurrence": nk}
+                 for i, nk in rep.hubs(args.top)]
     return d
 
 
@@ -39,27 +72,27 @@ def _show_hubness(r: dict) -> None:
     if r["note"]:
         print(f"  note: {r['note']}")
     for h in r["hubs"]:
-        extra = f", {h['instrument']}" if "instrument" in h else f", bars {h.get('start_bar')}-{h.get('end_bar')}"
-        print(f"  hub item {h['item']}: N_k={h['k_occurrence']} ({h['class']}{extra}, {h['piece']})")
+        extra = (f", {h['instrument']}" if "instrument" in h else f", bars {h.get('start_bar')}-{h.get('end_bar')}"
+                 if "start_bar" in h else "")
+        print(f"  hub item {h['item']}: N_k={h['k_occurrence']} ({h['class']}{extra}{', ' + h['piece'] if h['piece'] else ''})")
 
 
 def _hub_attack(args) -> dict:
-    from models import registry
-    from xai.recommender import embeddings, hub_attack
+    from models import registry  # loading a network pulls in torch: only this command needs it
 
     defences = hub_attack.DEFENCES if args.defence == "all" else (args.defence,)
     emb = embeddings.load(args.embedding)
     if emb.collection != "audio":
         raise ParameterError(f"The embedding '{emb.name}' is of score excerpts; the hub attack perturbs recordings, "
                              f"so choose one of: {', '.join(n for n in embeddings.names() if n != emb.name)}.")
-    opts = hub_attack.AttackOptions(eps=args.eps, steps=args.steps, hub_size=args.hub_size, adaptive=args.adaptive,
-                                    lr=args.lr)
-    res = hub_attack.run_job(emb, registry.load(emb.name).net, defences, n_songs=args.n_songs, seed=args.seed,
-                             options=opts, progress=lambda m: print(m, file=sys.stderr))
+    opts = hub_attack.HubAttackOptions.from_args(args)
+    res = hub_attack.run_job(emb, registry.load(emb.name).net, defences, n_songs=args.n_songs,
+                             random_state=args.random_state, options=opts,
+                             progress=lambda f, m: print(m, file=sys.stderr))
     res["command"] = ("python -m xai hub-attack " + " ".join(
         [f"--embedding {args.embedding}", f"--defence {args.defence}", f"--n-songs {args.n_songs}",
-         f"--seed {args.seed}", f"--eps {args.eps}", f"--steps {args.steps}", f"--lr {args.lr}", f"--hub-size {args.hub_size}"]
-        + (["--adaptive"] if args.adaptive else [])))
+         f"--seed {args.random_state}", f"--eps {opts.eps}", f"--steps {opts.steps}", f"--lr {opts.lr}",
+         f"--hub-size {opts.hub_size}"] + (["--adaptive"] if opts.adaptive else [])))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(res, indent=1))
@@ -89,8 +122,6 @@ def _show_attack(r: dict) -> None:
 
 
 def _embeddings(args) -> dict:
-    from xai.recommender import embeddings
-
     if args.build:
         return embeddings.build(Path(args.out) if args.out else None, progress=lambda m: print(m, file=sys.stderr))
     return embeddings.parameters()
@@ -102,7 +133,7 @@ def _show_embeddings(r: dict) -> None:
 
 
 def add_commands(sub) -> None:
-    from xai.recommender import hubness
+    """Add the ``hubness``, ``hub-attack`` and ``embeddings`` commands to the CLI's subparsers."""
 
     p = sub.add_parser("hubness", help="hubness of the k-NN recommender in a shipped embedding, with a reduction")
     p.add_argument("--embedding", default="style_audio")
@@ -111,7 +142,12 @@ def add_commands(sub) -> None:
     p.add_argument("--candidates", type=int, default=hubness.DEFAULT_CANDIDATES,
                    help="candidate neighbours per item that a reduction re-ranks")
     p.add_argument("--hub-size", type=float, default=hubness.HUB_SIZE, help="hub: N_k >= hub-size * k")
-    p.add_argument("--approximate", action="store_true", help="use the approximate index (faiss HNSW)")
+    p.add_argument("--approximate", action="store_true", help="use the approximate index (faiss HNSW; an inverted-file "
+                   "join from 100,000 items)")
+    p.add_argument("--vectors", metavar="FILE.npy", default=None,
+                   help="your own collection instead of a shipped embedding: an (n, d) float32 .npy file, read "
+                   "memory-mapped (a million items d = 128 take about 0.5 GB on disk)")
+    p.add_argument("--labels", metavar="FILE.npy", default=None, help="one class label per vector, for retrieval")
     p.add_argument("--top", type=int, default=5, help="how many of the biggest hubs to list")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_hubness, show=_show_hubness)
@@ -120,13 +156,9 @@ def add_commands(sub) -> None:
     p.add_argument("--embedding", default="style_audio")
     p.add_argument("--defence", default="none", choices=("none", "mp", "all"))
     p.add_argument("--n-songs", type=int, default=40)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eps", type=float, default=0.003, help="L-infinity bound on the waveform perturbation")
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--lr", type=float, default=0.0005, help="sign-Adam step size (full scale = 1)")
-    p.add_argument("--hub-size", type=float, default=5.0, help="success: N_5 >= hub-size * 5")
-    p.add_argument("--adaptive", action="store_true",
-                   help="against MP: attack through a smooth Mutual Proximity surrogate (adaptive attacker)")
+    p.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                   help="which songs are drawn (--seed is the older name)")
+    hub_attack.HubAttackOptions.add_arguments(p)
     p.add_argument("--out", default=None, help="write the full result (every song, parameters) as JSON here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_hub_attack, show=_show_attack)

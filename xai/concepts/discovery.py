@@ -44,18 +44,19 @@ import hashlib
 import json
 import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from xai._paths import ASSETS
-from xai.concepts import library as concepts
-from xai.concepts.tcav import _check, _opt, layer_activations, layer_info
+from xai.concepts import factorise as factorisation
+from xai.concepts.excerpts import ASSETS, EXCERPTS_FILE, ExcerptSet, composer_of, load_excerpts
+from xai.concepts.factorise import ntd_hals as _ntd_hals  # noqa: F401 - kept for bench/discovery.py
+from xai.concepts.layers import layer_activations, layer_info
+from xai.concepts.options import METHODS, DiscoveryOptions
+from xai.contract import Progress, Result, jsonable, no_progress
 from xai.errors import InputError, ParameterError
 from xai.symbolic import music
 
@@ -63,6 +64,7 @@ __all__ = [
     "METHODS",
     "DEFAULT_KS",
     "ASSETS",
+    "EXCERPTS_FILE",
     "DiscoveryOptions",
     "ExcerptSet",
     "Discovery",
@@ -83,45 +85,13 @@ __all__ = [
     "DEFAULT_CONFIGS",
 ]
 
-METHODS = ("nmf", "ntd")
 METHOD_NAMES = {"nmf": "NMF", "ntd": "NTD"}
 DEFAULT_KS = (1, 2, 4, 6, 8, 12, 16, 24, 32)
 DEFAULT_CONFIGS = tuple((layer, method, 8) for layer in ("block3", "block4") for method in METHODS)
 MIN_PER_CONCEPT = 2  # excerpts per concept: fewer and a factorisation can give each excerpt its own concept
 MIN_EXCERPTS = 8
 FORMAT_VERSION = 1
-ASSETS = ASSETS / "discovery"
-EXCERPTS_FILE = "excerpts.npz"
 _NEG_TOL = 1e-6  # float noise around a ReLU's zero is not a negative activation
-
-Progress = Callable[[float, str], None]
-
-# The first folder of a music21 corpus path -> who wrote it (or the collection it comes from).
-_COMPOSERS = {
-    "bach": "bach",
-    "palestrina": "palestrina",
-    "monteverdi": "monteverdi",
-    "trecento": "trecento",
-    "beethoven": "beethoven",
-    "mozart": "mozart",
-    "haydn": "haydn",
-    "ryansMammoth": "ryans mammoth",
-    "essenFolksong": "essen",
-}
-
-
-def composer_of(piece_id: str) -> str:
-    """The composer (or collection) of a corpus piece from its path: 'mozart/k80/movement3.mxl' -> 'mozart'.
-
-    Trecento pieces are anonymous or by several composers and keep 'trecento'; folk tunes name their
-    collection ('ryans mammoth', 'essen').
-    """
-    head = str(piece_id).split("/", 1)[0]
-    return _COMPOSERS.get(head, head)
-
-
-def _noop(_f: float, _m: str) -> None:
-    return None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -129,202 +99,9 @@ def _noop(_f: float, _m: str) -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DiscoveryOptions:
-    """Options of a factorisation, each with the bounds or choices a page can build its widget from."""
-
-    method: str = _opt("nmf", choices=METHODS, help="NMF over positions x channels (ICE), or NTD over the tensor.")
-    n_concepts: int = _opt(8, low=1, high=1024, help="Concepts to find (K); at most the layer's channels.")
-    max_iter: int = _opt(400, low=10, high=10_000, help="Most iterations of the factorisation.")
-    tol: float = _opt(1e-4, low=1e-10, high=1e-1, help="Stop when the relative change is below this.")
-    excerpt_rank: int = _opt(
-        0, low=0, high=100_000, help="NTD only: rank of the excerpt mode (0: automatic, 4 K capped at the excerpts)."
-    )
-
-    def __post_init__(self):
-        for f in dataclasses.fields(self):
-            _check(f.name, getattr(self, f.name), f.type, f.metadata)
-
-    @classmethod
-    def spec(cls) -> list[dict]:
-        """The options as plain data: ``name``, ``type``, ``default``, ``low``, ``high``, ``choices``, ``help``."""
-        return [
-            {"name": f.name, "type": f.type, "default": f.default} | dict(f.metadata) for f in dataclasses.fields(cls)
-        ]
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
 # --------------------------------------------------------------------------------------------------------------
 # The excerpt corpus
 # --------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class ExcerptSet:
-    """Model windows with where they came from and their notes: the corpus a factorisation runs over.
-
-    ``X`` holds the piano rolls the model reads (uint8, (N, 2, 88, 64)); per excerpt, the corpus piece id, its
-    class (index into ``classes``) and composer, the bars and beats it spans in its piece, and its notes (flat
-    arrays with pointers: excerpt i's notes are ``[note_ptr[i], note_ptr[i+1])``, times relative to the
-    excerpt's start), so it can be played, drawn and saved as a concept example with no corpus parse.
-    ``python -m training.discovery_set build`` writes the shipped one.
-    """
-
-    X: np.ndarray
-    labels: np.ndarray
-    classes: tuple[str, ...]
-    piece_ids: tuple[str, ...]
-    piece_sha256: tuple[str, ...]
-    start_bar: np.ndarray
-    end_bar: np.ndarray
-    start_beat: np.ndarray
-    end_beat: np.ndarray
-    n_parts: np.ndarray
-    note_ptr: np.ndarray
-    onsets: np.ndarray
-    durations: np.ndarray
-    pitches: np.ndarray
-    parts: np.ndarray
-    bar_ptr: np.ndarray
-    bar_starts: np.ndarray
-    bar_numbers: np.ndarray
-    meta: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return int(self.X.shape[0])
-
-    @cached_property
-    def composers(self) -> tuple[str, ...]:
-        """The composer (or collection) of each excerpt, from its corpus path (:func:`composer_of`)."""
-        return tuple(composer_of(p) for p in self.piece_ids)
-
-    @cached_property
-    def class_names(self) -> tuple[str, ...]:
-        """The class of each excerpt, by name."""
-        return tuple(self.classes[int(k)] for k in self.labels)
-
-    @cached_property
-    def sha256(self) -> str:
-        """A hash of the rolls and their provenance: results computed on another set never pass for these."""
-        h = hashlib.sha256()
-        h.update(np.ascontiguousarray(self.X).tobytes())
-        h.update(json.dumps([self.piece_ids, self.start_beat.tolist(), self.labels.tolist()]).encode())
-        return h.hexdigest()
-
-    def rolls(self, rows=None) -> np.ndarray:
-        """Model inputs, float32 (N, 2, 88, 64), of all excerpts or of ``rows``."""
-        X = self.X if rows is None else self.X[np.asarray(rows, dtype=np.int64)]
-        return X.astype(np.float32)
-
-    def citation(self, i: int) -> str:
-        """'bach/bwv104.6.mxl, bars 5–8'."""
-        a, b = int(self.start_bar[i]), int(self.end_bar[i])
-        return f"{self.piece_ids[i]}, " + (f"bar {a}" if a == b else f"bars {a}–{b}")
-
-    def example(self, i: int, *, label: str = "", origin: str = "discovered") -> concepts.Example:
-        """Excerpt ``i`` as a concept example (for the concept library), with its provenance."""
-        a, b = int(self.note_ptr[i]), int(self.note_ptr[i + 1])
-        c, d = int(self.bar_ptr[i]), int(self.bar_ptr[i + 1])
-        return concepts.Example(
-            title=self.piece_ids[i],
-            source_name=self.piece_ids[i],
-            source_sha256=self.piece_sha256[i],
-            start_bar=int(self.start_bar[i]),
-            end_bar=int(self.end_bar[i]),
-            start_beat=float(self.start_beat[i]),
-            end_beat=float(self.end_beat[i]),
-            onsets=self.onsets[a:b],
-            durations=self.durations[a:b],
-            pitches=self.pitches[a:b],
-            parts=self.parts[a:b],
-            bar_starts=self.bar_starts[c:d],
-            bar_numbers=self.bar_numbers[c:d],
-            label=label,
-            origin=origin,
-            part_names=tuple(f"Part {k + 1}" for k in range(int(self.n_parts[i]))),
-        )
-
-    def piece(self, i: int) -> music.Piece:
-        """Excerpt ``i`` as a piece of its own starting at beat 0 (bar numbers as printed), to draw and play."""
-        return self.example(i).to_piece()
-
-    def rows(self, *, classes: Sequence[str] | None = None, composers: Sequence[str] | None = None) -> np.ndarray:
-        """Indices of the excerpts of the given classes and composers (None: any)."""
-        keep = np.ones(len(self), dtype=bool)
-        if classes is not None:
-            unknown = sorted(set(classes) - set(self.classes))
-            if unknown:
-                raise ParameterError(f"There is no class '{unknown[0]}'; the classes are {', '.join(self.classes)}.")
-            keep &= np.isin(np.asarray(self.class_names), list(classes))
-        if composers is not None:
-            keep &= np.isin(np.asarray(self.composers), list(composers))
-        return np.flatnonzero(keep)
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the set as one compressed ``.npz`` of plain arrays (text as JSON strings; no pickles)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta = dict(self.meta)
-        np.savez_compressed(
-            path,
-            X=self.X.astype(np.uint8),
-            labels=self.labels.astype(np.int64),
-            start_bar=self.start_bar.astype(np.int64),
-            end_bar=self.end_bar.astype(np.int64),
-            start_beat=self.start_beat.astype(np.float64),
-            end_beat=self.end_beat.astype(np.float64),
-            n_parts=self.n_parts.astype(np.int64),
-            note_ptr=self.note_ptr.astype(np.int64),
-            onsets=self.onsets.astype(np.float64),
-            durations=self.durations.astype(np.float64),
-            pitches=self.pitches.astype(np.int16),
-            parts=self.parts.astype(np.int16),
-            bar_ptr=self.bar_ptr.astype(np.int64),
-            bar_starts=self.bar_starts.astype(np.float64),
-            bar_numbers=self.bar_numbers.astype(np.int64),
-            text=np.array(json.dumps({
-                "format": "musicxai.excerpts",
-                "version": FORMAT_VERSION,
-                "classes": list(self.classes),
-                "piece_ids": list(self.piece_ids),
-                "piece_sha256": list(self.piece_sha256),
-                "meta": meta,
-            })),
-        )
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> ExcerptSet:
-        path = Path(path)
-        if not path.exists():
-            raise InputError(
-                f"The excerpt corpus for concept discovery ({path.name}) is missing from {path.parent}; run "
-                f"`python -m training.discovery_set build` to make it."
-            )
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-            text = json.loads(str(arrays.pop("text")))
-            if text.get("format") != "musicxai.excerpts" or text.get("version") != FORMAT_VERSION:
-                raise ValueError("not an excerpt set of this version")
-            return cls(
-                classes=tuple(text["classes"]),
-                piece_ids=tuple(text["piece_ids"]),
-                piece_sha256=tuple(text["piece_sha256"]),
-                meta=dict(text.get("meta", {})),
-                **arrays,
-            )
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise InputError(
-                f"The excerpt corpus {path} cannot be read ({e}); rebuild it with `python -m training.discovery_set "
-                f"build`."
-            ) from None
-
-
-def load_excerpts(path: str | os.PathLike | None = None) -> ExcerptSet:
-    """The shipped excerpt corpus (``assets/discovery/excerpts.npz``), or the set saved at ``path``."""
-    return ExcerptSet.load(Path(path) if path is not None else ASSETS / EXCERPTS_FILE)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -333,7 +110,7 @@ def load_excerpts(path: str | os.PathLike | None = None) -> ExcerptSet:
 
 
 @dataclass(frozen=True, eq=False)
-class Discovery:
+class Discovery(Result):
     """Concepts found at one layer over a set of excerpts, and what is known about them.
 
     Attributes
@@ -400,6 +177,7 @@ class Discovery:
 
     @property
     def n_excerpts(self) -> int:
+        """Excerpts the concepts were found in."""
         return int(self.presence_.shape[0])
 
     @property
@@ -409,6 +187,7 @@ class Discovery:
 
     @property
     def title(self) -> str:
+        """A heading: method, K and layer."""
         return f"{METHOD_NAMES.get(self.method, self.method)}, K = {self.n_concepts}, layer {self.layer}"
 
     def importance(self, concept: int) -> dict[str, float]:
@@ -422,8 +201,11 @@ class Discovery:
             points[self.n_concepts] = self.fidelity_
         return [points[k] for k in sorted(points)]
 
-    def to_dict(self, excerpts: ExcerptSet | None = None, *, top: int = 5) -> dict:
-        """The numbers as plain JSON data: per concept its importance and top excerpts, and the fidelity."""
+    def summary(self, excerpts: ExcerptSet | None = None, *, top: int = 5) -> dict:
+        """The numbers as plain JSON data: per concept its importance and top excerpts, and the fidelity.
+
+        What ``python -m xai discover --json`` prints; :meth:`to_dict` is the full, lossless record.
+        """
         fid = dict(self.fidelity_) if self.fidelity_ is not None else {}
         if self.fidelity_curve_:
             fid["curve"] = self.curve()
@@ -488,7 +270,7 @@ class Discovery:
         np.savez_compressed(tmp, **arrays)
         os.replace(tmp, npz)
         tmp_js = folder / f".{stem}.{os.getpid()}.tmp.json"
-        tmp_js.write_text(json.dumps(meta, indent=1, allow_nan=False, default=_json_default), encoding="utf-8")
+        tmp_js.write_text(json.dumps(jsonable(meta), indent=1, allow_nan=False), encoding="utf-8")
         os.replace(tmp_js, js)
         return js
 
@@ -531,14 +313,6 @@ class Discovery:
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"{type(o).__name__} is not JSON data")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -589,7 +363,7 @@ def _layer_data(
     *,
     grads: bool,
     batch_size: int = 64,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The layer's maps (N, C, h, w) and, with ``grads``, every class logit's gradient there summed over
     positions (N, classes, C): all that importance needs, without holding the full gradients."""
@@ -621,205 +395,6 @@ def _layer_data(
 # --------------------------------------------------------------------------------------------------------------
 # Factorisations
 # --------------------------------------------------------------------------------------------------------------
-
-
-def _nmf(acts: np.ndarray, K: int, *, max_iter: int, tol: float, random_state: int) -> tuple[np.ndarray, ...]:
-    """NMF of the (excerpt, pitch, time) x channel matrix; returns (P (K, C), S (N, K, h, w), info)."""
-    from sklearn.decomposition import NMF
-    from sklearn.exceptions import ConvergenceWarning
-
-    N, C, h, w = acts.shape
-    V = acts.transpose(0, 2, 3, 1).reshape(-1, C)
-    est = NMF(n_components=K, init="nndsvda", solver="cd", max_iter=max_iter, tol=tol, random_state=random_state)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        W = est.fit_transform(V)
-    converged = not any(issubclass(c.category, ConvergenceWarning) for c in caught)
-    S = W.reshape(N, h, w, K).transpose(0, 3, 1, 2).astype(np.float32)
-    return est.components_.astype(np.float32), S, {"n_iter": int(est.n_iter_), "converged": converged}
-
-
-def _dot_first(A: np.ndarray, U: np.ndarray) -> np.ndarray:
-    """``A`` with its first axis contracted with the columns of ``U`` (I, r): shape (r, *A.shape[1:])."""
-    return (U.T @ A.reshape(A.shape[0], -1)).reshape((U.shape[1],) + A.shape[1:])
-
-
-def _mode(A: np.ndarray, U: np.ndarray, axis: int) -> np.ndarray:
-    """The mode product A x_axis U^T (axis keeps its place, its size becomes U's columns)."""
-    if axis == 0:
-        return _dot_first(A, U)
-    moved = np.ascontiguousarray(np.moveaxis(A, axis, 0))
-    return np.moveaxis(_dot_first(moved, U), 0, axis)
-
-
-def _unfold(A: np.ndarray, axis: int) -> np.ndarray:
-    return np.moveaxis(A, axis, 0).reshape(A.shape[axis], -1)
-
-
-def _hals_columns(U: np.ndarray, P: np.ndarray, Q: np.ndarray, eps: float) -> None:
-    """One sweep of HALS over the columns of U for min |X - U Z|² with P = X Zᵀ, Q = Z Zᵀ (in place)."""
-    for j in range(U.shape[1]):
-        if Q[j, j] > 0:
-            U[:, j] = np.maximum(eps, U[:, j] + (P[:, j] - U @ Q[:, j]) / Q[j, j])
-
-
-def _ntd_hals(
-    T: np.ndarray,
-    ranks: tuple[int, int, int, int],
-    *,
-    max_iter: int,
-    tol: float,
-    random_state: int,
-    progress: Progress = _noop,
-) -> tuple[np.ndarray, list[np.ndarray], dict]:
-    """Non-negative Tucker decomposition of a 4-way tensor (excerpts, channels, pitch, time).
-
-    Factors are updated by HALS (hierarchical alternating least squares, one column at a time) and the core by
-    the multiplicative rule of Kim & Choi (2007), starting from a seeded uniform draw, as tensorly's
-    ``non_negative_tucker_hals`` does; it differs in keeping the tensor unfolded along the excerpt and channel
-    modes once, and computing every mode product from those, so no step forms the full reconstruction (the
-    error comes from the core and Gram matrices). On the shipped model's layers this is several times faster
-    (``bench/discovery.py`` compares both). Stops when the relative error improves by less than ``tol``.
-    """
-    eps = 1e-12
-    rng = np.random.default_rng(random_state)
-    T = np.asarray(T, dtype=np.float32)
-    N, C, H, W = T.shape
-    T_ex = T.reshape(N, C, H, W)
-    T_ch = np.ascontiguousarray(T.transpose(1, 0, 2, 3))  # channels first
-    norm2 = float(np.square(T, dtype=np.float64).sum())
-    U = [rng.uniform(0.0, 1.0, (n, r)).astype(np.float32) for n, r in zip(T.shape, ranks)]
-    G = rng.uniform(0.0, 1.0, ranks).astype(np.float32)
-    # Scale the start so its reconstruction has about the data's size (else the first sweeps only rescale).
-    recon_norm = np.sqrt(float(np.square(_tucker(G, U), dtype=np.float64).sum()))
-    G *= np.float32(np.sqrt(norm2) / max(recon_norm, eps))
-    errors: list[float] = []
-    converged = False
-    for it in range(max_iter):
-        gram = [u.T @ u for u in U]
-        # channels (the concepts): T x0 U0 x2 U2 x3 U3, unfolded along channels, times the core's unfolding
-        Y = _mode(_mode(_dot_first(T_ex, U[0]), U[2], 2), U[3], 3)  # (r0, C, r2, r3)
-        GG = _mode(_mode(_mode(G, gram[0], 0), gram[2], 2), gram[3], 3)
-        _hals_columns(U[1], _unfold(Y, 1) @ _unfold(G, 1).T, _unfold(GG, 1) @ _unfold(G, 1).T, eps)
-        gram[1] = U[1].T @ U[1]
-        Z = _dot_first(T_ch, U[1])  # (K, N, H, W): shared by the other modes
-        # excerpts
-        Y = _mode(_mode(Z, U[2], 2), U[3], 3)  # (K, N, r2, r3)
-        GG = _mode(_mode(_mode(G, gram[1], 1), gram[2], 2), gram[3], 3)
-        _hals_columns(U[0], _unfold(Y, 1) @ _unfold(G.transpose(1, 0, 2, 3), 1).T,
-                      _unfold(GG, 0) @ _unfold(G, 0).T, eps)
-        gram[0] = U[0].T @ U[0]
-        ZN = _mode(Z, U[0], 1)  # (K, r0, H, W)
-        Gt = G.transpose(1, 0, 2, 3)  # (K, r0, r2, r3), the layout of ZN
-        # pitch
-        Y = _mode(ZN, U[3], 3)
-        GG = _mode(_mode(_mode(G, gram[0], 0), gram[1], 1), gram[3], 3)
-        _hals_columns(U[2], _unfold(Y, 2) @ _unfold(Gt, 2).T, _unfold(GG, 2) @ _unfold(G, 2).T, eps)
-        gram[2] = U[2].T @ U[2]
-        # time
-        Y = _mode(ZN, U[2], 2)
-        GG = _mode(_mode(_mode(G, gram[0], 0), gram[1], 1), gram[2], 2)
-        _hals_columns(U[3], _unfold(Y, 3) @ _unfold(Gt, 3).T, _unfold(GG, 3) @ _unfold(G, 3).T, eps)
-        gram[3] = U[3].T @ U[3]
-        # core: multiplicative update, then the error from |T|² - 2<G, T x U> + <G, G x Gram>
-        num = _mode(_mode(ZN, U[2], 2), U[3], 3).transpose(1, 0, 2, 3)  # (r0, K, r2, r3)
-        den = G
-        for m in range(4):
-            den = _mode(den, gram[m], m)
-        G *= num / np.maximum(den, eps)
-        den = G
-        for m in range(4):
-            den = _mode(den, gram[m], m)
-        err2 = norm2 - 2.0 * float(np.sum(G * num, dtype=np.float64)) + float(np.sum(G * den, dtype=np.float64))
-        errors.append(float(np.sqrt(max(err2, 0.0) / max(norm2, eps))))
-        progress((it + 1) / max_iter, f"NTD iteration {it + 1}: relative error {errors[-1]:.4f}")
-        if len(errors) > 1 and errors[-2] - errors[-1] < tol * errors[-2]:
-            converged = True
-            break
-    return G, U, {"n_iter": len(errors), "converged": converged, "relative_error": errors[-1] if errors else None}
-
-
-def _tucker(G: np.ndarray, U: Sequence[np.ndarray]) -> np.ndarray:
-    """The full tensor of a Tucker decomposition: G x0 U0 x1 U1 x2 U2 x3 U3."""
-    out = G
-    for m, u in enumerate(U):
-        out = _mode(out, u.T, m)
-    return out
-
-
-def _ntd_tensorly(T, ranks, *, max_iter, tol, random_state, progress=_noop):
-    """The same decomposition by tensorly's ``non_negative_tucker_hals`` (the reference; slower)."""
-    from tensorly.decomposition import non_negative_tucker_hals
-
-    progress(0.0, "NTD (tensorly)…")
-    (G, U), errors = non_negative_tucker_hals(
-        np.asarray(T, dtype=np.float32), rank=list(ranks), n_iter_max=max_iter, init="random", tol=tol,
-        random_state=random_state, return_errors=True,
-    )
-    progress(1.0, "NTD (tensorly) done")
-    return np.asarray(G), [np.asarray(u) for u in U], {"n_iter": len(errors), "converged": len(errors) < max_iter,
-                                                       "relative_error": float(errors[-1]) if len(errors) else None}
-
-
-def _ntd(acts: np.ndarray, K: int, *, excerpt_rank: int, max_iter: int, tol: float, random_state: int,
-         solver: str = "hals", progress: Progress = _noop):
-    """NTD of the (excerpt, channel, pitch, time) tensor, ranks (excerpt_rank, K, pitch, time).
-
-    Returns (P (K, C), S (N, K, h, w), info, core, factors): concept k's direction is column k of the channel
-    factor; its presence maps are the core multiplied by the excerpt, pitch and time factors.
-    """
-    N, C, h, w = acts.shape
-    ranks = (excerpt_rank, K, h, w)
-    run = _ntd_hals if solver == "hals" else _ntd_tensorly
-    G, U, info = run(acts, ranks, max_iter=max_iter, tol=tol, random_state=random_state, progress=progress)
-    S = _mode(_mode(_mode(G, U[0].T, 0), U[2].T, 2), U[3].T, 3)  # (N, K, h, w)
-    info["ranks"] = list(ranks)
-    info["solver"] = solver
-    return U[1].T.astype(np.float32), S.astype(np.float32), info, G.astype(np.float32), [u.astype(np.float32) for u in U]
-
-
-def _factorise(acts, K, *, method, max_iter, tol, excerpt_rank, random_state, solver="hals", progress=_noop):
-    """Concepts of one factorisation, normalised and ordered: (P, S, info, core, factors)."""
-    N = acts.shape[0]
-    core, factors = None, ()
-    if method == "nmf":
-        progress(0.0, f"NMF with {K} concepts…")
-        P, S, info = _nmf(acts, K, max_iter=max_iter, tol=tol, random_state=random_state)
-        progress(1.0, f"NMF done ({info['n_iter']} iterations)")
-    else:
-        r0 = excerpt_rank or min(N, 4 * K)
-        if r0 > N:
-            raise ParameterError(f"The 'excerpt_rank' parameter must be at most the number of excerpts ({N}), got {r0}.")
-        P, S, info, core, factors = _ntd(acts, K, excerpt_rank=r0, max_iter=max_iter, tol=tol,
-                                         random_state=random_state, solver=solver, progress=progress)
-    # Unit-length directions (the maps take the scale), then the most present concept first.
-    norms = np.linalg.norm(P, axis=1)
-    norms[norms == 0] = 1.0
-    P = P / norms[:, None]
-    S = S * norms[None, :, None, None]
-    order = np.argsort(-S.sum(axis=(0, 2, 3)), kind="stable")
-    P, S = P[order], S[:, order]
-    if core is not None:
-        factors = list(factors)
-        factors[1] = (factors[1] / norms[None, :])[:, order]
-        core = (core * norms[None, :, None, None])[:, order]
-        factors = tuple(factors)
-    return np.ascontiguousarray(P, dtype=np.float32), np.ascontiguousarray(S, dtype=np.float32), info, core, factors
-
-
-def _reconstruct(S: np.ndarray, P: np.ndarray) -> np.ndarray:
-    """(N, K, h, w) presence x (K, C) directions -> (N, C, h, w) maps."""
-    return np.einsum("nkhw,kc->nchw", S, P, optimize=True).astype(np.float32)
-
-
-def _explained_variance(acts: np.ndarray, S: np.ndarray, P: np.ndarray, chunk: int = 128) -> float:
-    mean = acts.mean(axis=(0, 2, 3), dtype=np.float64)[None, :, None, None]
-    res = tot = 0.0
-    for i in range(0, acts.shape[0], chunk):
-        a = acts[i : i + chunk].astype(np.float64)
-        res += float(np.square(a - _reconstruct(S[i : i + chunk], P)).sum())
-        tot += float(np.square(a - mean).sum())
-    return 1.0 - res / tot if tot > 0 else 0.0
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -913,7 +488,7 @@ def discover(
     opts = DiscoveryOptions(method=method, n_concepts=n_concepts, max_iter=max_iter, tol=tol, excerpt_rank=excerpt_rank)
     if ntd_solver not in ("hals", "tensorly"):
         raise ParameterError(f"The 'ntd_solver' parameter must be one of 'hals', 'tensorly', got {ntd_solver!r}.")
-    report = progress or _noop
+    report = progress or no_progress
     t0 = time.perf_counter()
     net = _net(model)
     X = _check_inputs(X, n_concepts)
@@ -931,13 +506,13 @@ def discover(
         classes = tuple(str(c) for c in range(gsum.shape[1]))
     labels = _labels(y, len(Xf), len(classes))
     t_fact = time.perf_counter()
-    P, S, info, core, factors = _factorise(
+    P, S, info, core, factors = factorisation.factorise(
         acts, n_concepts, method=method, max_iter=max_iter, tol=tol, excerpt_rank=excerpt_rank,
         random_state=random_state, solver=ntd_solver, progress=lambda f, m: report(0.3 + 0.65 * f, m),
     )
     t_fact = time.perf_counter() - t_fact
     report(0.96, "Explained variance and importance…")
-    ev = _explained_variance(acts, S, P)
+    ev = factorisation.explained_variance(acts, S, P)
     proj = np.einsum("ncd,kd->nck", gsum, P)  # (N, classes, K): each logit's derivative along each concept
     importance = np.empty((len(classes), n_concepts))
     basis = []
@@ -1063,8 +638,8 @@ def fidelity(model, X: np.ndarray, y, *, layer: str, discovery: Discovery, batch
         S = discovery.presence_
     else:
         S = _project(acts, discovery.components_)
-    recon = _reconstruct(S, discovery.components_)
-    ev = _explained_variance(acts, S, discovery.components_)
+    recon = factorisation.reconstruct(S, discovery.components_)
+    ev = factorisation.explained_variance(acts, S, discovery.components_)
     return _fidelity_point(discovery.n_concepts, y, _predict(net, X, batch_size=batch_size),
                            _predict(net, X, layer=layer, recon=recon, batch_size=batch_size), ev)
 
@@ -1089,7 +664,7 @@ def fidelity_curve(
     The layer's maps are read once; each K is factorised with the same method, seed and options. Without
     ``ks``, :data:`DEFAULT_KS` up to the layer's channels and half the excerpts.
     """
-    report = progress or _noop
+    report = progress or no_progress
     net = _net(model)
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y if y is not None else np.full(len(X), -1))
@@ -1109,11 +684,11 @@ def fidelity_curve(
     for j, k in enumerate(ks):
         lo, hi = 0.1 + 0.9 * j / len(ks), 0.1 + 0.9 * (j + 1) / len(ks)
         t0 = time.perf_counter()
-        P, S, _, _, _ = _factorise(acts, k, method=method, max_iter=max_iter, tol=tol, excerpt_rank=excerpt_rank,
+        P, S, _, _, _ = factorisation.factorise(acts, k, method=method, max_iter=max_iter, tol=tol, excerpt_rank=excerpt_rank,
                                    random_state=random_state,
                                    progress=lambda f, m, lo=lo, hi=hi, k=k: report(lo + (hi - lo) * f, f"K = {k}: {m}"))
-        point = _fidelity_point(k, y, original, _predict(net, X, layer=layer, recon=_reconstruct(S, P),
-                                                         batch_size=batch_size), _explained_variance(acts, S, P))
+        point = _fidelity_point(k, y, original, _predict(net, X, layer=layer, recon=factorisation.reconstruct(S, P),
+                                                         batch_size=batch_size), factorisation.explained_variance(acts, S, P))
         point["seconds"] = round(time.perf_counter() - t0, 3)
         out.append(point)
     report(1.0, "Done")
@@ -1211,7 +786,7 @@ class PiecePresence:
     """
 
     piece: music.Piece
-    windows: tuple
+    windows: tuple[music.Window, ...]
     presence: np.ndarray
 
     @property
@@ -1409,7 +984,7 @@ def cached(
         return found, where
     if not compute:
         return None, "stale" if stale else "missing"
-    report = progress or _noop
+    report = progress or no_progress
     rows = excerpts.rows(classes=classes)
     X = excerpts.rolls(rows)
     y = _model_labels(excerpts, rows, getattr(model, "classes", excerpts.classes))
@@ -1469,3 +1044,8 @@ def precompute(
         progress(json.dumps(rec))
         summary.append(rec)
     return summary
+
+
+def concept_label(k: int) -> str:
+    """How concept ``k`` (0-based) is named in the app: 'Concept 1' for k = 0."""
+    return f"Concept {int(k) + 1}"

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from xai._paths import ASSETS
+from xai.contract import jsonable
 from xai.errors import InputError, ParameterError
 from xai.symbolic import music
 
@@ -144,6 +145,7 @@ class Example:
 
     @property
     def n_notes(self) -> int:
+        """Notes in the excerpt."""
         return int(self.pitches.size)
 
     @property
@@ -153,6 +155,7 @@ class Example:
 
     @property
     def n_bars(self) -> int:
+        """Bars the excerpt spans."""
         return max(int(self.bar_starts.size), 1)
 
     @property
@@ -378,9 +381,11 @@ class Concept:
 
     @property
     def n_examples(self) -> int:
+        """Examples in the concept."""
         return len(self.examples)
 
     def to_dict(self) -> dict:
+        """The concept as JSON-safe data (the exchange format's entry)."""
         return {
             "name": self.name,
             "description": self.description,
@@ -393,6 +398,7 @@ class Concept:
 
     @classmethod
     def from_dict(cls, d: dict) -> Concept:
+        """A concept from :meth:`to_dict`'s data."""
         r = _Fields(d, "the concept")
         name = r.get("name", str)
         examples = []
@@ -619,17 +625,6 @@ CREATE TABLE IF NOT EXISTS tcav_runs (
 
 _RUN_KEYS = {"created", "model", "concepts", "targets", "layers", "parameters", "results"}
 _RUN_ALIASES = {"concept": "concepts", "target": "targets", "layer": "layers"}
-
-
-def _json_default(o):
-    """Let run records hold numpy numbers and arrays (TCAV results are numpy); nothing else is converted."""
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (tuple, set, frozenset)):
-        return list(o)
-    raise TypeError(f"{type(o).__name__} is not JSON data")
 
 
 class Library:
@@ -893,8 +888,8 @@ class Library:
             if not isinstance(rec.get(key, {}), dict):
                 raise ParameterError(f"A TCAV run's '{key}' must be a dict.")
         try:
-            params = json.dumps(rec.get("parameters", {}), default=_json_default)
-            results = json.dumps(rec.get("results", {}), default=_json_default)
+            params = json.dumps(jsonable(rec.get("parameters", {})))
+            results = json.dumps(jsonable(rec.get("results", {})))
         except (TypeError, ValueError) as e:
             raise ParameterError(f"A TCAV run must hold plain data (numbers, text, lists, dicts): {e}.") from None
         with self._tx(write=True) as con:

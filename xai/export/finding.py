@@ -9,12 +9,15 @@ JSON holds the parameters and numbers only, so it can be cited, diffed and re-re
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from xai.errors import ParameterError
+from xai.concepts import discovery
+from xai.errors import ParameterError, XaiError
 from xai.export import report
+from xai.views.concepts import concept_importance
 
-__all__ = ["Finding", "FORMAT", "VERSION", "to_json", "to_html", "from_json"]
+__all__ = ["Finding", "FORMAT", "VERSION", "prediction_finding", "discovery_finding", "to_json", "to_html", "from_json"]
 
 FORMAT = "musicxai.finding"
 VERSION = 1
@@ -39,14 +42,44 @@ class Finding:
     sections: tuple = ()
 
 
+def prediction_finding(piece, prediction, window: int, *, audio: bytes) -> Finding:
+    """The finding of a prediction (the Classify view): the answer's figures, the chosen window and its audio.
+
+    Parameters
+    ----------
+    piece : Piece
+        The piece that was classified.
+    prediction : Prediction
+        The model's reading of it (:func:`xai.symbolic.predict.classify`).
+    window : int
+        Index of the window the user picked; its caption is a parameter and its audio a section.
+    audio : bytes
+        WAV bytes of that window.
+    """
+    from xai import views  # imported here: the figures bring plotly, which the JSON export never needs
+
+    w = prediction.windows[window]
+    caption = views.window_caption(prediction, window)
+    return Finding(
+        view="classify", title=f"{piece.title}: {prediction.label}",
+        summary=views.reading(prediction, markup=False),
+        parameters={"piece": piece.title, "file_sha256": piece.source.sha256 if piece.source else None,
+                    "model": prediction.model, "window": caption},
+        numbers=prediction.summary(), model=prediction.model,
+        sections=(report.Section("The answer", figures=(views.probability_bars(prediction),
+                                                        views.prediction_timeline(prediction))),
+                  report.Section(f"Hear {views.bars_text(w.start_bar, w.end_bar)}", audio=((caption, audio),))))
+
+
 def _model_reference(name: str | None) -> dict | None:
+    """How the report cites the model: name, title, card and weights hash (the name alone for an unknown model)."""
     if not name:
         return None
-    try:
-        from models import registry
+    from models import registry  # imported here: the registry brings torch, which exporting a finding never needs
 
+    try:
         card = registry.card(name)
-    except Exception:  # an unknown or user-supplied model: cite it by name only
+    except (XaiError, OSError, ValueError):  # an unknown or user-supplied model (or a damaged card): cite it by name
         return {"name": name}
     return {"name": name, "title": card.get("title", name), "card": f"assets/models/{name}.md",
             "weights_sha256": card.get("weights_sha256", "")}
@@ -107,9 +140,32 @@ def _short(v) -> str:
 
 
 def _plain(v):
-    """JSON fallback for numpy scalars and arrays."""
+    """JSON fallback for numpy scalars and arrays.
+
+    Not :func:`xai.contract.jsonable`, which writes NaN as null: a finding's numbers must refuse NaN instead
+    (``allow_nan=False``), so an export never passes a missing number off as an absent one.
+    """
     if hasattr(v, "tolist"):
         return v.tolist()
     if hasattr(v, "item"):
         return v.item()
     raise TypeError(f"{type(v).__name__} is not JSON-able")
+
+
+def discovery_finding(disc, excerpts, concept: int, state: Mapping) -> Finding:
+    """A short report of a discovered concept and its numbers: its importance per class and its most present
+    excerpts (the Discovered-concepts view's share panel)."""
+    top = discovery.top_excerpts(disc, concept, n=state["n"], classes=state["f_classes"] or None,
+                                 composers=state["f_composers"] or None, excerpts=excerpts)
+    rows = [{"piece": r["piece"], "bars": f"{r['start_bar']}–{r['end_bar']}", "presence": round(float(r["score"]), 4)}
+            for r in top]
+    return Finding(
+        view="discover", title=f"{discovery.concept_label(concept)} of {disc.layer} ({disc.method.upper()}, K="
+        f"{disc.n_concepts})",
+        summary="A concept the model found on its own: its importance for each style and the excerpts where it is "
+                "most present.",
+        parameters={k: v for k, v in state.items() if k != "model"}, model=state["model"],
+        numbers={"importance": disc.importance(concept), "top_excerpts": rows,
+                 "explained_variance": float(disc.explained_variance_)},
+        sections=(report.Section("Importance for each style", figures=(concept_importance(disc, concept),)),
+                  report.Section("Where it is most present", table=tuple(rows))))

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from xai._upload import safe_filename  # re-exported: the one filename sanitiser
 from xai.errors import ParameterError
+from xai.symbolic import music
 
 if TYPE_CHECKING:
     from xai.concepts.discovery import Discovery, ExcerptSet
@@ -131,12 +133,6 @@ def concept_report(
     return "\n".join(p for p in parts if p)
 
 
-def safe_filename(text: str, *, limit: int = 60) -> str:
-    """``text`` made safe as a file name: letters, digits, '-', '_' and '.' kept, the rest '_'."""
-    out = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(text)).strip("._")
-    return out[:limit] or "file"
-
-
 def midi_zip(files: Sequence[tuple[str, bytes]]) -> bytes:
     """A ZIP archive of (file name, MIDI bytes); repeated names get a number."""
     buf = io.BytesIO()
@@ -157,7 +153,7 @@ def midi_zip(files: Sequence[tuple[str, bytes]]) -> bytes:
 
 
 def _excerpt_rows(discovery: Discovery, excerpts: ExcerptSet, concept: int, n: int, **filters) -> list[dict]:
-    from xai.concepts.discovery import top_excerpts
+    from xai.concepts.discovery import top_excerpts  # imported here: discovery brings torch
 
     return top_excerpts(discovery, concept, n=n, excerpts=excerpts, **filters)
 
@@ -173,8 +169,6 @@ def discovery_midi(
     composers: Sequence[str] | None = None,
 ) -> bytes:
     """A ZIP of MIDI files: a concept's top (or least) excerpts, named by rank, piece and bars."""
-    from xai.symbolic import music
-
     files = []
     for rank, r in enumerate(_excerpt_rows(discovery, excerpts, concept, n, least=least, classes=classes,
                                            composers=composers), 1):
@@ -203,9 +197,9 @@ def discovery_report(
     Each excerpt is cited by piece and bars, drawn as a piano roll with the concept's presence over it, and
     (with ``audio``) playable: the bars where the concept is strongest.
     """
+    # Imported here: the figures (plotly) and discovery (torch) are heavy, and most exports need neither.
     from xai import views
     from xai.concepts.discovery import concept_region
-    from xai.symbolic import music
 
     label = name or views.concept_label(concept)
     sections = [

@@ -17,23 +17,36 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
+from xai.audio.clip import from_wav_bytes
+from xai.audio.dataset import CLIP_SAMPLES, SAMPLE_RATE
+from xai.contract import Options, Progress, no_progress, option, resolve_target
 from xai.errors import InputError, ParameterError, check_int
-from xai.local.lime import DEFAULTS, Explanation, Progress, _check_options, _finish, _noop, fast, fit, resolve_target
+from xai.local.core import Explanation, check_segments, fast, finish, fit, lime_options
 from xai.symbolic import music
+from xai.symbolic.music import note_name
+from xai.symbolic.predict import classify
 
-__all__ = ["NoteSegmentation", "segment_notes", "PieceLime", "explain_piece", "StemLime", "explain_stems",
-           "subset", "segment_piece", "note_name", "DEFAULT_SPAN_BARS"]
+__all__ = ["NoteSegmentation", "segment_notes", "PieceGridOptions", "PieceLime", "explain_piece", "StemLime",
+           "explain_stems", "subset", "segment_piece", "DEFAULT_SPAN_BARS"]
 
 DEFAULT_SPAN_BARS = 8
 MAX_SPAN_BARS = 64
-_NAMES = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
 _REGISTER_WORDS = {1: ("all",), 2: ("low", "high"), 3: ("low", "middle", "high"),
                    4: ("low", "lower middle", "upper middle", "high")}
 
 
-def note_name(midi: int) -> str:
-    return f"{_NAMES[int(midi) % 12]}{int(midi) // 12 - 1}"
+@dataclass(frozen=True)
+class PieceGridOptions(Options):
+    """The musical segments of a score: how many bars, how many bars per segment, voices or registers."""
+
+    segments: str = option("auto", choices=("auto", "bars-voices", "bars-registers"),
+                           help="'auto': voices when the score has parts, else registers (pitch bands).")
+    n_bars: int = option(DEFAULT_SPAN_BARS, low=2, high=MAX_SPAN_BARS,
+                         help="How many bars are explained (the model's windows over them are asked).")
+    bars_per_segment: int = option(2, low=1, high=100_000, help="Bars per segment.")
+    n_registers: int = option(3, low=1, high=4, help="Registers (pitch bands) of a score without parts.")
 
 
 def subset(piece: music.Piece, keep: np.ndarray) -> music.Piece:
@@ -54,6 +67,7 @@ class NoteSegmentation:
 
     @property
     def n_segments(self) -> int:
+        """How many segments the notes fall into."""
         return len(self.segments)
 
     def notes_of(self, ids) -> np.ndarray:
@@ -148,8 +162,6 @@ class _PieceScorer:
     """
 
     def __init__(self, model, excerpt: music.Piece, seg: NoteSegmentation, target: int, *, chunk: int = 32):
-        import torch
-
         self.net, self.target, self.chunk = model.net, target, chunk
         self.C = len(model.classes)
         self.wins = music.windows(excerpt, length=model.window_quarters, hop=model.hop_quarters)
@@ -174,8 +186,6 @@ class _PieceScorer:
 
     def window_logp(self, masks: np.ndarray) -> np.ndarray:
         """(n, W, C) log probabilities per window; NaN where a window has no notes left."""
-        import torch
-
         n = len(masks)
         out = np.full((n, len(self.wins), self.C), np.nan)
         todo_x, todo_keys = [], []
@@ -227,6 +237,7 @@ class _PieceScorer:
         return p
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
+        """The target class's probability of each coalition, (n,)."""
         return self.probabilities(masks)[:, self.target]
 
 
@@ -242,23 +253,49 @@ class PieceLime(Explanation):
     network_calls: int = 0  # windows actually sent to the network (after the memo)
 
     def segment_excerpt(self, ids, *, keep: bool = True) -> music.Piece:
+        """The excerpt with only the given segments (keep=True) or without them."""
         return segment_piece(self.excerpt, self.segmentation, ids, keep=keep)
 
 
 def default_span(piece: music.Piece, model, target: int, n_bars: int) -> int:
     """The first bar of the window where the model is surest of ``target`` (the explanation starts there)."""
-    from xai.symbolic.predict import classify
-
     pred = classify(piece, model)
     p = np.nan_to_num(pred.window_probabilities[:, target], nan=-1.0)
     return int(pred.windows[int(np.argmax(p))].start_bar)
 
 
-def explain_piece(piece: music.Piece, model, target: int | str | None = None, *, segments: str = "auto",
-                  start_bar: int | None = None, n_bars: int | None = None, bars_per_segment: int = 2,
-                  n_registers: int = 3, samples: int | None = None, kernel_width: float | None = None,
-                  seed: int = 0, top_k: int = 3, stability_seeds: int | None = None, batch_size: int = 256,
-                  progress: Progress | None = None) -> PieceLime:
+def _check_start_bar(piece: music.Piece, start_bar) -> None:
+    nums = piece.bar_numbers
+    if isinstance(start_bar, bool) or not isinstance(start_bar, (int, np.integer)) or not nums.min() <= start_bar <= nums.max():
+        raise ParameterError(f"The start bar must be a bar of this piece ({nums.min()}–{nums.max()}), got {start_bar!r}.")
+
+
+def _piece_span(piece: music.Piece, model, target, start_bar, n_bars: int) -> tuple[int, int]:
+    """The indices (into the bar numbers) of the first and last explained bar."""
+    if piece.n_notes == 0:
+        raise InputError("This piece has no notes, so there is nothing to explain.")
+    if len(piece.bar_numbers) < 2:
+        raise InputError("This piece has only one bar; LIME over bars needs at least two bars to compare.")
+    if target is not None:
+        resolve_target(target, model.classes)
+    nums = piece.bar_numbers
+    if start_bar is None:
+        t0 = resolve_target(target, model.classes) if target is not None else int(
+            np.argmax(classify(piece, model).piece_probabilities))
+        start_bar = default_span(piece, model, t0, n_bars)
+    _check_start_bar(piece, start_bar)
+    i0 = int(np.argmax(nums >= start_bar))
+    i1 = min(i0 + n_bars, len(nums)) - 1
+    if i1 == i0 and len(nums) > 1:  # the last bar: take the bars before it instead
+        i0 = max(0, i1 - n_bars + 1)
+    return i0, i1
+
+
+def explain_piece(piece: music.Piece, model, target: int | str | None = None, *, segments: str | None = None,
+                  start_bar: int | None = None, n_bars: int | None = None, bars_per_segment: int | None = None,
+                  n_registers: int | None = None, samples: int | None = None, kernel_width: float | None = None,
+                  random_state: int | None = None, top_k: int | None = None, stability_seeds: int | None = None,
+                  batch_size: int = 256, progress: Progress | None = None) -> PieceLime:
     """LIME over bars x voices (or registers) of ``n_bars`` bars of a piece for a symbolic model.
 
     Parameters
@@ -266,61 +303,43 @@ def explain_piece(piece: music.Piece, model, target: int | str | None = None, *,
     piece : Piece
     model : models.registry.Model (a piano-roll classifier)
     target : class name or index; None = the class the model predicts for the excerpt
-    segments : 'auto' (voices when the score has parts, else registers), 'bars-voices' or 'bars-registers'
-    start_bar, n_bars : the explained span (default: 8 bars from the window the model is surest about)
-    bars_per_segment, n_registers : the segment grid
-    samples, kernel_width, seed : LIME's options (exact enumeration with <= 12 segments)
-    top_k, stability_seeds : the top-k compared by the stability check over this many seeds
-    """
-    from xai.symbolic.predict import classify
+    segments, n_bars, bars_per_segment, n_registers : the segment grid (:class:`PieceGridOptions`; segments
+        'auto' = voices when the score has parts, else registers)
+    start_bar : the first explained bar (default: where the model is surest of the class)
+    samples, kernel_width, random_state, top_k, stability_seeds : LIME's options (:class:`LimeOptions`; exact
+        enumeration with <= 12 segments; the top-k compared by the stability check over this many seeds)
+    batch_size, progress : coalitions per batch and the :data:`xai.contract.Progress` callback
 
-    progress = progress or _noop
-    d = DEFAULTS["symbolic"]
-    samples = d["samples"] if samples is None else samples
-    kernel_width = d["kernel_width"] if kernel_width is None else kernel_width
-    stability_seeds = d["stability_seeds"] if stability_seeds is None else stability_seeds
-    check_int("stability_seeds", stability_seeds, 1, 20)
-    check_int("top_k", top_k, 1, 50)
-    if piece.n_notes == 0:
-        raise InputError("This piece has no notes, so there is nothing to explain.")
-    if len(piece.bar_numbers) < 2:
-        raise InputError("This piece has only one bar; LIME over bars needs at least two bars to compare.")
-    if target is not None:
-        resolve_target(model.classes, target)
-    n_bars = DEFAULT_SPAN_BARS if n_bars is None else check_int("n_bars", n_bars, 2, MAX_SPAN_BARS)
+    Options left None take their declared defaults.
+    """
+    progress = progress or no_progress
+    grid = PieceGridOptions.from_dict({k: v for k, v in dict(
+        segments=segments, n_bars=n_bars, bars_per_segment=bars_per_segment, n_registers=n_registers).items()
+        if v is not None})
+    opts = lime_options(samples=samples, kernel_width=kernel_width, random_state=random_state, top_k=top_k,
+                        stability_seeds=stability_seeds)
+    i0, i1 = _piece_span(piece, model, target, start_bar, grid.n_bars)
     nums = piece.bar_numbers
-    if start_bar is None:
-        t0 = resolve_target(model.classes, target) if target is not None else int(
-            np.argmax(classify(piece, model).piece_probabilities))
-        start_bar = default_span(piece, model, t0, n_bars)
-    if isinstance(start_bar, bool) or not isinstance(start_bar, (int, np.integer)) or not nums.min() <= start_bar <= nums.max():
-        raise ParameterError(f"The start bar must be a bar of this piece ({nums.min()}–{nums.max()}), got {start_bar!r}.")
-    i0 = int(np.argmax(nums >= start_bar))
-    i1 = min(i0 + n_bars, len(nums)) - 1
-    if i1 == i0 and len(nums) > 1:  # the last bar: take the bars before it instead
-        i0 = max(0, i1 - n_bars + 1)
     b0, b1 = piece.bar_range(int(nums[i0]), int(nums[i1]))
     excerpt = piece.slice(b0, b1)
     if excerpt.n_notes == 0:
         raise InputError(f"Bars {nums[i0]}–{nums[i1]} have no notes, so there is nothing to explain there.")
-    seg = segment_notes(excerpt, kind=segments, bars_per_segment=bars_per_segment, n_registers=n_registers)
-    S = seg.n_segments
-    _check_options(S, samples, kernel_width, seed)
+    seg = segment_notes(excerpt, kind=grid.segments, bars_per_segment=grid.bars_per_segment,
+                        n_registers=grid.n_registers)
+    check_segments(seg.n_segments, opts)
     full = classify(excerpt, model).piece_probabilities
-    t_idx = int(np.argmax(full)) if target is None else resolve_target(model.classes, target)
+    t_idx = int(np.argmax(full)) if target is None else resolve_target(target, model.classes)
     scorer = _PieceScorer(model, excerpt, seg, t_idx)
-    lime_fit = fit(scorer, S, samples=samples, kernel_width=kernel_width, seed=seed, batch_size=batch_size,
-                   progress=progress)
+    lime_fit = fit(scorer, seg.n_segments, samples=opts.samples, kernel_width=opts.kernel_width,
+                   random_state=opts.random_state, batch_size=batch_size, progress=progress)
     amount = np.array([s["n_notes"] for s in seg.segments], dtype=float)
-    options = {"segments": seg.kind, "start_bar": int(nums[i0]), "end_bar": int(nums[i1]),
-               "bars_per_segment": bars_per_segment, "n_registers": n_registers, "samples": samples,
-               "kernel_width": kernel_width, "seed": seed, "top_k": top_k, "stability_seeds": stability_seeds}
-    res = _finish(seg.kind, model, t_idx, float(full[t_idx]), lime_fit, list(seg.segments), amount, "notes", scorer,
-                  seed=seed, samples=samples, kernel_width=kernel_width, top_k=top_k, stability_seeds=stability_seeds,
-                  batch_size=batch_size, progress=progress, options=options, title=piece.title, cls=PieceLime,
-                  piece=piece, excerpt=excerpt, segmentation=seg, start_beat=float(b0),
-                  model_windows=len(scorer.wins))
-    return dataclasses.replace(res, network_calls=scorer.evaluated)
+    record = {"segments": seg.kind, "start_bar": int(nums[i0]), "end_bar": int(nums[i1]),
+              "bars_per_segment": grid.bars_per_segment, "n_registers": grid.n_registers}
+    res = finish(seg.kind, model, t_idx, float(full[t_idx]), lime_fit, list(seg.segments), amount, "notes", scorer,
+                 options=opts, batch_size=batch_size, progress=progress, record=record, title=piece.title,
+                 cls=PieceLime, piece=piece, excerpt=excerpt, segmentation=seg, start_beat=float(b0),
+                 model_windows=len(scorer.wins))
+    return dataclasses.replace(res, network_calls=scorer.evaluated)  # known once the checks have asked too
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -342,8 +361,6 @@ class StemLime(Explanation):
 
 
 def _render_stem(piece: music.Piece, n: int) -> np.ndarray:
-    from xai.audio.clip import from_wav_bytes
-
     out = np.zeros(n, dtype=np.float32)
     if piece.n_notes == 0:
         return out
@@ -352,44 +369,42 @@ def _render_stem(piece: music.Piece, n: int) -> np.ndarray:
     return out
 
 
-def explain_stems(piece: music.Piece, model, target: int | str | None = None, *, start_bar: int | None = None,
-                  samples: int | None = None, kernel_width: float | None = None, seed: int = 0, top_k: int = 3,
-                  stability_seeds: int | None = None, n_registers: int = 3, batch_size: int = 64,
-                  progress: Progress | None = None) -> StemLime:
-    """LIME over the parts of a score rendered one by one, for an audio model (4 s from ``start_bar``).
-
-    Each part (voice) is rendered on its own with the General MIDI soundfont; the model hears the sum of the
-    kept stems (one matrix product per batch). A score with one part is split into registers instead. With at
-    most 12 stems every coalition is enumerated. The baseline ranks stems by their energy.
-    """
-    import torch
-
-    from xai.audio.dataset import CLIP_SAMPLES, SAMPLE_RATE
-
-    progress = progress or _noop
-    d = DEFAULTS["audio"]
-    samples = d["samples"] if samples is None else samples
-    kernel_width = d["kernel_width"] if kernel_width is None else kernel_width
-    stability_seeds = d["stability_seeds"] if stability_seeds is None else stability_seeds
+def _four_seconds(piece: music.Piece, start_bar) -> tuple[int, music.Piece]:
+    """The start bar (default the first) and the excerpt that sounds in the 4 s from it."""
     if piece.n_notes == 0:
         raise InputError("This piece has no notes, so there is nothing to explain.")
-    nums = piece.bar_numbers
-    start_bar = int(nums.min()) if start_bar is None else start_bar
-    if isinstance(start_bar, bool) or not isinstance(start_bar, (int, np.integer)) or not nums.min() <= start_bar <= nums.max():
-        raise ParameterError(f"The start bar must be a bar of this piece ({nums.min()}–{nums.max()}), got {start_bar!r}.")
+    start_bar = int(piece.bar_numbers.min()) if start_bar is None else start_bar
+    _check_start_bar(piece, start_bar)
     b0 = piece.bar_range(int(start_bar), int(start_bar))[0]
-    seconds = CLIP_SAMPLES / SAMPLE_RATE
     t0 = piece.seconds(b0)
     grid = np.linspace(b0, max(piece.length, b0 + 1e-3), 2000)
-    after = grid[piece.seconds(grid) >= t0 + seconds]
+    after = grid[piece.seconds(grid) >= t0 + CLIP_SAMPLES / SAMPLE_RATE]
     b1 = float(after[0]) if after.size else piece.length
     excerpt = piece.slice(b0, b1)
     if excerpt.n_notes == 0:
         raise InputError(f"The 4 seconds from bar {start_bar} have no notes, so there is nothing to explain.")
+    return int(start_bar), excerpt
+
+
+def explain_stems(piece: music.Piece, model, target: int | str | None = None, *, start_bar: int | None = None,
+                  samples: int | None = None, kernel_width: float | None = None, random_state: int | None = None,
+                  top_k: int | None = None, stability_seeds: int | None = None, n_registers: int = 3,
+                  batch_size: int = 64, progress: Progress | None = None) -> StemLime:
+    """LIME over the parts of a score rendered one by one, for an audio model (4 s from ``start_bar``).
+
+    Each part (voice) is rendered on its own with the General MIDI soundfont; the model hears the sum of the
+    kept stems (one matrix product per batch). A score with one part is split into registers instead. With at
+    most 12 stems every coalition is enumerated. The baseline ranks stems by their energy. LIME's options left
+    None take their declared defaults (:class:`LimeOptions`).
+    """
+    progress = progress or no_progress
+    opts = lime_options(samples=samples, kernel_width=kernel_width, random_state=random_state, top_k=top_k,
+                        stability_seeds=stability_seeds)
+    start_bar, excerpt = _four_seconds(piece, start_bar)
     kind = "bars-voices" if np.unique(excerpt.parts).size > 1 else "bars-registers"
     seg = segment_notes(excerpt, kind=kind, bars_per_segment=10_000, n_registers=n_registers)
     S = seg.n_segments
-    _check_options(S, samples, kernel_width, seed)
+    check_segments(S, opts)
     stems = np.stack([_render_stem(subset(excerpt, seg.note_segment == s), CLIP_SAMPLES) for s in range(S)])
     progress(0.0, "Rendered the stems")
     net = model.net
@@ -398,21 +413,18 @@ def explain_stems(piece: music.Piece, model, target: int | str | None = None, *,
     forward = fast(net, "forward", St[:2])
     with torch.inference_mode():
         probs = torch.softmax(forward(St.sum(0, keepdim=True)).float(), dim=1)[0].numpy()
-    t_idx = int(np.argmax(probs)) if target is None else resolve_target(model.classes, target)
+    t_idx = int(np.argmax(probs)) if target is None else resolve_target(target, model.classes)
 
     def score(masks: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.asarray(masks, dtype=np.float32)) @ St  # (n, samples): the kept stems' mix
         with torch.inference_mode():
             return torch.softmax(forward(x).float(), dim=1)[:, t_idx].double().numpy()
 
-    lime_fit = fit(score, S, samples=samples, kernel_width=kernel_width, seed=seed, batch_size=batch_size,
-                   progress=progress)
+    lime_fit = fit(score, S, samples=opts.samples, kernel_width=opts.kernel_width, random_state=opts.random_state,
+                   batch_size=batch_size, progress=progress)
     energy = (stems.astype(np.float64) ** 2).sum(axis=1)
     segs = [dict(s, label=s["label"].split(", ", 1)[1] if ", " in s["label"] else s["label"]) for s in seg.segments]
-    options = {"segments": "stems", "start_bar": int(start_bar), "samples": samples, "kernel_width": kernel_width,
-               "seed": seed, "top_k": top_k, "stability_seeds": stability_seeds, "stems_by": kind.split("-")[1]}
-    return _finish("stems", model, t_idx, float(probs[t_idx]), lime_fit, segs, energy, "energy", score, seed=seed,
-                   samples=samples, kernel_width=kernel_width, top_k=top_k, stability_seeds=stability_seeds,
-                   batch_size=batch_size, progress=progress, options=options, title=piece.title, cls=StemLime,
-                   stems=stems, excerpt=excerpt, segmentation=seg)
-
+    record = {"segments": "stems", "start_bar": start_bar, "stems_by": kind.split("-")[1]}
+    return finish("stems", model, t_idx, float(probs[t_idx]), lime_fit, segs, energy, "energy", score, options=opts,
+                  batch_size=batch_size, progress=progress, record=record, title=piece.title, cls=StemLime,
+                  stems=stems, excerpt=excerpt, segmentation=seg)

@@ -26,7 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from xai._paths import ASSETS
+from xai.audio import clip as audio
+from xai.audio import dataset as audio_data
+from xai.audio import midlevel
+from xai.contract import Result
 from xai.errors import InputError
+from xai.symbolic import dataset as data
+from xai.symbolic import music
 
 ASSETS = ASSETS / "hubness"
 EMBEDDINGS_FILE = "embeddings.npz"
@@ -36,8 +42,8 @@ SCORE_MODELS = ("composer",)
 SPLITS = ("train", "val", "test")
 
 
-@dataclass
-class Embedding:
+@dataclass(frozen=True)
+class Embedding(Result):
     """One embedding space: (n, d) vectors and per-item metadata (plain arrays and lists)."""
 
     name: str  # the model whose penultimate layer it is
@@ -109,37 +115,16 @@ def parameters(root: Path | None = None) -> dict:
 
 def item_piece(emb: Embedding, i: int, root: Path | None = None):
     """The notes item ``i`` plays, as an :class:`xai.symbolic.music.Piece` (audio items at their tempo and register)."""
-    from xai.symbolic import music
-
     m = emb.meta
     if emb.collection == "audio":
-        n0, n1 = int(m["note_ptr"][i]), int(m["note_ptr"][i + 1])
-        b0, b1 = int(m["bar_ptr"][i]), int(m["bar_ptr"][i + 1])
-        parts = m["parts"][n0:n1].astype(np.int16)
-        return music.Piece(
-            title=f"item {i}", onsets=m["onsets"][n0:n1].astype(np.float64),
-            durations=m["durations"][n0:n1].astype(np.float64), pitches=m["pitches"][n0:n1].astype(np.int16),
-            velocities=m["velocities"][n0:n1].astype(np.int16), parts=parts,
-            part_names=tuple(f"Part {k + 1}" for k in range(int(parts.max()) + 1 if parts.size else 1)),
-            bar_starts=m["bar_starts"][b0:b1].astype(np.float64), bar_numbers=m["bar_numbers"][b0:b1].astype(np.int64),
-            tempi=((0.0, float(m["qpm"][i])),))
-    z = np.load((root.parent if root else ASSETS.parent) / "discovery" / "excerpts.npz", allow_pickle=False)
-    j = int(m["excerpt"][i])
-    n0, n1 = int(z["note_ptr"][j]), int(z["note_ptr"][j + 1])
-    b0, b1 = int(z["bar_ptr"][j]), int(z["bar_ptr"][j + 1])
-    parts = z["parts"][n0:n1].astype(np.int16)
-    return music.Piece(
-        title=f"item {i}", onsets=z["onsets"][n0:n1], durations=z["durations"][n0:n1],
-        pitches=z["pitches"][n0:n1].astype(np.int16), velocities=np.full(n1 - n0, 80, dtype=np.int16), parts=parts,
-        part_names=tuple(f"Part {k + 1}" for k in range(int(parts.max()) + 1 if parts.size else 1)),
-        bar_starts=z["bar_starts"][b0:b1], bar_numbers=z["bar_numbers"][b0:b1])
+        return music.unpack_piece(m, i, title=f"item {i}", tempi=((0.0, float(m["qpm"][i])),))
+    with np.load((root.parent if root else ASSETS.parent) / "discovery" / "excerpts.npz", allow_pickle=False) as z:
+        return music.unpack_piece(z, int(m["excerpt"][i]), title=f"item {i}")
 
 
 def clip_waveform(emb: Embedding, i: int) -> tuple[np.ndarray, bool]:
     """Render audio item ``i`` again: (float32 samples at 22,050 Hz, exact) where ``exact`` says the clip is the
     data-set clip (same soundfont, same augmentation seed); otherwise it was rendered with TimGM6mb instead."""
-    from xai.audio import dataset as audio_data
-
     if emb.collection != "audio":
         raise InputError("Only the audio collection has recordings; score excerpts are played from their notes.")
     m = emb.meta
@@ -156,13 +141,25 @@ def clip_waveform(emb: Embedding, i: int) -> tuple[np.ndarray, bool]:
 
 def item_wav(emb: Embedding, i: int) -> bytes:
     """WAV bytes to listen to item ``i`` (audio: its clip; score: its notes on the piano)."""
-    from xai.audio import clip as audio
-    from xai.symbolic import music
-
     if emb.collection == "audio":
         x, _ = clip_waveform(emb, i)
         return audio.to_wav_bytes(x, audio.SAMPLE_RATE)
     return music.render_audio(item_piece(emb, i))
+
+
+def embed_clip(waveform, model) -> np.ndarray:
+    """A recording's place in an audio model's embedding space: its first 4 s (zero-padded), ``net.embed``.
+
+    This is how an uploaded song is placed among the shipped items (whose clips are 4 s long) so that its
+    nearest items can be recommended; returns the (d,) float32 embedding.
+    """
+    import torch  # heavy: only a query or a build embeds
+
+    x = np.zeros(audio_data.CLIP_SAMPLES, np.float32)
+    w = np.asarray(waveform, np.float32).ravel()[:audio_data.CLIP_SAMPLES]
+    x[: w.size] = w
+    with torch.no_grad():
+        return model.net.embed(torch.as_tensor(x[None])).numpy()[0].astype(np.float32)
 
 
 # --- building the shipped file ---------------------------------------------------------------------------------
@@ -178,20 +175,8 @@ def _embed_batches(fn, X, batch: int = 64) -> np.ndarray:
     return np.concatenate(out).astype(np.float32)
 
 
-def build(out: Path | None = None, *, audio_models=AUDIO_MODELS, score_models=SCORE_MODELS, progress=print) -> dict:
-    """Embed the audio data set (cache) and the shipped score excerpts; write ``embeddings.npz`` + ``.json``."""
-    import torch
-
-    from models import registry
-    from xai.audio import dataset as audio_data
-    from xai.symbolic import dataset as data
-
-    torch.manual_seed(0)
-    out = out or ASSETS
-    t0 = time.time()
-    sets = [audio_data.load(s) for s in SPLITS]
-    table = data.PieceTable.load(data.cache_dir() / f"corpus_v{data.CACHE_VERSION}.npz")
-    arrays: dict[str, np.ndarray] = {}
+def _audio_arrays(sets, table) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The audio items' metadata arrays (``a_*``: what each clip is and its notes) and their source pieces."""
     piece_idx = np.concatenate([s.piece for s in sets])
     uniq, inv = np.unique(piece_idx, return_inverse=True)
     audio_pieces = [table.ids[int(p)] for p in uniq]
@@ -201,7 +186,7 @@ def build(out: Path | None = None, *, audio_models=AUDIO_MODELS, score_models=SC
         note_ptr += list(s.arrays["note_ptr"][1:] + n_off)
         bar_ptr += list(s.arrays["bar_ptr"][1:] + b_off)
         n_off, b_off = note_ptr[-1], bar_ptr[-1]
-    arrays.update(
+    arrays = dict(
         a_label=np.concatenate([s.style for s in sets]).astype(np.int8),
         a_instrument=np.concatenate([s.instrument for s in sets]).astype(np.int8),
         a_soundfont=np.concatenate([s.soundfont for s in sets]).astype(np.int8),
@@ -216,8 +201,30 @@ def build(out: Path | None = None, *, audio_models=AUDIO_MODELS, score_models=SC
         a_parts=cat("parts").astype(np.int8), a_bar_starts=cat("bar_starts").astype(np.float32),
         a_bar_numbers=cat("bar_numbers").astype(np.int16),
     )
-    models_meta = {}
-    embs = []
+    return arrays, audio_pieces
+
+
+def _score_arrays(z, text) -> tuple[dict[str, np.ndarray], np.ndarray, list[int], list[str]]:
+    """The score excerpts' metadata arrays (``s_*``), which excerpts are kept, which dropped, and the pieces.
+
+    Identical piano rolls (repeated passages) would be tied neighbours: only the first of each is kept.
+    """
+    s_pieces = sorted(set(text["piece_ids"]))
+    flat = z["X"].reshape(len(z["X"]), -1)
+    _, keep = np.unique(flat, axis=0, return_index=True)
+    keep = np.sort(keep)
+    dropped = sorted(set(range(len(flat))) - set(keep.tolist()))
+    arrays = dict(s_label=z["labels"][keep].astype(np.int8), s_excerpt=keep.astype(np.int16),
+                  s_piece=np.array([s_pieces.index(text["piece_ids"][i]) for i in keep], np.int16),
+                  s_start_bar=z["start_bar"][keep].astype(np.int32), s_end_bar=z["end_bar"][keep].astype(np.int32))
+    return arrays, keep, [int(i) for i in dropped], s_pieces
+
+
+def _embed_all(arrays: dict, sets, z, keep, audio_models, score_models, progress, t0) -> tuple[dict, list[dict]]:
+    """Every model's embedding of its collection into ``arrays`` (``emb_<model>``); the models' hashes and rows."""
+    from models import registry  # loads networks (torch): only a build needs them
+
+    models_meta, embs = {}, []
     for name in audio_models:
         m = registry.load(name)
         vecs = []
@@ -228,17 +235,6 @@ def build(out: Path | None = None, *, audio_models=AUDIO_MODELS, score_models=SC
         models_meta[name] = m.weights_sha256
         embs.append({"name": name, "collection": "audio", "n": int(arrays[f"emb_{name}"].shape[0]),
                      "d": int(arrays[f"emb_{name}"].shape[1]), "layer": "penultimate (net.embed)"})
-    z = np.load(ASSETS.parent / "discovery" / "excerpts.npz", allow_pickle=False)
-    text = json.loads(str(z["text"]))
-    s_pieces = sorted(set(text["piece_ids"]))
-    # identical piano rolls (repeated passages) would be tied neighbours: keep the first of each
-    flat = z["X"].reshape(len(z["X"]), -1)
-    _, keep = np.unique(flat, axis=0, return_index=True)
-    keep = np.sort(keep)
-    dropped = sorted(set(range(len(flat))) - set(keep.tolist()))
-    arrays.update(s_label=z["labels"][keep].astype(np.int8), s_excerpt=keep.astype(np.int16),
-                  s_piece=np.array([s_pieces.index(text["piece_ids"][i]) for i in keep], np.int16),
-                  s_start_bar=z["start_bar"][keep].astype(np.int32), s_end_bar=z["end_bar"][keep].astype(np.int32))
     for name in score_models:
         m = registry.load(name)
         arrays[f"emb_{name}"] = _embed_batches(m.net.embed, z["X"][keep]).astype(np.float16)
@@ -246,6 +242,24 @@ def build(out: Path | None = None, *, audio_models=AUDIO_MODELS, score_models=SC
         embs.append({"name": name, "collection": "score", "n": int(arrays[f"emb_{name}"].shape[0]),
                      "d": int(arrays[f"emb_{name}"].shape[1]), "layer": "penultimate (global average of block4)"})
         progress(f"  {name}: {len(z['labels'])} excerpts, {time.time() - t0:.0f} s")
+    return models_meta, embs
+
+
+def build(out: Path | None = None, *, audio_models=AUDIO_MODELS, score_models=SCORE_MODELS, progress=print) -> dict:
+    """Embed the audio data set (cache) and the shipped score excerpts; write ``embeddings.npz`` + ``.json``."""
+    import torch  # heavy: only a build seeds and runs networks
+
+    torch.manual_seed(0)
+    out = out or ASSETS
+    t0 = time.time()
+    sets = [audio_data.load(s) for s in SPLITS]
+    table = data.PieceTable.load(data.cache_dir() / f"corpus_v{data.CACHE_VERSION}.npz")
+    arrays, audio_pieces = _audio_arrays(sets, table)
+    z = np.load(ASSETS.parent / "discovery" / "excerpts.npz", allow_pickle=False)
+    text = json.loads(str(z["text"]))
+    score_arrays, keep, dropped, s_pieces = _score_arrays(z, text)
+    arrays.update(score_arrays)
+    models_meta, embs = _embed_all(arrays, sets, z, keep, audio_models, score_models, progress, t0)
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out / EMBEDDINGS_FILE, **arrays)
     meta = {
@@ -254,7 +268,7 @@ def build(out: Path | None = None, *, audio_models=AUDIO_MODELS, score_models=SC
         "parameters": {"audio_models": list(audio_models), "score_models": list(score_models),
                        "audio_splits": list(SPLITS), "audio_cache": f"audio_v{audio_data.VERSION}",
                        "score_excerpts": "assets/discovery/excerpts.npz", "dtype": "float16", "torch_seed": 0,
-                       "score_excerpts_dropped_as_duplicates": [int(i) for i in dropped]},
+                       "score_excerpts_dropped_as_duplicates": dropped},
         "weights_sha256": models_meta, "embeddings": embs,
         "classes": list(data.CLASSES), "instruments": list(audio_data.INSTRUMENT_NAMES),
         "programs": [i[1] for i in audio_data.INSTRUMENTS], "soundfonts": list(audio_data.SOUNDFONTS),
@@ -269,12 +283,11 @@ def build(out: Path | None = None, *, audio_models=AUDIO_MODELS, score_models=SC
 
 
 def _midlevel_names() -> list[str]:
-    from xai.audio import midlevel
-
     return list(midlevel.FEATURES)
 
 
 def replace(emb: Embedding, **kw) -> Embedding:
+    """A copy of an embedding space with some fields changed (e.g. a subset's vectors and labels in tests)."""
     return dataclasses.replace(emb, **kw)
 
 

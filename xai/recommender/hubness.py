@@ -30,12 +30,22 @@ distance, then keeps the top k:
   the ls_k nearest neighbours (Conneau et al. 2018).
 
 Exact neighbours are computed blockwise (memory O(block * n), never an n x n matrix). Above ``EXACT_MAX`` items
-(or on request) an approximate HNSW index (faiss) gives the candidates; its recall against exact search is
-measured on a sample of queries and reported.
+(or on request) an approximate index (faiss) gives the candidates; its recall against exact search is measured on
+a sample of queries and reported (recall@m of the candidates and recall@10 of the top 10):
+
+- up to ``IVF_MIN`` items, HNSW (a graph index);
+- from ``IVF_MIN`` items (collections of a million), an inverted-file join: k-means cells of about
+  ``IVF_CELL`` items, each item's ``IVF_PROBE`` nearest cells probed, and exact distances within them computed as
+  one matrix product per cell (every item that probes a cell is a query against it), keeping a running top-m per
+  item. Memory is O(n m) for the candidate lists plus one cell's block; the vectors can be a read-only memory map
+  (``np.load(path, mmap_mode="r")``), read one cell at a time. The reductions then work on the candidate lists
+  block by block (Gaussian MP and the others: O(n m) memory; empirical MP needs every item's full distance row and
+  is used only on the exact path).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import asdict, dataclass, field
@@ -43,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
+from xai.contract import Progress, Result
 from xai.errors import InputError, ParameterError
 
 __all__ = ["Graph", "Report", "REDUCTIONS", "check_vectors", "knn", "reduce", "k_occurrence", "measures",
@@ -53,13 +64,17 @@ REDUCTION_TITLES = {"none": "none (Euclidean)", "mp": "Mutual Proximity (empiric
                     "mp_gauss": "Mutual Proximity (Gaussian)", "ls": "local scaling", "nicdm": "NICDM",
                     "csls": "CSLS"}
 EXACT_MAX = 10_000
+IVF_MIN = 100_000  # from here on the approximate index is the inverted-file join (HNSW below)
+IVF_CELL = 1_000  # items per k-means cell of the inverted-file join
+IVF_PROBE = 4  # cells probed per item: recall@10 0.989 at 200k synthetic items (bench/hubness.py)
+REDUCE_BLOCK = 65_536  # rows re-ranked at a time (bounded memory for a million items)
 HUB_SIZE = 2.0
 LS_K = 5
 DEFAULT_CANDIDATES = 50
 
 
-@dataclass
-class Graph:
+@dataclass(frozen=True)
+class Graph(Result):
     """Each item's m candidate neighbours, nearest first (self excluded), with what reductions need."""
 
     indices: np.ndarray  # (n, m) int64
@@ -70,16 +85,20 @@ class Graph:
     row_std: np.ndarray | None = None
     recall: float | None = None  # approximate path: recall@m against exact search on a sample
     seconds: float = 0.0
+    recall10: float | None = None  # approximate path: recall@10 of the 10 nearest candidates, same sample
 
     @property
     def n(self) -> int:
+        """How many items."""
         return int(self.indices.shape[0])
 
     @property
     def m(self) -> int:
+        """How many candidate neighbours per item."""
         return int(self.indices.shape[1])
 
     def top(self, k: int) -> np.ndarray:
+        """Each item's k nearest candidates, (n, k)."""
         return self.indices[:, :k]
 
 
@@ -108,6 +127,7 @@ def check_vectors(X, *, duplicates: bool = True) -> np.ndarray:
 
 
 def check_k(k: int, n: int, what: str = "k") -> int:
+    """``k`` as an int in [1, n - 1], or a plain message naming ``what``."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ParameterError(f"The number of neighbours '{what}' must be a whole number of at least 1, got {k!r}.")
     if k >= n:
@@ -138,41 +158,73 @@ def _block_size(n: int, budget_bytes: int = 64 << 20) -> int:
     return int(max(16, min(n, budget_bytes // (8 * max(n, 1)))))
 
 
+INDEXES = ("hnsw", "ivf")
+
+
+def _as_vectors(X) -> np.ndarray:
+    """float32 rows; a float32 memory map stays one (the IVF join reads it a cell at a time)."""
+    if isinstance(X, np.memmap) and X.dtype == np.float32 and X.ndim == 2:
+        return X
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def _content_hash(X: np.ndarray, rows: int = 65_536) -> str:
+    h = hashlib.sha256(f"{X.shape}".encode())
+    for s in range(0, X.shape[0], rows):  # blockwise: a memory-mapped million items is never copied whole
+        h.update(np.ascontiguousarray(X[s:s + rows]).tobytes())
+    return h.hexdigest()[:16]
+
+
 def knn(X, m: int = DEFAULT_CANDIDATES, *, approximate: bool | None = None, moments: bool = True,
-        block: int | None = None, recall_sample: int = 500, seed: int = 0, cache_dir: Path | None = None,
-        progress=None) -> Graph:
-    """Each item's ``m`` nearest other items (Euclidean). Exact and blocked up to :data:`EXACT_MAX` items (or
-    when ``approximate`` is False), else approximate (faiss HNSW) with its recall@m measured on a sample."""
-    X = np.ascontiguousarray(X, dtype=np.float32)
+        block: int | None = None, recall_sample: int = 500, random_state: int = 0, cache_dir: Path | None = None,
+        index: str | None = None, progress: Progress | None = None) -> Graph:
+    """Each item's ``m`` nearest other items (Euclidean).
+
+    Exact and blocked up to :data:`EXACT_MAX` items (or when ``approximate`` is False), else approximate with its
+    recall measured on ``recall_sample`` queries against exact search: faiss HNSW below :data:`IVF_MIN` items,
+    the inverted-file join from there on (``index`` = "hnsw" or "ivf" chooses). ``cache_dir`` keeps the graph
+    on disk, keyed by the vectors' content.
+    """
+    X = _as_vectors(X)
     n = X.shape[0]
     m = check_k(m, n, "candidates")
     if approximate is None:
         approximate = n > EXACT_MAX
+    if index is not None and index not in INDEXES:
+        raise ParameterError(f"There is no approximate index '{index}'; choose one of {', '.join(INDEXES)}.")
+    kind = (index or ("ivf" if n >= IVF_MIN else "hnsw")) if approximate else "exact"
     key = None
     if cache_dir is not None:
-        h = hashlib.sha256(X.tobytes()).hexdigest()[:16]
-        key = Path(cache_dir) / f"knn_{h}_{n}_{m}_{'ann' if approximate else 'exact'}_{int(moments)}.npz"
+        tag = "ann" if kind == "hnsw" else kind
+        key = Path(cache_dir) / f"knn_{_content_hash(X)}_{n}_{m}_{tag}_{int(moments)}_{random_state}.npz"
         if key.exists():
             z = np.load(key)
             return Graph(indices=z["indices"], distances=z["distances"], exact=not approximate,
                          method=str(z["method"]), row_mean=z["row_mean"] if "row_mean" in z.files else None,
                          row_std=z["row_std"] if "row_std" in z.files else None,
-                         recall=float(z["recall"]) if "recall" in z.files else None, seconds=0.0)
+                         recall=float(z["recall"]) if "recall" in z.files else None, seconds=0.0,
+                         recall10=float(z["recall10"]) if "recall10" in z.files else None)
     t0 = time.perf_counter()
-    g = _ann(X, m, recall_sample=recall_sample, seed=seed) if approximate else _exact(X, m, moments=moments,
-                                                                                           block=block,
-                                                                                           progress=progress)
-    g.seconds = time.perf_counter() - t0
+    if kind == "exact":
+        g = _exact(X, m, moments=moments, block=block, progress=progress)
+    elif kind == "hnsw":
+        g = _ann(X, m, recall_sample=recall_sample, random_state=random_state)
+    else:
+        g = _ivf(X, m, recall_sample=recall_sample, random_state=random_state, progress=progress)
+    g = dataclasses.replace(g, seconds=time.perf_counter() - t0)
     if key is not None:
         key.parent.mkdir(parents=True, exist_ok=True)
         extra = {k: v for k, v in (("row_mean", g.row_mean), ("row_std", g.row_std)) if v is not None}
-        if g.recall is not None:
-            extra["recall"] = np.float64(g.recall)
-        np.savez(key, indices=g.indices, distances=g.distances, method=np.array(g.method), **extra)
+        for name in ("recall", "recall10"):
+            if getattr(g, name) is not None:
+                extra[name] = np.float64(getattr(g, name))
+        tmp = key.with_name(key.name + ".part.npz")
+        np.savez(tmp, indices=g.indices, distances=g.distances, method=np.array(g.method), **extra)
+        tmp.replace(key)  # a killed run never leaves half a cache file
     return g
 
 
-def _exact(X: np.ndarray, m: int, *, moments: bool, block: int | None, progress=None) -> Graph:
+def _exact(X: np.ndarray, m: int, *, moments: bool, block: int | None, progress: Progress | None = None) -> Graph:
     n = X.shape[0]
     sq = np.einsum("ij,ij->i", X, X)
     b = block or _block_size(n)
@@ -199,11 +251,16 @@ def _exact(X: np.ndarray, m: int, *, moments: bool, block: int | None, progress=
     return Graph(indices=ind, distances=dist, exact=True, method="exact", row_mean=mean, row_std=std)
 
 
-def _ann(X: np.ndarray, m: int, *, recall_sample: int, seed: int, hnsw_m: int = 16, ef_search: int = 64) -> Graph:
+def _faiss():
     try:
         import faiss
     except ImportError as e:  # pragma: no cover - faiss-cpu is pinned in requirements.txt
         raise InputError("The approximate index (faiss-cpu) is not installed; use exact search.") from e
+    return faiss
+
+
+def _ann(X: np.ndarray, m: int, *, recall_sample: int, random_state: int, hnsw_m: int = 16, ef_search: int = 64) -> Graph:
+    faiss = _faiss()
     n, d = X.shape
     index = faiss.IndexHNSWFlat(d, hnsw_m)
     index.hnsw.efConstruction = 40
@@ -217,57 +274,167 @@ def _ann(X: np.ndarray, m: int, *, recall_sample: int, seed: int, hnsw_m: int = 
     keep[~selfcol.any(axis=1), m] = False
     ind = nn[keep].reshape(n, m).astype(np.int64)
     dist = np.sqrt(np.maximum(D2[keep].reshape(n, m), 0)).astype(np.float32)
-    # recall@m against exact search on a sample of queries
-    rng = np.random.default_rng(seed)
-    q = rng.choice(n, size=min(recall_sample, n), replace=False)
-    sq = np.einsum("ij,ij->i", X, X)
-    Dq = sq[q, None] + sq[None, :] - 2.0 * (X[q] @ X.T)
-    Dq[np.arange(q.size), q] = np.inf
-    true = np.argpartition(Dq, m - 1, axis=1)[:, :m]
-    hits = sum(np.intersect1d(true[i], ind[qi]).size for i, qi in enumerate(q))
+    recall, recall10 = _recall(X, ind, recall_sample=recall_sample, random_state=random_state)
     return Graph(indices=ind, distances=dist, exact=False, method=f"faiss HNSW (M={hnsw_m}, efSearch={ef})",
-                 recall=hits / (q.size * m))
+                 recall=recall, recall10=recall10)
+
+
+def _recall(X: np.ndarray, ind: np.ndarray, *, recall_sample: int, random_state: int,
+            block: int = 64) -> tuple[float, float]:
+    """recall@m of the candidate lists and recall@10 of their first 10, against exact search on a seeded sample
+    of queries (blocked: ``block`` x n distances at a time)."""
+    n, m = ind.shape
+    k10 = min(10, m)
+    rng = np.random.default_rng(random_state)
+    q = np.sort(rng.choice(n, size=min(recall_sample, n), replace=False))
+    sq = np.einsum("ij,ij->i", X, X) if n < IVF_MIN else None
+    hits = hits10 = 0
+    for s in range(0, q.size, block):
+        qb = q[s:s + block]
+        if sq is not None:
+            Dq = sq[qb, None] + sq[None, :] - 2.0 * (np.asarray(X[qb]) @ X.T)
+            Dq[np.arange(qb.size), qb] = np.inf
+            order = np.argsort(Dq, axis=1, kind="stable")[:, :m]
+        else:  # a million items: faiss's blocked brute force (BLAS + a heap), never a block x n matrix at once
+            _, nn = _faiss().knn(np.ascontiguousarray(X[qb]), X, m + 1)
+            order = np.array([[j for j in row if j != qi][:m] for row, qi in zip(nn, qb, strict=True)])
+        for i, qi in enumerate(qb):
+            hits += np.intersect1d(order[i], ind[qi]).size
+            hits10 += np.intersect1d(order[i, :k10], ind[qi, :k10]).size
+    return hits / (q.size * m), hits10 / (q.size * k10)
+
+
+def _ivf(X: np.ndarray, m: int, *, recall_sample: int, random_state: int, cell: int = IVF_CELL,
+         probe: int = IVF_PROBE, progress: Progress | None = None) -> Graph:
+    """The inverted-file join (see the module docstring): k-means cells, each item's ``probe`` nearest cells."""
+    faiss = _faiss()
+    n, d = X.shape
+    nlist = int(max(1, min(n // max(cell, 1), 65_536)))
+    probe = int(min(probe, nlist))
+    rng = np.random.default_rng(random_state)
+    sample = np.sort(rng.choice(n, size=min(n, 64 * nlist), replace=False))
+    km = faiss.Kmeans(d, nlist, niter=10, seed=int(random_state), max_points_per_centroid=64)
+    km.train(np.ascontiguousarray(X[sample]))
+    # each item's probed cells, nearest first (its own cell is the first)
+    cells = np.empty((n, probe), np.int64)
+    for s in range(0, n, REDUCE_BLOCK):
+        cells[s:s + REDUCE_BLOCK] = faiss.knn(np.ascontiguousarray(X[s:s + REDUCE_BLOCK]), km.centroids, probe)[1]
+    own = cells[:, 0]
+    members = np.argsort(own, kind="stable")
+    mstart = np.searchsorted(own[members], np.arange(nlist + 1))
+    flat = cells.ravel()
+    asks = np.argsort(flat, kind="stable")
+    astart = np.searchsorted(flat[asks], np.arange(nlist + 1))
+    del flat, cells
+    k1 = m + 1  # self is found too (at distance 0) and dropped at the end
+    best_d = np.full((n, k1), np.inf, np.float32)
+    best_i = np.full((n, k1), -1, np.int64)
+    for c in range(nlist):
+        L = members[mstart[c]:mstart[c + 1]]
+        Q = asks[astart[c]:astart[c + 1]] // probe
+        if L.size == 0 or Q.size == 0:
+            continue
+        dq, iq = faiss.knn(np.ascontiguousarray(X[Q]), np.ascontiguousarray(X[L]), int(min(k1, L.size)))
+        cd = np.concatenate([best_d[Q], dq], axis=1)
+        ci = np.concatenate([best_i[Q], np.where(iq >= 0, L[np.maximum(iq, 0)], -1)], axis=1)
+        part = np.argpartition(cd, k1 - 1, axis=1)[:, :k1]
+        best_d[Q] = np.take_along_axis(cd, part, axis=1)
+        best_i[Q] = np.take_along_axis(ci, part, axis=1)
+        if progress and (c % 50 == 0 or c == nlist - 1):
+            progress((c + 1) / nlist, f"approximate neighbours: cell {c + 1} of {nlist}")
+    ind = np.empty((n, m), np.int64)
+    dist = np.empty((n, m), np.float32)
+    for s in range(0, n, REDUCE_BLOCK):
+        e = min(n, s + REDUCE_BLOCK)
+        bd, bi = best_d[s:e], best_i[s:e]
+        bd[bi == np.arange(s, e)[:, None]] = np.inf  # self
+        order = np.argsort(bd, axis=1, kind="stable")[:, :m]
+        ind[s:e] = np.take_along_axis(bi, order, axis=1)
+        dist[s:e] = np.sqrt(np.maximum(np.take_along_axis(bd, order, axis=1), 0))
+    del best_d, best_i
+    short = int((ind < 0).sum())
+    if short:
+        raise InputError(f"The approximate index found fewer than {m} neighbours for some items ({short} slots "
+                         "empty): the collection is too small or too clustered for it; use exact search.")
+    recall, recall10 = _recall(X, ind, recall_sample=recall_sample, random_state=random_state)
+    return Graph(indices=ind, distances=dist, exact=False,
+                 method=f"faiss IVF join ({nlist} k-means cells, {probe} probed per item)", recall=recall,
+                 recall10=recall10)
 
 
 # --- hubness reduction ------------------------------------------------------------------------------------------
 
 
 def reduce(graph: Graph, reduction: str, X=None, *, ls_k: int = LS_K, block: int | None = None,
-           progress=None) -> tuple[np.ndarray, np.ndarray]:
+           progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Re-rank each item's candidates by the secondary distance: (indices, secondary distances), (n, m) each,
     nearest first. ``X`` (the vectors) is needed for exact empirical MP."""
     _check_reduction(reduction)
-    ind, dist = graph.indices, graph.distances.astype(np.float64)
+    ind = graph.indices
     if reduction == "none":
-        return ind, dist
+        return ind, graph.distances.astype(np.float64)
     ls_k = min(ls_k, graph.m)
     if reduction == "mp":
         if X is None or not graph.exact:
             reduction = "mp_gauss"  # empirical MP counts over all items: it needs the exact path and the vectors
         else:
             sec = mp_empirical(np.ascontiguousarray(X, np.float32), graph, block=block, progress=progress)
+            dist = graph.distances.astype(np.float64)
+            order = _order(sec, dist)
+            return np.take_along_axis(ind, order, axis=1), np.take_along_axis(sec, order, axis=1)
+    # The candidate-list reductions: one number per item first (O(n)), then the rows block by block, so a million
+    # items with 50 candidates never hold more than the (n, m) outputs and one block of temporaries.
+    per_item = _item_scales(graph, reduction, ls_k)
+    out_ind = np.empty(ind.shape, np.int64)
+    out_sec = np.empty(ind.shape, np.float64)
+    rows = REDUCE_BLOCK if block is None else max(1, int(block))
+    for s in range(0, graph.n, rows):
+        e = min(graph.n, s + rows)
+        bi, bd = ind[s:e], graph.distances[s:e].astype(np.float64)
+        sec = _secondary(reduction, bd, bi, s, per_item)
+        order = _order(sec, bd)
+        out_ind[s:e] = np.take_along_axis(bi, order, axis=1)
+        out_sec[s:e] = np.take_along_axis(sec, order, axis=1)
+    return out_ind, out_sec
+
+
+def _item_scales(graph: Graph, reduction: str, ls_k: int) -> tuple[np.ndarray, ...]:
+    """Each item's scale for a candidate-list reduction: (mu, sd) for Gaussian MP, sigma for LS, mu for NICDM,
+    r for CSLS; from the candidate distances, blockwise."""
+    n = graph.n
+    if reduction == "mp_gauss" and graph.row_mean is not None:
+        return graph.row_mean, np.maximum(graph.row_std, 1e-12)
+    a = np.empty(n, np.float64)
+    b = np.empty(n, np.float64) if reduction == "mp_gauss" else None
+    for s in range(0, n, REDUCE_BLOCK):
+        d = graph.distances[s:s + REDUCE_BLOCK].astype(np.float64)
+        if reduction == "mp_gauss":
+            a[s:s + REDUCE_BLOCK], b[s:s + REDUCE_BLOCK] = d.mean(axis=1), d.std(axis=1)
+        elif reduction == "ls":
+            a[s:s + REDUCE_BLOCK] = d[:, ls_k - 1]
+        else:  # nicdm, csls: mean distance to the ls_k nearest
+            a[s:s + REDUCE_BLOCK] = d[:, :ls_k].mean(axis=1)
+    if reduction == "mp_gauss":
+        return a, np.maximum(b, 1e-12)
+    return (a if reduction == "csls" else np.maximum(a, 1e-12),)
+
+
+def _secondary(reduction: str, dist: np.ndarray, ind: np.ndarray, start: int, scales) -> np.ndarray:
+    """The secondary distance of a block of rows (``start`` = its first item) from the per-item scales."""
+    rows = np.arange(start, start + dist.shape[0])
     if reduction == "mp_gauss":
         from scipy.special import ndtr
 
-        if graph.row_mean is not None:
-            mu, sd = graph.row_mean, graph.row_std
-        else:
-            mu, sd = dist.mean(axis=1), dist.std(axis=1)
-        sd = np.maximum(sd, 1e-12)
-        sf_x = ndtr(-(dist - mu[:, None]) / sd[:, None])
+        mu, sd = scales
+        sf_x = ndtr(-(dist - mu[rows, None]) / sd[rows, None])
         sf_y = ndtr(-(dist - mu[ind]) / sd[ind])
-        sec = 1.0 - sf_x * sf_y
-    elif reduction == "ls":
-        sigma = np.maximum(dist[:, ls_k - 1], 1e-12)
-        sec = 1.0 - np.exp(-(dist**2) / (sigma[:, None] * sigma[ind]))
-    elif reduction == "nicdm":
-        mu = np.maximum(dist[:, :ls_k].mean(axis=1), 1e-12)
-        sec = dist / np.sqrt(mu[:, None] * mu[ind])
-    elif reduction == "csls":
-        r = dist[:, :ls_k].mean(axis=1)
-        sec = 2.0 * dist - r[:, None] - r[ind]
-    order = _order(sec, dist)
-    return np.take_along_axis(ind, order, axis=1), np.take_along_axis(sec, order, axis=1)
+        return 1.0 - sf_x * sf_y
+    (v,) = scales
+    if reduction == "ls":
+        return 1.0 - np.exp(-(dist**2) / (v[rows, None] * v[ind]))
+    if reduction == "nicdm":
+        return dist / np.sqrt(v[rows, None] * v[ind])
+    return 2.0 * dist - v[rows, None] - v[ind]  # csls
 
 
 def _order(sec: np.ndarray, dist: np.ndarray) -> np.ndarray:
@@ -277,7 +444,7 @@ def _order(sec: np.ndarray, dist: np.ndarray) -> np.ndarray:
     return np.take_along_axis(o, np.argsort(s, axis=1, kind="stable"), axis=1)
 
 
-def mp_empirical(X: np.ndarray, graph: Graph, *, block: int | None = None, progress=None) -> np.ndarray:
+def mp_empirical(X: np.ndarray, graph: Graph, *, block: int | None = None, progress: Progress | None = None) -> np.ndarray:
     """Exact empirical MP distance of every candidate pair (x, graph.indices[x, r]), counted over all n items.
 
     far_both = (n - 2) - near_x - near_y + near_both, where near_x = #{j != x, y: d(x,j) <= d_xy} (all of them are
@@ -394,8 +561,8 @@ def retrieval_quality(indices: np.ndarray, labels: np.ndarray) -> dict:
 # --- one analysis ---------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Report:
+@dataclass(frozen=True)
+class Report(Result):
     """Hubness and retrieval of one embedding at one k under one reduction."""
 
     k: int
@@ -410,12 +577,14 @@ class Report:
     candidates: int = DEFAULT_CANDIDATES
     note: str = ""
     seconds: float = 0.0
+    recall10: float | None = None  # approximate path: recall@10 of the candidates' first 10
 
-    def to_dict(self, *, arrays: bool = False) -> dict:
+    def summary(self, *, arrays: bool = False) -> dict:
+        """The measures as one flat dict of plain values (the CLI's JSON, the page's table and trade-off plot)."""
         d = {"k": self.k, "n": self.n, "reduction": self.reduction, **self.measures,
              "retrieval_precision": None if self.retrieval is None else self.retrieval["precision_at_k"],
              "knn_accuracy": None if self.retrieval is None else self.retrieval["knn_accuracy"],
-             "method": self.method, "ann_recall": self.recall, "candidates": self.candidates, "note": self.note,
+             "method": self.method, "ann_recall": self.recall, "ann_recall10": self.recall10, "candidates": self.candidates, "note": self.note,
              "seconds": round(self.seconds, 3)}
         if arrays:
             d["k_occurrence"] = self.k_occurrence.tolist()
@@ -429,7 +598,7 @@ class Report:
 
 def analyse(X, labels, k: int = 10, reduction: str = "none", *, graph: Graph | None = None,
             candidates: int = DEFAULT_CANDIDATES, hub_size: float = HUB_SIZE, approximate: bool | None = None,
-            progress=None) -> Report:
+            progress: Progress | None = None) -> Report:
     """k-NN recommendations of every item, their hubness measures and same-class retrieval quality."""
     t0 = time.perf_counter()
     _check_reduction(reduction)
@@ -454,11 +623,11 @@ def analyse(X, labels, k: int = 10, reduction: str = "none", *, graph: Graph | N
             note = (note + "; " if note else "") + str(e)
     return Report(k=k, n=n, reduction=reduction, measures=measures(nb, n, hub_size=hub_size), retrieval=retrieval,
                   k_occurrence=k_occurrence(nb, n), neighbours=nb, method=g.method, recall=g.recall, candidates=g.m,
-                  note=note, seconds=time.perf_counter() - t0)
+                  note=note, seconds=time.perf_counter() - t0, recall10=g.recall10)
 
 
 def compare(X, labels, k: int = 10, reductions=REDUCTIONS, *, candidates: int = DEFAULT_CANDIDATES,
-            progress=None) -> list[Report]:
+            progress: Progress | None = None) -> list[Report]:
     """:func:`analyse` for several reductions on one shared candidate graph (computed once)."""
     X = check_vectors(X)
     k = check_k(k, X.shape[0])
@@ -481,4 +650,5 @@ def neighbours_of(X, q, k: int, *, exclude: int | None = None) -> tuple[np.ndarr
 
 
 def report_dict(r: Report) -> dict:
+    """Every field of a report as a dict (arrays kept as arrays)."""
     return asdict(r)

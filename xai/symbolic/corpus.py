@@ -6,16 +6,20 @@ e.g. ``'bach/bwv66.6.mxl'``; a tune inside a collection file carries its number,
 music21, nothing is downloaded), writes it once as MusicXML under ``$MUSICXAI_CACHE/scores`` and returns it
 through the same loader as an upload, so :func:`xai.symbolic.score.engrave` can print any of its bars by the numbers
 the excerpt cites.
+
+music21 is imported where it is used: it takes seconds to import, and a piece read once comes from the cache.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from pathlib import Path
 
 from xai.errors import InputError
-from xai.symbolic import music
+from xai.symbolic import io as xio
+from xai.symbolic import music, score
 
 __all__ = ["load_piece", "engrave_bars", "scores_dir"]
 
@@ -26,6 +30,7 @@ def scores_dir() -> Path:
 
 
 def _safe(piece_id: str) -> str:
+    """The piece id as a cache file name (no length limit: ids must not collide)."""
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in piece_id)
 
 
@@ -59,8 +64,6 @@ def load_piece(piece_id: str) -> music.Piece:
     InputError
         The piece is not in music21's corpus or cannot be read.
     """
-    from xai.symbolic import io as xio
-
     cache = scores_dir() / f"{_safe(piece_id)}.musicxml"
     data = None
     if cache.exists():
@@ -91,10 +94,6 @@ def engrave_bars(piece_id: str, start_bar: int, end_bar: int, *, width: int = 14
     InputError
         The piece cannot be read or those bars cannot be engraved.
     """
-    import json
-
-    from xai.symbolic import score
-
     cache = scores_dir() / f"{_safe(piece_id)}.bars{int(start_bar)}-{int(end_bar)}.w{width}s{scale}.json"
     if cache.exists():
         try:

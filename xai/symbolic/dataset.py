@@ -4,16 +4,16 @@ Parsing the corpus cold takes minutes, so parsed pieces are cached as plain arra
 pickles) under ``$MUSICXAI_CACHE`` (default ``~/.cache/musicxai``). Excerpts are made from the cached pieces
 with :func:`xai.symbolic.music.encode`, the same path an uploaded file takes.
 
-Run ``python -m xai.symbolic.dataset build`` to fill the cache (about 5 minutes on 2 cores, cold).
+Run ``python -m training.data build`` to fill the cache (about 5 minutes on 2 cores, cold). music21 is imported
+only where the corpus is parsed (it takes seconds to import; a filled cache needs none of it).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 import time
+import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ CACHE_VERSION = 2  # 2: ABC bar numbering fixed (a full first bar is bar 1)
 
 
 def cache_dir() -> Path:
+    """Where parsed corpus pieces are cached: ``$MUSICXAI_CACHE`` (default ``~/.cache/musicxai``)."""
     return Path(os.environ.get("MUSICXAI_CACHE", Path.home() / ".cache" / "musicxai"))
 
 
@@ -81,7 +82,7 @@ def _parse_file(rel_path: str) -> list[dict]:
 
     try:
         s = corpus.parse(rel_path)
-    except Exception as e:  # a corpus file that fails is reported, not fatal
+    except Exception as e:  # noqa: BLE001 - a corpus file that fails in any way is reported, not fatal to the build
         return [{"error": f"{rel_path}: {e}"}]
     scores = list(s.scores) if isinstance(s, stream.Opus) else [s]
     out = []
@@ -89,7 +90,7 @@ def _parse_file(rel_path: str) -> list[dict]:
         pid = rel_path if len(scores) == 1 else f"{rel_path}#{k}"
         try:
             p = music.from_music21(sc, title=pid)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - as above: one odd score must not stop a minutes-long build
             out.append({"error": f"{pid}: {e}"})
             continue
         if p.n_notes == 0:
@@ -130,22 +131,11 @@ class PieceTable:
         return len(self.ids)
 
     def piece(self, i: int) -> music.Piece:
-        a, b = self.note_ptr[i], self.note_ptr[i + 1]
-        c, d = self.bar_ptr[i], self.bar_ptr[i + 1]
-        n = b - a
-        return music.Piece(
-            title=self.ids[i],
-            onsets=self.onsets[a:b],
-            durations=self.durations[a:b],
-            pitches=self.pitches[a:b],
-            velocities=np.full(n, 80, dtype=np.int16),
-            parts=self.parts[a:b],
-            part_names=tuple(f"Part {k + 1}" for k in range(int(self.n_parts[i]))),
-            bar_starts=self.bar_starts[c:d],
-            bar_numbers=self.bar_numbers[c:d],
-        )
+        """Piece ``i`` of the table (titled by its corpus id; every note at velocity 80)."""
+        return music.unpack_piece(vars(self), i, title=self.ids[i], n_parts=int(self.n_parts[i]))
 
     def save(self, path: Path) -> None:
+        """Write the table as one compressed ``.npz`` of plain arrays (ids as JSON; no pickles)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(
             path,
@@ -164,6 +154,7 @@ class PieceTable:
 
     @classmethod
     def load(cls, path: Path) -> PieceTable:
+        """Read a table written by :meth:`save`; ValueError when it was written by another cache version."""
         z = np.load(path, allow_pickle=False)
         meta = json.loads(str(z["ids"]))
         if meta.get("version") != CACHE_VERSION:
@@ -175,23 +166,13 @@ class PieceTable:
 
     @classmethod
     def from_records(cls, records: list[dict], labels: list[int]) -> PieceTable:
-        def cat(key, dtype):
-            return np.concatenate([np.asarray(r[key], dtype=dtype) for r in records]) if records else np.zeros(0, dtype)
-
-        note_counts = [len(r["pitches"]) for r in records]
-        bar_counts = [len(r["bar_starts"]) for r in records]
+        """A table of parsed records (``id``, ``n_parts`` and the note and bar arrays of a piece), one label each."""
+        packed = music.pack_pieces(records, velocities=False)
         return cls(
             ids=[r["id"] for r in records],
             labels=np.asarray(labels, dtype=np.int64),
             n_parts=np.asarray([r["n_parts"] for r in records], dtype=np.int64),
-            note_ptr=np.concatenate([[0], np.cumsum(note_counts)]).astype(np.int64),
-            onsets=cat("onsets", np.float64),
-            durations=cat("durations", np.float64),
-            pitches=cat("pitches", np.int16),
-            parts=cat("parts", np.int16),
-            bar_ptr=np.concatenate([[0], np.cumsum(bar_counts)]).astype(np.int64),
-            bar_starts=cat("bar_starts", np.float64),
-            bar_numbers=cat("bar_numbers", np.int64),
+            **packed,
         )
 
 
@@ -201,7 +182,7 @@ def build(*, workers: int = 2, progress=print) -> PieceTable:
     if path.exists():
         try:
             return PieceTable.load(path)
-        except Exception:
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):  # damaged or from another version
             progress(f"Ignoring unreadable cache {path}; parsing again.")
     files = corpus_files()
     jobs = [(c, f) for c in CLASSES for f in files[c]]
@@ -235,9 +216,9 @@ def build(*, workers: int = 2, progress=print) -> PieceTable:
     return table
 
 
-def split(table: PieceTable, *, seed: int = SEED) -> dict[str, np.ndarray]:
+def split(table: PieceTable, *, random_state: int = SEED) -> dict[str, np.ndarray]:
     """Assign each piece to train / val / test, per class, by a seeded permutation. No piece is in two splits."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     out = {"train": [], "val": [], "test": []}
     for ci in range(len(CLASSES)):
         idx = np.flatnonzero(table.labels == ci)
@@ -257,7 +238,7 @@ def window_set(
     hop: float,
     cap_per_class: int | None = None,
     min_notes: int = 4,
-    seed: int = SEED,
+    random_state: int = SEED,
     features=None,
 ) -> tuple[np.ndarray, ...]:
     """Excerpts of the given pieces: (X (N, 2, 88, 64) as uint8, labels, piece index per window[, features]).
@@ -283,7 +264,7 @@ def window_set(
     p = np.concatenate(ps)
     F = np.concatenate(fs) if features is not None else None
     if cap_per_class:
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(random_state)
         sel = []
         for ci in np.unique(y):
             idx = np.flatnonzero(y == ci)
@@ -294,29 +275,3 @@ def window_set(
         X, y, p = X[sel], y[sel], p[sel]
         F = F[sel] if F is not None else None
     return (X, y, p) if F is None else (X, y, p, F)
-
-
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["render"]:  # the audio data set has its own module and options
-        from xai.audio import dataset as audio_data
-
-        return audio_data.main(argv[1:])
-    ap = argparse.ArgumentParser(prog="python -m xai.symbolic.dataset")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("render", help="render corpus excerpts to audio (see models/audio_data.py)")
-    b = sub.add_parser("build", help="parse the corpus classes into the cache")
-    b.add_argument("--workers", type=int, default=2)
-    sub.add_parser("summary", help="pieces and windows per class and split")
-    args = ap.parse_args(argv)
-    table = build(workers=getattr(args, "workers", 2))
-    sp = split(table)
-    for c_i, c in enumerate(CLASSES):
-        counts = {k: int(np.sum(table.labels[v] == c_i)) for k, v in sp.items()}
-        print(f"{c:12s} pieces {counts}")
-    print(f"{len(table)} pieces, {table.pitches.size} notes; cache at {cache_dir()}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,13 +7,14 @@ A missing or unreadable list means no examples, never an error.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 from xai._paths import ASSETS
 from xai.errors import InputError
 
-__all__ = ["EXAMPLES_DIR", "EXAMPLES", "INFO", "example_path", "example_info"]
+__all__ = ["EXAMPLES_DIR", "EXAMPLES", "INFO", "example_path", "example_info", "example_file", "by_sha256"]
 
 EXAMPLES_DIR = ASSETS / "examples"
 
@@ -55,3 +56,14 @@ def example_info(name: str) -> dict:
     """Title, path, true class and source (provenance) of an example."""
     example_path(name)
     return dict(INFO[name])
+
+
+def example_file(name: str) -> tuple[bytes, str]:
+    """The bytes and file name of an example, to go through the same loader as an upload."""
+    path = example_path(name)
+    return path.read_bytes(), path.name
+
+
+def by_sha256() -> dict[str, str]:
+    """SHA-256 of each example's file -> the example's name: which example a concept example was cut from."""
+    return {hashlib.sha256(p.read_bytes()).hexdigest(): name for name, p in EXAMPLES.items()}

@@ -5,6 +5,9 @@ file extension (case-insensitive, see :data:`SUPPORTED_EXTENSIONS`), the size is
 parsed, and a MIDI file is scanned and read with mido (fast; music21's MIDI translation is slow on big files). Every
 problem raises :class:`~xai.errors.InputError` with one plain sentence that names the file, says what is wrong
 and what to do; parser errors are never shown on their own (they stay attached as the error's ``__cause__``).
+mido and music21 are imported in the functions that use them (music21 takes seconds to import; a MIDI upload
+never needs it). The first steps every upload takes (bytes, name, size) are shared with the audio loader
+(:mod:`xai._upload`).
 
 Limits
 ------
@@ -40,10 +43,10 @@ import math
 import re
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from xml.etree import ElementTree
 
-from xai._filetypes import identify
+from xai._upload import check_upload, identify, read_upload
 from xai.errors import InputError, ParameterError, XaiError, check_int
 from xai.symbolic import music
 
@@ -108,8 +111,9 @@ def load(path, *, limits: Limits = DEFAULT_LIMITS) -> music.Piece:
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The file; its extension chooses the format (see :data:`SUPPORTED_EXTENSIONS`).
+    path : str, os.PathLike or binary file-like
+        The file (or an open file, named by its ``name``); its extension chooses the format (see
+        :data:`SUPPORTED_EXTENSIONS`).
     limits : Limits
         Size limits (default :data:`DEFAULT_LIMITS`).
 
@@ -124,21 +128,9 @@ def load(path, *, limits: Limits = DEFAULT_LIMITS) -> music.Piece:
         The file is missing, unreadable, of an unsupported format, too large, or holds no usable music.
     """
     _check_limits(limits)
-    try:
-        p = Path(path)
-    except TypeError as exc:
-        raise ParameterError(f"The 'path' parameter must be a file path, got {type(path).__name__}.") from exc
-    _format_for(p.name)
-    try:
-        if not p.is_file():
-            raise InputError(f"There is no file at '{p}'; check the path and try again.")
-        size = p.stat().st_size
-        if size > limits.max_bytes:
-            raise _too_big(p.name, size, limits)
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"'{p}' could not be opened ({exc.strerror or 'access denied'}); check the file.") from exc
-    return load_bytes(data, p.name, limits=limits)
+    data, name = read_upload(path, max_bytes=limits.max_bytes, check_name=_format_for,
+                             too_big=lambda n, size: _too_big(n, size, limits))
+    return load_bytes(data, name, limits=limits)
 
 
 def load_bytes(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -> music.Piece:
@@ -173,18 +165,9 @@ def load_bytes(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -
         only drums, or too many notes, tracks or minutes.
     """
     _check_limits(limits)
-    if isinstance(data, (bytearray, memoryview)):
-        data = bytes(data)
-    if not isinstance(data, bytes):
-        raise ParameterError(f"The 'data' parameter must be bytes, got {type(data).__name__}.")
-    if not isinstance(filename, str):
-        raise ParameterError(f"The 'filename' parameter must be a str, got {type(filename).__name__}.")
-    name = PurePath(filename.replace("\\", "/")).name or "The file"
+    data, name = check_upload(data, filename, max_bytes=limits.max_bytes, check_name=_format_for,
+                              too_big=lambda n, size: _too_big(n, size, limits))
     fmt = _format_for(name)
-    if not data:
-        raise InputError(f"'{name}' is empty (0 bytes); check that it was saved completely and upload it again.")
-    if len(data) > limits.max_bytes:
-        raise _too_big(name, len(data), limits)
 
     source = music.Source.from_bytes(name, fmt, data)
     if fmt == "midi":
@@ -280,7 +263,7 @@ def _parse(payload, fmt: str, name: str):
 
 def _title(score, name: str) -> str:
     """The score's own title (first score of an opus first), else the file name without its extension."""
-    from music21 import stream
+    from music21 import exceptions21, stream
 
     candidates = [score]
     if isinstance(score, stream.Opus) and len(score.scores):
@@ -291,8 +274,8 @@ def _title(score, name: str) -> str:
             continue
         try:
             title = md.bestTitle
-        except Exception:  # odd metadata is no reason to refuse the music
-            continue
+        except (exceptions21.Music21Exception, AttributeError, TypeError, ValueError, KeyError, IndexError):
+            continue  # odd metadata is no reason to refuse the music
         if isinstance(title, str) and title.strip() and title.strip().lower() not in _MUSIC21_PLACEHOLDER_TITLES:
             title = title.strip()
             # Exports often put the file name in the title ("bwv66.6.mxl"): show it without the extension.
@@ -332,8 +315,31 @@ def _precheck_midi(data: bytes, name: str, limits: Limits):
     The length in seconds is worked out here from the tempo changes (as mido's ``MidiFile.length`` does, but
     without copying every message, which is the slow part of that property on large files).
     """
-    import mido
+    _check_midi_header(data, name, limits)
+    mf = _read_midi(data, name)
+    n_notes, n_pitched, end_tick, tempos = _scan_midi(mf)
+    if n_notes == 0:
+        raise InputError(
+            f"'{name}' contains no notes (only tempo, text or other settings); upload a file with the music in it."
+        )
+    if n_pitched == 0:
+        raise InputError(
+            f"'{name}' contains only drums (MIDI channel 10), but this tool reads pitched notes; "
+            "upload a file with melody or harmony parts."
+        )
+    if n_notes > limits.max_notes:
+        raise _too_many_notes(name, n_notes, limits)
+    beats = end_tick / mf.ticks_per_beat
+    if beats > limits.max_minutes * _MAX_QPM:
+        raise _too_many_beats(name, beats, limits)
+    minutes = _midi_seconds(end_tick, mf.ticks_per_beat, tempos) / 60.0
+    if minutes > limits.max_minutes:
+        raise _too_long(name, minutes, limits)
+    return mf
 
+
+def _check_midi_header(data: bytes, name: str, limits: Limits) -> None:
+    """Refuse a file that is not MIDI (named for what it is) or whose header is damaged or has too many tracks."""
     if not data.startswith(b"MThd"):
         what = identify(data)
         if what is not None:
@@ -345,6 +351,12 @@ def _precheck_midi(data: bytes, name: str, limits: Limits):
         raise _damaged_midi(name)
     if int.from_bytes(data[10:12], "big") > limits.max_tracks:
         raise _too_many_tracks(name, int.from_bytes(data[10:12], "big"), limits)
+
+
+def _read_midi(data: bytes, name: str):
+    """The file parsed by mido, refused when damaged, of type 2 or without a usable beat division."""
+    import mido
+
     try:
         mf = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except Exception as exc:  # mido raises EOFError, OSError, KeyError, ValueError... on damaged files
@@ -354,12 +366,15 @@ def _precheck_midi(data: bytes, name: str, limits: Limits):
             f"'{name}' is a type 2 MIDI file (a set of separate patterns), which this tool cannot read; "
             "save it as a type 0 or type 1 MIDI file and upload that."
         )
-    tpb = mf.ticks_per_beat
-    if not isinstance(tpb, int) or tpb <= 0:
+    if not isinstance(mf.ticks_per_beat, int) or mf.ticks_per_beat <= 0:
         raise _damaged_midi(name)
+    return mf
 
+
+def _scan_midi(mf) -> tuple[int, int, int, list[tuple[int, int]]]:
+    """(notes, pitched notes, last tick, tempo changes as (absolute tick, microseconds per beat)) of every track."""
     n_notes = n_pitched = end_tick = 0
-    tempos: list[tuple[int, int]] = []  # (absolute tick, microseconds per beat)
+    tempos: list[tuple[int, int]] = []
     for track in mf.tracks:
         tick = 0
         for msg in track:
@@ -372,25 +387,7 @@ def _precheck_midi(data: bytes, name: str, limits: Limits):
             elif kind == "set_tempo":
                 tempos.append((tick, msg.tempo))
         end_tick = max(end_tick, tick)
-
-    if n_notes == 0:
-        raise InputError(
-            f"'{name}' contains no notes (only tempo, text or other settings); upload a file with the music in it."
-        )
-    if n_pitched == 0:
-        raise InputError(
-            f"'{name}' contains only drums (MIDI channel 10), but this tool reads pitched notes; "
-            "upload a file with melody or harmony parts."
-        )
-    if n_notes > limits.max_notes:
-        raise _too_many_notes(name, n_notes, limits)
-    beats = end_tick / tpb
-    if beats > limits.max_minutes * _MAX_QPM:
-        raise _too_many_beats(name, beats, limits)
-    minutes = _midi_seconds(end_tick, tpb, tempos) / 60.0
-    if minutes > limits.max_minutes:
-        raise _too_long(name, minutes, limits)
-    return mf
+    return n_notes, n_pitched, end_tick, tempos
 
 
 def _midi_seconds(end_tick: int, tpb: int, tempos: list[tuple[int, int]]) -> float:

@@ -4,6 +4,9 @@ Every path into a model goes through here, for an uploaded file and a training p
 :class:`Piece` is cut into bar-aligned :class:`Window` excerpts, and each excerpt becomes a two-channel
 piano roll (onsets, sustain) on a beat grid. Keeping one path means an explanation's bar numbers are the
 bar numbers the model actually saw.
+
+music21, pretty_midi and midirenderer are imported in the functions that use them: each takes a second or more to
+import, and most uses of a piece (windows, piano rolls) need none of them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +32,12 @@ __all__ = [
     "Source",
     "Piece",
     "Window",
+    "piece_key",
+    "pack_pieces",
+    "unpack_piece",
     "from_music21",
     "from_midi",
+    "fold_pitch",
     "piano_roll",
     "windows",
     "excerpt_rolls",
@@ -59,6 +67,7 @@ class Source:
 
     @classmethod
     def from_bytes(cls, name: str, fmt: str, data: bytes) -> Source:
+        """The source of a file's bytes, with their SHA-256."""
         return cls(name=name, format=fmt, data=data, sha256=hashlib.sha256(data).hexdigest())
 
     @property
@@ -91,6 +100,7 @@ class Piece:
 
     @property
     def n_notes(self) -> int:
+        """How many notes the piece has."""
         return int(self.pitches.size)
 
     @property
@@ -105,6 +115,7 @@ class Piece:
 
     @property
     def duration_seconds(self) -> float:
+        """Playing time in seconds at the piece's tempo map."""
         return float(self.seconds(self.length))
 
     def seconds(self, beats):
@@ -117,6 +128,11 @@ class Piece:
         idx = np.clip(np.searchsorted(starts, beats, side="right") - 1, 0, len(starts) - 1)
         out = cum[idx] + (beats - starts[idx]) * 60.0 / qpm[idx]
         return out if out.ndim else float(out)
+
+    def beat_at_seconds(self, seconds: float) -> float:
+        """The beat reached after ``seconds`` of playing (the inverse of :meth:`seconds`, on a 4,096-step grid)."""
+        grid = np.linspace(0.0, self.length, 4096)
+        return float(np.interp(seconds, self.seconds(grid), grid))
 
     def bar_at(self, beat: float) -> int:
         """The number of the bar that contains ``beat``."""
@@ -177,77 +193,88 @@ class Window:
     n_notes: int
 
 
+def piece_key(piece: Piece) -> str:
+    """A key that names a piece by its file, ``'<sha256>:<name>'`` (the name picks the format), for caches.
+
+    A piece made in memory (no source) is named by its identity, so two such pieces never share a key.
+    """
+    src = piece.source
+    if src is None:
+        return f"untitled:{id(piece)}"
+    return f"{src.sha256}:{src.name}"
+
+
+# --- many pieces as flat arrays ----------------------------------------------------------------------------------
+
+_PACKED_NOTES = (("onsets", np.float64), ("durations", np.float64), ("pitches", np.int16), ("velocities", np.int16),
+                 ("parts", np.int16))
+_PACKED_BARS = (("bar_starts", np.float64), ("bar_numbers", np.int64))
+
+
+def pack_pieces(pieces: Sequence, *, velocities: bool = True) -> dict[str, np.ndarray]:
+    """Many pieces as flat arrays with pointers, the one layout of every packed-pieces file (``.npz``).
+
+    Piece ``i``'s notes are ``[note_ptr[i], note_ptr[i + 1])`` of ``onsets``, ``durations``, ``pitches``,
+    ``velocities`` and ``parts``; its bars are ``[bar_ptr[i], bar_ptr[i + 1])`` of ``bar_starts`` and
+    ``bar_numbers``. The corpus cache, the discovery excerpts, the rendered audio set and the recommender's items
+    are all stored this way; :func:`unpack_piece` reads one piece back.
+
+    Parameters
+    ----------
+    pieces : sequence of Piece or of mappings
+        Pieces, or mappings with the same field names (records made before a Piece exists).
+    velocities : bool
+        Keep the velocities (formats without them play every note at 80).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``note_ptr``, ``bar_ptr`` (int64) and the note and bar arrays (float64 times, int16 pitches, velocities
+        and parts, int64 bar numbers).
+    """
+    def field_of(p, name):
+        return p[name] if isinstance(p, Mapping) else getattr(p, name)
+
+    notes = [(k, t) for k, t in _PACKED_NOTES if velocities or k != "velocities"]
+    out: dict[str, np.ndarray] = {}
+    for name, dtype in notes + list(_PACKED_BARS):
+        parts = [np.asarray(field_of(p, name), dtype=dtype) for p in pieces]
+        out[name] = np.concatenate(parts) if parts else np.zeros(0, dtype)
+    note_counts = [len(field_of(p, "pitches")) for p in pieces]
+    bar_counts = [len(field_of(p, "bar_starts")) for p in pieces]
+    out["note_ptr"] = np.concatenate([[0], np.cumsum(note_counts)]).astype(np.int64)
+    out["bar_ptr"] = np.concatenate([[0], np.cumsum(bar_counts)]).astype(np.int64)
+    return out
+
+
+def unpack_piece(arrays: Mapping, i: int, *, title: str = "", n_parts: int | None = None,
+                 tempi: tuple[tuple[float, float], ...] = ((0.0, DEFAULT_QPM),)) -> Piece:
+    """Piece ``i`` of arrays laid out as :func:`pack_pieces` writes them (a dict or an open ``.npz``).
+
+    Without ``velocities`` every note has velocity 80. Parts are named 'Part 1', 'Part 2', ...: ``n_parts`` of
+    them, or as many as the piece's highest part index asks.
+    """
+    a, b = int(arrays["note_ptr"][i]), int(arrays["note_ptr"][i + 1])
+    c, d = int(arrays["bar_ptr"][i]), int(arrays["bar_ptr"][i + 1])
+    notes = {k: np.asarray(arrays[k][a:b], dtype=t) for k, t in _PACKED_NOTES if k != "velocities" or k in arrays}
+    if "velocities" not in notes:
+        notes["velocities"] = np.full(b - a, 80, dtype=np.int16)
+    if n_parts is None:
+        n_parts = int(notes["parts"].max()) + 1 if notes["parts"].size else 1
+    return Piece(title=title, **notes, part_names=tuple(f"Part {k + 1}" for k in range(int(n_parts))),
+                 **{k: np.asarray(arrays[k][c:d], dtype=t) for k, t in _PACKED_BARS}, tempi=tuple(tempi))
+
+
 def from_music21(score, *, title: str | None = None, source: Source | None = None) -> Piece:
     """Convert a parsed music21 score (or the first score of an opus) into a :class:`Piece`.
 
     Tied notes are merged, unpitched (percussion) notes and zero-length grace notes are dropped, and each
     pitch of a chord becomes a note of the same part.
     """
-    from music21 import note, stream, tempo
-
-    if isinstance(score, stream.Opus):
-        scores = list(score.scores)
-        if not scores:
-            raise InputError("The file holds no tunes or scores.")
-        score = scores[0]
+    score = _first_score(score)
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
-
-    onsets, durs, pitches, vels, part_idx, names = [], [], [], [], [], []
-    for i, part in enumerate(parts):
-        names.append(_part_name(part, i))
-        flat = part.stripTies().flatten()
-        for n in flat.notes:
-            if isinstance(n, note.Unpitched) or not hasattr(n, "pitches"):
-                continue
-            if type(n).__name__ == "PercussionChord":
-                continue
-            dur = float(n.quarterLength)
-            if dur <= 0:
-                continue
-            vel = n.volume.velocity if n.volume.velocity is not None else 80
-            for p in n.pitches:
-                onsets.append(float(n.offset))
-                durs.append(dur)
-                pitches.append(int(p.midi))
-                vels.append(int(vel))
-                part_idx.append(i)
-
-    bar_starts, bar_numbers = [], []
-    measures = list(parts[0].getElementsByClass(stream.Measure))
-    notated_end = float(measures[-1].offset + measures[-1].duration.quarterLength) if measures else None
-    for m in measures:
-        bar_starts.append(float(m.offset))
-        bar_numbers.append(int(m.number))
-    if measures and bar_numbers[0] == 0 and _is_full_bar(measures[0]):
-        # music21's ABC reader numbers the first bar 0 even when it is complete; only a pickup is bar 0.
-        bar_numbers = [n + 1 for n in bar_numbers]
-    if not bar_starts:
-        end = max((o + d for o, d in zip(onsets, durs)), default=4.0)
-        bar_starts = list(np.arange(0.0, max(end, 4.0), 4.0))
-        bar_numbers = list(range(1, len(bar_starts) + 1))
-    order = np.argsort(bar_starts, kind="stable")
-    bar_starts = np.asarray(bar_starts, dtype=float)[order]
-    bar_numbers = np.asarray(bar_numbers, dtype=np.int64)[order]
-    # Repeated/duplicate measure offsets (e.g. from voltas) would break bar lookups: keep the first.
-    bar_starts, uniq = np.unique(bar_starts, return_index=True)
-    bar_numbers = bar_numbers[uniq]
-
-    tempi = []
-    try:
-        for start, _end, mm in score.metronomeMarkBoundaries():
-            qpm = mm.getQuarterBPM()
-            if qpm and qpm > 0:
-                tempi.append((float(start), float(qpm)))
-    except Exception:  # music21 raises assorted errors on odd tempo data; a default tempo is fine
-        tempi = []
-    if not tempi or tempi[0][0] > 0:
-        tempi.insert(0, (0.0, tempi[0][1] if tempi else DEFAULT_QPM))
-    del tempo
-
-    sigs = []
-    for ts in parts[0].recurse().getElementsByClass("TimeSignature"):
-        sigs.append((float(ts.getOffsetInHierarchy(parts[0])), ts.ratioString))
-
+    onsets, durs, pitches, vels, part_idx, names = _music21_notes(parts)
+    bar_starts, bar_numbers, notated_end = _music21_bars(parts[0], onsets, durs)
     if title is None:
         md = getattr(score, "metadata", None)
         title = (md.title if md is not None and md.title else None) or (source.name if source else "Untitled")
@@ -262,18 +289,99 @@ def from_music21(score, *, title: str | None = None, source: Source | None = Non
         part_names=tuple(names),
         bar_starts=bar_starts,
         bar_numbers=bar_numbers,
-        tempi=tuple(tempi),
-        time_signatures=tuple(sigs),
+        tempi=tuple(_music21_tempi(score)),
+        time_signatures=tuple((float(ts.getOffsetInHierarchy(parts[0])), ts.ratioString)
+                              for ts in parts[0].recurse().getElementsByClass("TimeSignature")),
         source=source,
         end=notated_end,
     )
+
+
+def _music21_errors() -> tuple[type[Exception], ...]:
+    """What music21 raises on odd but harmless data (its own errors and the plain ones its code lets through)."""
+    from music21.exceptions21 import Music21Exception
+
+    return Music21Exception, AttributeError, TypeError, ValueError, KeyError, IndexError, ZeroDivisionError
+
+
+def _first_score(score):
+    """The score itself, or the first score of an opus (an ABC or Humdrum file with several)."""
+    from music21 import stream
+
+    if isinstance(score, stream.Opus):
+        scores = list(score.scores)
+        if not scores:
+            raise InputError("The file holds no tunes or scores.")
+        return scores[0]
+    return score
+
+
+def _music21_notes(parts) -> tuple[list, list, list, list, list, list[str]]:
+    """(onsets, durations, pitches, velocities, part indices, part names) of every pitched note of the parts."""
+    from music21 import note
+
+    onsets, durs, pitches, vels, part_idx, names = [], [], [], [], [], []
+    for i, part in enumerate(parts):
+        names.append(_part_name(part, i))
+        for n in part.stripTies().flatten().notes:
+            if isinstance(n, note.Unpitched) or not hasattr(n, "pitches") or type(n).__name__ == "PercussionChord":
+                continue
+            dur = float(n.quarterLength)
+            if dur <= 0:
+                continue
+            vel = n.volume.velocity if n.volume.velocity is not None else 80
+            for p in n.pitches:
+                onsets.append(float(n.offset))
+                durs.append(dur)
+                pitches.append(int(p.midi))
+                vels.append(int(vel))
+                part_idx.append(i)
+    return onsets, durs, pitches, vels, part_idx, names
+
+
+def _music21_bars(part, onsets, durs) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """(bar starts, bar numbers, notated end) from the first part's measures; 4/4 bars when it has none."""
+    from music21 import stream
+
+    measures = list(part.getElementsByClass(stream.Measure))
+    notated_end = float(measures[-1].offset + measures[-1].duration.quarterLength) if measures else None
+    bar_starts = [float(m.offset) for m in measures]
+    bar_numbers = [int(m.number) for m in measures]
+    if measures and bar_numbers[0] == 0 and _is_full_bar(measures[0]):
+        # music21's ABC reader numbers the first bar 0 even when it is complete; only a pickup is bar 0.
+        bar_numbers = [n + 1 for n in bar_numbers]
+    if not bar_starts:
+        end = max((o + d for o, d in zip(onsets, durs)), default=4.0)
+        bar_starts = list(np.arange(0.0, max(end, 4.0), 4.0))
+        bar_numbers = list(range(1, len(bar_starts) + 1))
+    order = np.argsort(bar_starts, kind="stable")
+    starts = np.asarray(bar_starts, dtype=float)[order]
+    numbers = np.asarray(bar_numbers, dtype=np.int64)[order]
+    # Repeated/duplicate measure offsets (e.g. from voltas) would break bar lookups: keep the first.
+    starts, uniq = np.unique(starts, return_index=True)
+    return starts, numbers[uniq], notated_end
+
+
+def _music21_tempi(score) -> list[tuple[float, float]]:
+    """(beat, quarter notes per minute) of each metronome mark, starting at beat 0 (default tempo before the first)."""
+    tempi = []
+    try:
+        for start, _end, mm in score.metronomeMarkBoundaries():
+            qpm = mm.getQuarterBPM()
+            if qpm and qpm > 0:
+                tempi.append((float(start), float(qpm)))
+    except _music21_errors():  # odd tempo data: a default tempo is fine
+        tempi = []
+    if not tempi or tempi[0][0] > 0:
+        tempi.insert(0, (0.0, tempi[0][1] if tempi else DEFAULT_QPM))
+    return tempi
 
 
 def _is_full_bar(measure) -> bool:
     """True when a measure is as long as its time signature asks (so it is no pickup)."""
     try:
         return measure.paddingLeft == 0 and measure.duration.quarterLength >= measure.barDuration.quarterLength
-    except Exception:  # no time signature in reach: treat it as music21 numbered it
+    except _music21_errors():  # no time signature in reach: treat it as music21 numbered it
         return False
 
 
@@ -287,13 +395,57 @@ def from_midi(midi_file, *, title: str, source: Source | None = None) -> Piece:
     ends at the track's end.
     """
     tpb = float(midi_file.ticks_per_beat)
-    notes: list[tuple[float, float, int, int, int]] = []
-    part_keys: dict[tuple[int, int], int] = {}
-    names: list[str] = []
-    tempi: list[tuple[float, float]] = []
-    sigs: list[tuple[float, int, int]] = []
-    end_tick = 0
+    events = _MidiEvents(tpb)
     for t_idx, track in enumerate(midi_file.tracks):
+        events.read_track(t_idx, track)
+
+    arr = np.array(events.notes, dtype=float).reshape(-1, 5)
+    arr = arr[np.lexsort((arr[:, 2], arr[:, 0]))]
+    onsets = arr[:, 0] / tpb
+    durations = np.maximum(arr[:, 1] - arr[:, 0], 1.0) / tpb
+    length = max(float(np.max(onsets + durations)) if len(arr) else 0.0, events.end_tick / tpb)
+
+    tempi = sorted(set(events.tempi)) or [(0.0, 120.0)]
+    if tempi[0][0] > 0:
+        tempi.insert(0, (0.0, 120.0))
+    tempi = [t for i, t in enumerate(tempi) if i + 1 == len(tempi) or tempi[i + 1][0] != t[0]]  # last one wins
+    sigs = sorted(events.sigs) or [(0.0, 4, 4)]
+    if sigs[0][0] > 0:
+        sigs.insert(0, (0.0, 4, 4))
+    bar_starts = _midi_bar_starts(sigs, length)
+    last_len = sigs[-1][1] * 4.0 / sigs[-1][2] if sigs[-1][2] else 4.0
+    return Piece(
+        title=title,
+        onsets=onsets,
+        durations=durations,
+        pitches=arr[:, 2].astype(np.int16),
+        velocities=np.clip(arr[:, 3], 1, 127).astype(np.int16),
+        parts=arr[:, 4].astype(np.int16),
+        part_names=tuple(events.names),
+        bar_starts=bar_starts,
+        bar_numbers=np.arange(1, bar_starts.size + 1, dtype=np.int64),
+        tempi=tuple(tempi),
+        time_signatures=tuple((b, f"{n}/{d}") for b, n, d in sigs),
+        source=source,
+        end=float(bar_starts[-1] + last_len) if len(arr) else None,
+    )
+
+
+class _MidiEvents:
+    """What :func:`from_midi` gathers from the tracks: notes (on tick, off tick, pitch, velocity, part), parts,
+    tempo changes, time signatures and the last tick."""
+
+    def __init__(self, tpb: float):
+        self.tpb = tpb
+        self.notes: list[tuple[float, float, int, int, int]] = []
+        self.part_keys: dict[tuple[int, int], int] = {}
+        self.names: list[str] = []
+        self.tempi: list[tuple[float, float]] = []
+        self.sigs: list[tuple[float, int, int]] = []
+        self.end_tick = 0
+
+    def read_track(self, t_idx: int, track) -> None:
+        """Gather one track's events; a note still sounding at the track's end ends there."""
         tick = 0
         track_name = ""
         sounding: dict[tuple[int, int], list[tuple[int, int]]] = {}
@@ -307,32 +459,24 @@ def from_midi(midi_file, *, title: str, source: Source | None = None) -> Piece:
                 starts = sounding.get((msg.channel, msg.note))
                 if starts:
                     on_tick, vel = starts.pop(0)
-                    notes.append((on_tick, tick, msg.note, vel, _midi_part(part_keys, names, t_idx, msg.channel, track_name)))
+                    self._note(on_tick, tick, msg.note, vel, t_idx, msg.channel, track_name)
             elif kind == "set_tempo":
-                tempi.append((tick / tpb, 60_000_000.0 / msg.tempo))
+                self.tempi.append((tick / self.tpb, 60_000_000.0 / msg.tempo))
             elif kind == "time_signature":
-                sigs.append((tick / tpb, msg.numerator, msg.denominator))
+                self.sigs.append((tick / self.tpb, msg.numerator, msg.denominator))
             elif kind == "track_name" and not track_name:
                 track_name = msg.name.strip()
         for (channel, pitch), starts in sounding.items():
             for on_tick, vel in starts:
-                notes.append((on_tick, tick, pitch, vel, _midi_part(part_keys, names, t_idx, channel, track_name)))
-        end_tick = max(end_tick, tick)
+                self._note(on_tick, tick, pitch, vel, t_idx, channel, track_name)
+        self.end_tick = max(self.end_tick, tick)
 
-    arr = np.array(notes, dtype=float).reshape(-1, 5)
-    order = np.lexsort((arr[:, 2], arr[:, 0]))
-    arr = arr[order]
-    onsets = arr[:, 0] / tpb
-    durations = np.maximum(arr[:, 1] - arr[:, 0], 1.0) / tpb
-    length = max(float(np.max(onsets + durations)) if len(arr) else 0.0, end_tick / tpb)
+    def _note(self, on: int, off: int, pitch: int, vel: int, track: int, channel: int, track_name: str) -> None:
+        self.notes.append((on, off, pitch, vel, _midi_part(self.part_keys, self.names, track, channel, track_name)))
 
-    tempi = sorted(set(tempi)) or [(0.0, 120.0)]
-    if tempi[0][0] > 0:
-        tempi.insert(0, (0.0, 120.0))
-    tempi = [t for i, t in enumerate(tempi) if i + 1 == len(tempi) or tempi[i + 1][0] != t[0]]  # last one wins
-    sigs = sorted(sigs) or [(0.0, 4, 4)]
-    if sigs[0][0] > 0:
-        sigs.insert(0, (0.0, 4, 4))
+
+def _midi_bar_starts(sigs: list[tuple[float, int, int]], length: float) -> np.ndarray:
+    """Bar lines from the time signatures (beat, numerator, denominator) to the end of the piece."""
     bar_starts = []
     for k, (start, num, den) in enumerate(sigs):
         stop = sigs[k + 1][0] if k + 1 < len(sigs) else max(length, start + 1e-9)
@@ -340,24 +484,7 @@ def from_midi(midi_file, *, title: str, source: Source | None = None) -> Piece:
         if bar_len <= 0:
             continue
         bar_starts.extend(np.arange(start, stop, bar_len).tolist())
-    bar_starts = np.unique(np.asarray(bar_starts or [0.0], dtype=float))
-    last_len = sigs[-1][1] * 4.0 / sigs[-1][2] if sigs[-1][2] else 4.0
-    notated_end = float(bar_starts[-1] + last_len) if len(arr) else None
-    return Piece(
-        title=title,
-        onsets=onsets,
-        durations=durations,
-        pitches=arr[:, 2].astype(np.int16),
-        velocities=np.clip(arr[:, 3], 1, 127).astype(np.int16),
-        parts=arr[:, 4].astype(np.int16),
-        part_names=tuple(names),
-        bar_starts=bar_starts,
-        bar_numbers=np.arange(1, bar_starts.size + 1, dtype=np.int64),
-        tempi=tuple(tempi),
-        time_signatures=tuple((b, f"{n}/{d}") for b, n, d in sigs),
-        source=source,
-        end=notated_end,
-    )
+    return np.unique(np.asarray(bar_starts or [0.0], dtype=float))
 
 
 def _midi_part(keys: dict, names: list, track: int, channel: int, track_name: str) -> int:
@@ -377,7 +504,7 @@ def _part_name(part, i: int) -> str:
     return f"Part {i + 1}"
 
 
-def _fold_pitch(p: np.ndarray) -> np.ndarray:
+def fold_pitch(p: np.ndarray) -> np.ndarray:
     """Move pitches outside the piano range by octaves into it, so no note is silently lost."""
     p = p.astype(np.int64)
     below = p < PITCH_LOW
@@ -398,7 +525,7 @@ def piano_roll(piece: Piece, *, steps_per_quarter: int = STEPS_PER_QUARTER, n_st
         return roll
     start = np.round(piece.onsets * steps_per_quarter).astype(np.int64)
     end = np.maximum(start + 1, np.round((piece.onsets + piece.durations) * steps_per_quarter).astype(np.int64))
-    rows = _fold_pitch(piece.pitches) - PITCH_LOW
+    rows = fold_pitch(piece.pitches) - PITCH_LOW
     ok = start < T
     start, end, rows = start[ok], np.minimum(end[ok], T), rows[ok]
     roll[0, rows, start] = 1.0
@@ -516,3 +643,8 @@ def note_name(midi: int) -> str:
     """Scientific pitch name of a MIDI number (60 -> 'C4', 61 -> 'C♯4'): the one spelling the app shows."""
     midi = int(midi)
     return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
+
+
+def bars_text(start_bar: int, end_bar: int) -> str:
+    """'bars 5–8' (or 'bar 5' for one bar): how a span is cited in the app."""
+    return f"bar {start_bar}" if start_bar == end_bar else f"bars {start_bar}–{end_bar}"

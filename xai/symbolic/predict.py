@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from xai.contract import Result
 from xai.errors import InputError
 from xai.symbolic import music
 
@@ -18,8 +19,12 @@ __all__ = ["Prediction", "classify", "window_probabilities"]
 
 
 @dataclass(frozen=True, eq=False)
-class Prediction:
-    """What the model says about a piece: per class for the piece, and per window over time."""
+class Prediction(Result):
+    """What the model says about a piece: per class for the piece, and per window over time.
+
+    A :class:`~xai.contract.Result`: :meth:`to_dict` / :meth:`from_dict` round-trip it through JSON;
+    :meth:`summary` is the shorter shape ``python -m xai predict --json`` prints.
+    """
 
     model: str
     classes: tuple[str, ...]
@@ -30,9 +35,11 @@ class Prediction:
 
     @property
     def label(self) -> str:
+        """The most probable class for the whole piece."""
         return self.classes[int(np.argmax(self.piece_probabilities))]
 
     def window_labels(self) -> list[str | None]:
+        """The most probable class of each window (None for a silent window)."""
         return [
             None if np.isnan(p).any() else self.classes[int(np.argmax(p))] for p in self.window_probabilities
         ]
@@ -43,8 +50,8 @@ class Prediction:
         order = np.argsort(-conf, kind="stable")
         return [int(i) for i in order[:k] if conf[i] >= 0]
 
-    def to_dict(self) -> dict:
-        """The JSON shape of ``python -m xai predict --json``."""
+    def summary(self) -> dict:
+        """The JSON shape of ``python -m xai predict --json``: labels and rounded probabilities, piece and windows."""
         labels = self.window_labels()
         return {
             "model": self.model,
@@ -64,7 +71,7 @@ class Prediction:
                     if lab is None
                     else {c: round(float(p), 6) for c, p in zip(self.classes, probs)},
                 }
-                for w, lab, probs in zip(self.windows, labels, self.window_probabilities)
+                for w, lab, probs in zip(self.windows, labels, self.window_probabilities, strict=True)
             ],
         }
 

@@ -4,11 +4,13 @@ Notated input (MusicXML, ABC, Humdrum) keeps its original file in ``piece.source
 that file rather than to the piece's notes, so spelling, beaming, voices and the printed bar numbers are the
 composer's (or editor's), and the bars shown for a window are the bars its numbers cite. Bar ranges are cut
 with music21 (``Score.measures``), whose bar numbers are the ones :class:`xai.symbolic.music.Piece` uses.
+music21 and verovio are imported where they are used (each takes seconds to import).
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import tempfile
 from importlib.resources import files
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 from xai.errors import InputError, ParameterError
 from xai.symbolic import music
 
-__all__ = ["engrave"]
+__all__ = ["engrave", "highlight"]
 
 _SUFFIX = {"musicxml": ".musicxml", "mxl": ".mxl", "abc": ".abc", "humdrum": ".krn"}
 
@@ -115,9 +117,27 @@ def engrave(
     InputError
         The piece has no score (MIDI input) or the score cannot be engraved.
     """
-    import verovio
-
     src = piece.source
+    _check_request(src, width, scale, start_bar, end_bar)
+    tk = _toolkit(width, scale, bars=start_bar is not None or end_bar is not None)
+    try:
+        ok = _load(tk, piece, _kind(src), start_bar, end_bar)
+    except InputError:
+        raise
+    except Exception as e:  # music21 and verovio raise many kinds of errors on odd files
+        raise InputError(f"The score of '{src.name}' could not be engraved ({type(e).__name__}).") from e
+    if not ok:
+        raise InputError(f"The score of '{src.name}' could not be engraved.")
+    n = tk.getPageCount()
+    if n < 1:
+        raise InputError(f"The score of '{src.name}' has nothing to engrave.")
+    if max_pages is not None:
+        n = min(n, max(1, int(max_pages)))
+    return [tk.renderToSVG(i) for i in range(1, n + 1)]
+
+
+def _check_request(src: music.Source | None, width, scale, start_bar, end_bar) -> None:
+    """Refuse a piece with no score (MIDI input), page sizes out of range, or a bar range given backwards."""
     if src is None or not src.is_scored:
         raise InputError(
             "This piece came from a MIDI file, which has no written score to show; the piano roll shows its notes."
@@ -128,7 +148,12 @@ def engrave(
         raise ParameterError(f"The 'scale' parameter must be an int in [1, 1000], got {scale!r}.")
     if start_bar is not None and end_bar is not None and start_bar > end_bar:
         raise InputError(f"Bar {start_bar} comes after bar {end_bar}; give the range from first to last.")
-    kind = _kind(src)
+
+
+def _toolkit(width: int, scale: int, *, bars: bool):
+    """A verovio toolkit with its fonts found and the page options set (bar numbers on every bar of an excerpt)."""
+    import verovio  # imported here: the engraver is only loaded when a score is shown
+
     # Verovio keeps its fonts per thread: a toolkit made in a thread other than the one that imported it
     # (Streamlit runs pages in such threads) finds no fonts unless its resource path is set explicitly.
     tk = verovio.toolkit(False)
@@ -144,31 +169,23 @@ def engrave(
             "footer": "none",
             "breaks": "auto",
             "svgViewBox": True,
-            "mnumInterval": 1 if start_bar is not None or end_bar is not None else 0,
+            "mnumInterval": 1 if bars else 0,
             # bar and staff numbers on the SVG groups, so bars can be marked afterwards (:func:`highlight`)
             "svgAdditionalAttribute": ["measure@n", "staff@n"],
         }
     )
+    return tk
+
+
+def _load(tk, piece: music.Piece, kind: str, start_bar: int | None, end_bar: int | None) -> bool:
+    """Hand the score to verovio: the file itself for a whole MusicXML or Humdrum score, else through music21."""
+    src = piece.source
     whole = start_bar is None and end_bar is None
-    try:
-        if whole and kind == "mxl":
-            ok = tk.loadZipDataBase64(base64.b64encode(src.data).decode("ascii"))
-        elif whole and kind in ("musicxml", "humdrum"):
-            ok = tk.loadData(src.data.decode("utf-8", errors="replace"))
-        else:
-            ok = tk.loadData(_excerpt_musicxml(piece, kind, start_bar, end_bar))
-    except InputError:
-        raise
-    except Exception as e:  # music21 and verovio raise many kinds of errors on odd files
-        raise InputError(f"The score of '{src.name}' could not be engraved ({type(e).__name__}).") from e
-    if not ok:
-        raise InputError(f"The score of '{src.name}' could not be engraved.")
-    n = tk.getPageCount()
-    if n < 1:
-        raise InputError(f"The score of '{src.name}' has nothing to engrave.")
-    if max_pages is not None:
-        n = min(n, max(1, int(max_pages)))
-    return [tk.renderToSVG(i) for i in range(1, n + 1)]
+    if whole and kind == "mxl":
+        return tk.loadZipDataBase64(base64.b64encode(src.data).decode("ascii"))
+    if whole and kind in ("musicxml", "humdrum"):
+        return tk.loadData(src.data.decode("utf-8", errors="replace"))
+    return tk.loadData(_excerpt_musicxml(piece, kind, start_bar, end_bar))
 
 
 def highlight(svgs: list[str], marks, *, n_parts: int | None = None) -> list[str]:
@@ -180,8 +197,6 @@ def highlight(svgs: list[str], marks, *, n_parts: int | None = None) -> list[str
     and for ``None``, the whole bar is coloured. Returns new SVG strings; the inputs are not changed. The marks
     are a CSS rule inside each SVG, so they travel with it into reports and images.
     """
-    import re
-
     rules = []
     for bar, part, colour in marks:
         if not re.fullmatch(r"#[0-9A-Fa-f]{3,8}", str(colour)):

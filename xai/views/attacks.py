@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from xai.symbolic.music import note_name
 from xai.views.common import base_layout
 
 ORIGINAL, ADVERSARIAL, NOISE = "#1F3A5F", "#B3412B", "#9A9A9A"
@@ -126,7 +127,7 @@ def targeted_by_class(ins: dict, *, title: str | None = None) -> go.Figure:
 
 def clip_sweep(rows: Sequence[dict], *, title: str = "This clip: the smallest epsilon that changes each model's "
                "answer") -> go.Figure:
-    """Bars of the smallest flipping epsilon per model for one clip (rows from adversarial_study.clip_sweep)."""
+    """Bars of the smallest flipping epsilon per model for one clip (rows from :func:`xai.attacks.robustness.clip_sweep`)."""
     fig = go.Figure(go.Bar(x=[r["title"] for r in rows], y=[r["epsilon"] or np.nan for r in rows],
                            marker_color=[MODEL_COLOURS.get(r["model"], ORIGINAL) for r in rows],
                            text=[f"{r['snr_db']:.1f} dB" if r["snr_db"] is not None else "not flipped"
@@ -137,8 +138,6 @@ def clip_sweep(rows: Sequence[dict], *, title: str = "This clip: the smallest ep
 
 def roll_diff(original, adversarial, edits, *, title: str = "The edits on the piano roll") -> go.Figure:
     """Notes as bars over beats x pitch: unchanged notes grey, removed notes red (hollow), added notes green."""
-    from xai.attacks.notes import pitch_name
-
     fig = go.Figure()
     dels = {(e.pitch, round(e.onset, 6)) for e in edits if e.op == "delete"}
     kept_x, kept_y, kept_t = [], [], []
@@ -147,7 +146,7 @@ def roll_diff(original, adversarial, edits, *, title: str = "The edits on the pi
             continue
         kept_x += [float(on), float(on + du), None]
         kept_y += [int(p), int(p), None]
-        kept_t += [pitch_name(p)] * 3
+        kept_t += [note_name(p)] * 3
     fig.add_scatter(x=kept_x, y=kept_y, mode="lines", line={"color": "#A0A0A0", "width": 7}, name="unchanged",
                     hoverinfo="skip")
     for es, colour, name in (([e for e in edits if e.op == "delete"], "#B3412B", "removed"),
@@ -165,7 +164,7 @@ def roll_diff(original, adversarial, edits, *, title: str = "The edits on the pi
     all_p = np.concatenate([original.pitches, adversarial.pitches]) if adversarial.n_notes else original.pitches
     lo, hi = int(all_p.min()) - 2, int(all_p.max()) + 2
     ticks = [p for p in range(lo, hi + 1) if p % 12 in (0, 7)]
-    fig.update_yaxes(range=[lo, hi], tickvals=ticks, ticktext=[pitch_name(p) for p in ticks], title="pitch",
+    fig.update_yaxes(range=[lo, hi], tickvals=ticks, ticktext=[note_name(p) for p in ticks], title="pitch",
                      gridcolor="#f2f2f2")
     fig.update_xaxes(title="beats (quarters)")
     return _layout(fig, title, height=380)

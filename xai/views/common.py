@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from xai.symbolic.music import note_name
+from xai.symbolic.music import bars_text, note_name
 
 __all__ = ['CLASS_PALETTE', 'PART_PALETTE', 'SILENT', 'FONT', 'class_colors', 'note_name', 'bars_text', 'rgba', 'base_layout', 'tick_step', 'pitch_ticks', 'part_colorscale']
 
@@ -49,18 +49,15 @@ def class_colors(classes: Sequence[str]) -> dict[str, str]:
     return {c: CLASS_PALETTE[i % len(CLASS_PALETTE)] for i, c in enumerate(classes)}
 
 
-def bars_text(start_bar: int, end_bar: int) -> str:
-    """'bars 5–8' (or 'bar 5' for one bar): how a span is cited in the app."""
-    return f"bar {start_bar}" if start_bar == end_bar else f"bars {start_bar}–{end_bar}"
-
-
 def rgba(hex_color: str, alpha: float) -> str:
+    """'#4E79A7', 0.5 -> 'rgba(78,121,167,0.500)': a palette colour made see-through."""
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha:.3f})"
 
 
 def base_layout(fig: go.Figure, **kw) -> go.Figure:
+    """The look every figure shares (white template, the app's font, narrow margins), then ``kw`` on top."""
     layout = dict(
         template="plotly_white", font=FONT, margin=dict(l=10, r=10, t=40, b=10), hoverlabel=dict(font_size=14)
     )
@@ -77,6 +74,7 @@ def tick_step(n: int, max_ticks: int) -> int:
 
 
 def pitch_ticks(lo: int, hi: int) -> tuple[list[int], list[str]]:
+    """Pitch-axis ticks between MIDI pitches ``lo`` and ``hi``: every C (every C, E and G on a narrow range)."""
     vals = [p for p in range(lo, hi + 1) if p % 12 == 0]
     if len(vals) < 2:  # a narrow range: label every C, E and G instead
         vals = [p for p in range(lo, hi + 1) if p % 12 in (0, 4, 7)]

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
+from xai.concepts.discovery import concept_label
 from xai.symbolic import music
 from xai.views.common import CLASS_PALETTE, base_layout, class_colors, pitch_ticks, rgba
 from xai.views.symbolic import piano_roll
@@ -28,6 +30,52 @@ _RANDOM = "#BDBDBD"
 
 def _p_text(p: float) -> str:
     return "p<0.001" if p < 0.001 else f"p={p:.3f}" if p < 0.1 else f"p={p:.2f}"
+
+
+def _tcav_box(cat: str, y, *, name: str, group: str, legend: bool, color: str, line: dict, fill: str,
+              size: int, hover: str) -> go.Box:
+    """One box of runs, every run a dot."""
+    return go.Box(
+        y=y,
+        x=[cat] * len(y),
+        name=name,
+        legendgroup=group,
+        showlegend=legend,
+        offsetgroup="concept" if group != "random" else "random",
+        marker=dict(color=color, size=size),
+        line=line,
+        fillcolor=fill,
+        boxpoints="all",
+        jitter=0.5,
+        pointpos=0,
+        hovertemplate=f"{cat}<br>{hover}: %{{y:.2f}}<extra></extra>",
+    )
+
+
+def _tcav_pair(fig: go.Figure, result: TCAVResult, t: int, j: int, *, cat: str, color: str, what: str,
+               shown: set) -> dict:
+    """The concept's and the random directions' boxes of one (target, layer); returns its p-value annotation."""
+    sig = bool(result.significant[t, j])
+    col = color if sig else _NOT_SIGNIFICANT
+    kind = "significant" if sig else "not significant"
+    fig.add_trace(_tcav_box(cat, np.asarray(result.scores[t, j], dtype=float), name=f"{what}: {kind}", group=kind,
+                            legend=kind not in shown, color=col, line=dict(color=col, width=2 if sig else 1),
+                            fill=rgba(col, 0.45 if sig else 0.15), size=5, hover="concept run"))
+    shown.add(kind)
+    fig.add_trace(_tcav_box(cat, np.asarray(result.random_scores[t, j], dtype=float), name="random directions",
+                            group="random", legend="random" not in shown, color=_RANDOM,
+                            line=dict(color="#9A9A9A", width=1), fill=rgba(_RANDOM, 0.25), size=4,
+                            hover="random run"))
+    shown.add("random")
+    p = float(result.p_corrected[t, j])
+    return dict(
+        x=cat,
+        y=1.02,
+        yanchor="bottom",
+        text=f"<b>★ {_p_text(p)}</b>" if sig else f"n.s. ({_p_text(p)})",
+        showarrow=False,
+        font=dict(size=12, color="#222" if sig else "#888"),
+    )
 
 
 def tcav_scores(result: TCAVResult, *, classes: Sequence[str] | None = None) -> go.Figure:
@@ -52,68 +100,18 @@ def tcav_scores(result: TCAVResult, *, classes: Sequence[str] | None = None) -> 
     """
     colors = class_colors(list(classes) if classes is not None else list(result.targets))
     multi = len(result.layers) > 1
-    scores = np.asarray(result.scores, dtype=float)
-    rscores = np.asarray(result.random_scores, dtype=float)
-    R = scores.shape[2]
+    R = np.asarray(result.scores).shape[2]
     what = f"'{result.concept}'" + (f" rather than '{result.relative_to}'" if result.relative_to else "")
     fig = go.Figure()
     cats, ticks, annotations = [], [], []
-    shown = set()
+    shown: set = set()
     for j, layer in enumerate(result.layers):
         for t, target in enumerate(result.targets):
             cat = f"{target} · {layer}" if multi else target
-            sig = bool(result.significant[t, j])
-            col = colors.get(target, CLASS_PALETTE[t % len(CLASS_PALETTE)]) if sig else _NOT_SIGNIFICANT
-            kind = "significant" if sig else "not significant"
             cats.append(cat)
-            ticks.append(f"<b>★ {cat}</b>" if sig else cat)
-            p = float(result.p_corrected[t, j])
-            fig.add_trace(
-                go.Box(
-                    y=scores[t, j],
-                    x=[cat] * R,
-                    name=f"{what}: {kind}",
-                    legendgroup=kind,
-                    showlegend=kind not in shown,
-                    offsetgroup="concept",
-                    marker=dict(color=col, size=5),
-                    line=dict(color=col, width=2 if sig else 1),
-                    fillcolor=rgba(col, 0.45 if sig else 0.15),
-                    boxpoints="all",
-                    jitter=0.5,
-                    pointpos=0,
-                    hovertemplate=f"{cat}<br>concept run: %{{y:.2f}}<extra></extra>",
-                )
-            )
-            shown.add(kind)
-            fig.add_trace(
-                go.Box(
-                    y=rscores[t, j],
-                    x=[cat] * R,
-                    name="random directions",
-                    legendgroup="random",
-                    showlegend="random" not in shown,
-                    offsetgroup="random",
-                    marker=dict(color=_RANDOM, size=4),
-                    line=dict(color="#9A9A9A", width=1),
-                    fillcolor=rgba(_RANDOM, 0.25),
-                    boxpoints="all",
-                    jitter=0.5,
-                    pointpos=0,
-                    hovertemplate=f"{cat}<br>random run: %{{y:.2f}}<extra></extra>",
-                )
-            )
-            shown.add("random")
-            annotations.append(
-                dict(
-                    x=cat,
-                    y=1.02,
-                    yanchor="bottom",
-                    text=f"<b>★ {_p_text(p)}</b>" if sig else f"n.s. ({_p_text(p)})",
-                    showarrow=False,
-                    font=dict(size=12, color="#222" if sig else "#888"),
-                )
-            )
+            ticks.append(f"<b>★ {cat}</b>" if result.significant[t, j] else cat)
+            color = colors.get(target, CLASS_PALETTE[t % len(CLASS_PALETTE)])
+            annotations.append(_tcav_pair(fig, result, t, j, cat=cat, color=color, what=what, shown=shown))
     fig.update_xaxes(tickmode="array", tickvals=cats, ticktext=ticks, tickangle=-30 if len(cats) > 8 else 0)
     fig.update_yaxes(range=[-0.03, 1.12], dtick=0.25, title_text="TCAV score", zeroline=False)
     return base_layout(
@@ -227,52 +225,69 @@ def concept_strip(
     -------
     plotly.graph_objects.Figure
     """
-    from plotly.subplots import make_subplots
-
     roll = piano_roll(piece)
     x_end = max(float(roll.layout.xaxis.range[1]), max((w.end_beat for w in windows), default=0.0))
     n = int(np.ceil(x_end))
     profile = _strip_profile(piece, windows, values, n)
-    finite = profile[np.isfinite(profile)]
-    spread = float(np.max(np.abs(finite - baseline))) if finite.size else 1.0
-    spread = spread or 1.0
     bars = [str(piece.bar_at(k + 0.5)) for k in range(n)]
     piano_h = int(roll.layout.height or 400)
-    strip_px = 46
     fig = make_subplots(
         rows=2,
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.02,
-        row_heights=[strip_px / (strip_px + piano_h), piano_h / (strip_px + piano_h)],
+        row_heights=[_STRIP_PX / (_STRIP_PX + piano_h), piano_h / (_STRIP_PX + piano_h)],
     )
-    fig.add_trace(
-        go.Heatmap(
-            z=[profile.tolist()],
-            x0=0.5,
-            dx=1.0,
-            y=[concept],
-            zmid=float(baseline),
-            zmin=baseline - spread,
-            zmax=baseline + spread,
-            colorscale=_DIVERGING,
-            customdata=[bars],
-            hovertemplate=f"bar %{{customdata}}, beat %{{x:.0f}}<br>'{concept}': %{{z:.2f}}<extra></extra>",
-            colorbar=dict(
-                title=dict(text="towards<br>concept", side="right", font=dict(size=12)),
-                thickness=12,
-                len=0.35,
-                y=1.0,
-                yanchor="top",
-                tickformat=".2f",
-            ),
-            name="concept",
-        ),
-        row=1,
-        col=1,
-    )
+    fig.add_trace(_strip_heatmap(profile, bars, concept=concept, baseline=baseline), row=1, col=1)
     for tr in roll.data:
         fig.add_trace(tr, row=2, col=1)
+    _strip_axes(fig, roll, x_end)
+    title = f"Where the model sees '{concept}'" + (f" (at {layer})" if layer else "")
+    return base_layout(
+        fig,
+        title=dict(text=title, x=0, xanchor="left", y=0.995, yanchor="top"),
+        height=piano_h + _STRIP_PX + 60,
+        margin=dict(l=10, r=10, t=90, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0),
+        hovermode="closest",
+        plot_bgcolor="white",
+        dragmode="zoom",
+    )
+
+
+_STRIP_PX = 46  # height of the concept strip over the piano roll
+
+
+def _strip_heatmap(profile: np.ndarray, bars: list[str], *, concept: str, baseline: float) -> go.Heatmap:
+    """The strip: one row of quarters, white at ``baseline``, symmetric about it."""
+    finite = profile[np.isfinite(profile)]
+    spread = float(np.max(np.abs(finite - baseline))) if finite.size else 1.0
+    spread = spread or 1.0
+    return go.Heatmap(
+        z=[profile.tolist()],
+        x0=0.5,
+        dx=1.0,
+        y=[concept],
+        zmid=float(baseline),
+        zmin=baseline - spread,
+        zmax=baseline + spread,
+        colorscale=_DIVERGING,
+        customdata=[bars],
+        hovertemplate=f"bar %{{customdata}}, beat %{{x:.0f}}<br>'{concept}': %{{z:.2f}}<extra></extra>",
+        colorbar=dict(
+            title=dict(text="towards<br>concept", side="right", font=dict(size=12)),
+            thickness=12,
+            len=0.35,
+            y=1.0,
+            yanchor="top",
+            tickformat=".2f",
+        ),
+        name="concept",
+    )
+
+
+def _strip_axes(fig: go.Figure, roll: go.Figure, x_end: float) -> None:
+    """Bar numbers along the top of the strip, the piano roll's pitch axis below, one time axis for both."""
     xa = roll.layout.xaxis
     fig.update_xaxes(range=[0, x_end], showgrid=False, zeroline=False)
     fig.update_xaxes(
@@ -301,17 +316,6 @@ def concept_strip(
         row=2,
         col=1,
     )
-    title = f"Where the model sees '{concept}'" + (f" (at {layer})" if layer else "")
-    return base_layout(
-        fig,
-        title=dict(text=title, x=0, xanchor="left", y=0.995, yanchor="top"),
-        height=piano_h + strip_px + 60,
-        margin=dict(l=10, r=10, t=90, b=10),
-        legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0),
-        hovermode="closest",
-        plot_bgcolor="white",
-        dragmode="zoom",
-    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -326,11 +330,6 @@ __all__ += ["concept_label", "discovery_roll", "concept_importance", "concept_ov
 # Presence of a concept: transparent where absent, a warm orange that reads over the dark part colours.
 _PRESENCE_SCALE = [[0.0, "rgba(255,170,0,0)"], [0.15, "rgba(255,160,0,0.10)"], [1.0, "rgba(217,72,1,0.60)"]]
 _REGION = "#D94801"
-
-
-def concept_label(k: int) -> str:
-    """How concept ``k`` (0-based) is named in the app: 'Concept 1' for k = 0."""
-    return f"Concept {int(k) + 1}"
 
 
 def discovery_roll(
@@ -374,7 +373,7 @@ def discovery_roll(
     -------
     plotly.graph_objects.Figure
     """
-    from xai.concepts.discovery import upsample
+    from xai.concepts.discovery import upsample  # discovery imports torch: only when an excerpt is drawn
 
     spq = music.STEPS_PER_QUARTER
     steps = int(round(window_quarters * spq))
@@ -382,21 +381,7 @@ def discovery_roll(
     top = float(peak) if peak else float(up.max())
     z = up / top if top > 0 else up
     fig = piano_roll(piece, key_bars=True)
-    fig.add_trace(
-        go.Heatmap(
-            z=np.clip(z, 0.0, 1.0),
-            x0=0.5 / spq,
-            dx=1.0 / spq,
-            y0=music.PITCH_LOW,
-            dy=1,
-            zmin=0.0,
-            zmax=1.0,
-            colorscale=_PRESENCE_SCALE,
-            showscale=False,
-            hovertemplate="concept presence %{z:.0%} of the peak<extra></extra>",
-            name="concept",
-        )
-    )
+    fig.add_trace(_presence_heatmap(z))
     fig.data = (fig.data[-1],) + tuple(fig.data[:-1])  # beneath the notes
     lo, hi = (float(v) for v in fig.layout.yaxis.range)
     strong = np.flatnonzero(z.max(axis=1) >= 0.3) + music.PITCH_LOW
@@ -404,14 +389,7 @@ def discovery_roll(
         lo, hi = min(lo, strong.min() - 1.5), max(hi, strong.max() + 1.5)
     shapes = list(fig.layout.shapes or ())
     annotations = list(fig.layout.annotations or ())
-    y_top = hi
-    if region is not None:
-        band = max(1.2, (hi - lo) * 0.06)
-        shapes.append(dict(type="rect", x0=float(region[0]), x1=float(region[1]), y0=hi + 0.3, y1=hi + 0.3 + band,
-                           fillcolor=_REGION, line=dict(width=0), layer="above"))
-        annotations.append(dict(x=float(region[0]), y=hi + 0.3 + band / 2, xanchor="left", yanchor="middle",
-                                text="<b>listen</b>", showarrow=False, font=dict(size=11, color="white")))
-        y_top = hi + 0.5 + band
+    y_top = hi if region is None else _listen_band(shapes, annotations, region, lo, hi)
     tv, tt = pitch_ticks(int(np.ceil(lo)), int(np.floor(hi)))
     fig.update_yaxes(range=[lo, y_top], tickvals=tv, ticktext=tt)
     fig.update_xaxes(range=[0, max(window_quarters, piece.length)])
@@ -424,6 +402,34 @@ def discovery_roll(
         title=dict(text=title, x=0, xanchor="left", font=dict(size=13)) if title else None,
         margin=dict(l=10, r=10, t=70 if title else 45, b=10),
     )
+
+
+def _presence_heatmap(z: np.ndarray) -> go.Heatmap:
+    """The presence map (pitch x sixteenths, 1 = the peak) as a translucent orange heat map."""
+    spq = music.STEPS_PER_QUARTER
+    return go.Heatmap(
+        z=np.clip(z, 0.0, 1.0),
+        x0=0.5 / spq,
+        dx=1.0 / spq,
+        y0=music.PITCH_LOW,
+        dy=1,
+        zmin=0.0,
+        zmax=1.0,
+        colorscale=_PRESENCE_SCALE,
+        showscale=False,
+        hovertemplate="concept presence %{z:.0%} of the peak<extra></extra>",
+        name="concept",
+    )
+
+
+def _listen_band(shapes: list, annotations: list, region: tuple[float, float], lo: float, hi: float) -> float:
+    """Add the 'listen' band over the notes (to ``shapes`` and ``annotations``); returns the new top of the axis."""
+    band = max(1.2, (hi - lo) * 0.06)
+    shapes.append(dict(type="rect", x0=float(region[0]), x1=float(region[1]), y0=hi + 0.3, y1=hi + 0.3 + band,
+                       fillcolor=_REGION, line=dict(width=0), layer="above"))
+    annotations.append(dict(x=float(region[0]), y=hi + 0.3 + band / 2, xanchor="left", yanchor="middle",
+                            text="<b>listen</b>", showarrow=False, font=dict(size=11, color="white")))
+    return hi + 0.5 + band
 
 
 def concept_importance(discovery: Discovery, concept: int) -> go.Figure:
@@ -567,3 +573,23 @@ def concepts_in_piece(found, *, selected: int | None = None, title: str | None =
     fig.update_xaxes(title="bar", type="category", nticks=min(len(bars), 24))
     fig.update_yaxes(autorange="reversed")
     return base_layout(fig, title=title or "Where each concept sits in this piece", height=120 + 26 * K)
+
+
+__all__ += ["selected_box"]
+
+
+def selected_box(event) -> tuple[float, float] | None:
+    """The x range (beats) of the latest box selected on a chart, from a chart's selection event, or None.
+
+    ``event`` is what a chart drawn with box selection returns (an object with ``selection.box``, a list of
+    ``{"x": [x0, x1], ...}``); anything else, or a box without two numbers for x, gives None.
+    """
+    try:
+        boxes = event.selection.box
+    except (AttributeError, KeyError):
+        return None
+    for b in reversed(boxes or []):
+        x = b.get("x") if isinstance(b, dict) else None
+        if isinstance(x, (list, tuple)) and len(x) == 2 and all(isinstance(v, (int, float)) for v in x):
+            return float(x[0]), float(x[1])
+    return None

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from xai.local.lime import Explanation
+from xai.local.core import Explanation
 from xai.views.common import base_layout, note_name
 
-__all__ = ["weights_bars", "piece_heatmap", "spectrogram_heatmap", "deletion_plot", "rankings_rows", "heatmap",
-           "DIVERGING", "RANKING_NAMES"]
+__all__ = ["weights_bars", "piece_heatmap", "spectrogram_heatmap", "deletion_plot", "rankings_rows", "ranked_rows",
+           "heatmap", "DIVERGING", "RANKING_NAMES"]
 
 DIVERGING = [[0.0, "#2166ac"], [0.5, "#f7f7f7"], [1.0, "#b2182b"]]  # blue = against the class, red = for it
 RANKING_NAMES = {"lime": "LIME", "notes": "most notes", "energy": "most energy", "random": "random order"}
@@ -152,3 +152,10 @@ def rankings_rows(result: Explanation, *, k: int = 5) -> list[dict]:
             row[RANKING_NAMES.get(name, name)] = text
         rows.append(row)
     return rows
+
+
+def ranked_rows(result: Explanation) -> list[dict]:
+    """Table rows of every segment from LIME's largest weight down, with the trivial baseline's measure beside it."""
+    base = RANKING_NAMES.get(result.baseline_name, result.baseline_name)
+    return [{"rank": r, "segment": s["label"], "LIME weight": round(s["weight"], 4),
+             base: round(float(result.amount[s["id"]]), 3)} for r, s in enumerate(result.ranked(), start=1)]

@@ -6,6 +6,7 @@ page, a report or a notebook shows the same picture.
 
 from __future__ import annotations
 
+import html
 import io
 import wave
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from xai.errors import ParameterError
 from xai.symbolic import music
 from xai.symbolic.predict import Prediction
 from xai.views.common import (
@@ -28,8 +30,45 @@ from xai.views.common import (
     tick_step,
 )
 
-__all__ = ["window_caption", "window_rows", "probability_bars", "prediction_timeline", "piano_roll", "listening_wav",
+__all__ = ["reading", "piece_summary", "window_caption", "window_rows", "probability_bars", "prediction_timeline", "piano_roll", "listening_wav",
            "selection_bars"]
+
+_FORMAT_NAMES = {"midi": "MIDI", "musicxml": "MusicXML", "abc": "ABC", "humdrum": "Humdrum"}
+
+
+def reading(prediction: Prediction, *, markup: bool = True) -> str:
+    """The answer in one or two plain sentences, with a warning when the model is unsure.
+
+    With ``markup`` the classes are set in bold and italics (HTML, class names escaped); without, plain text.
+    """
+    def em(text: str, tag: str) -> str:
+        return f"<{tag}>{html.escape(text)}</{tag}>" if markup else text
+
+    p = np.asarray(prediction.piece_probabilities)
+    order = np.argsort(-p)
+    top = prediction.classes[order[0]]
+    top_text = f"<b><i>{html.escape(top)}</i></b>" if markup else top
+    text = f"The model hears this as {top_text} (p = {p[order[0]]:.2f})."
+    if len(order) > 1:
+        text += f" Next comes {em(prediction.classes[order[1]], 'i')} ({p[order[1]]:.2f})."
+        if p[order[0]] < 2.0 / len(p) or p[order[0]] - p[order[1]] < 0.1:
+            text += f" It is {em('unsure', 'b')}: no style stands out clearly."
+    return text
+
+
+def piece_summary(piece: music.Piece, prediction: Prediction) -> str:
+    """One line about a piece as read: format, bars, length, parts, notes and the model's windows."""
+    src = piece.source
+    fmt = _FORMAT_NAMES.get(src.format if src else "", "unknown format")
+    secs = piece.duration_seconds
+    length = f"{int(secs // 60)}:{int(round(secs % 60)):02d}"
+    parts = len(piece.part_names)
+    return (
+        f"{fmt} · {len(piece.bar_numbers)} bars (bars {piece.bar_numbers.min()}–{piece.bar_numbers.max()}) · "
+        f"{length} min · {parts} part{'s' if parts != 1 else ''} · {piece.n_notes:,} notes · "
+        f"{len(prediction.windows)} windows"
+    )
+
 
 def window_caption(prediction: Prediction, index: int) -> str:
     """One line naming a window and its reading, e.g. 'bars 5–8 · bach 0.91' or 'bars 9–12 · silent'."""
@@ -137,8 +176,6 @@ def prediction_timeline(prediction: Prediction, *, kind: str = "stacked") -> go.
     plotly.graph_objects.Figure
     """
     if kind not in ("stacked", "lines"):
-        from xai.errors import ParameterError
-
         raise ParameterError(f"The 'kind' parameter must be 'stacked' or 'lines', got {kind!r}.")
     classes = list(prediction.classes)
     colors = class_colors(classes)
@@ -148,10 +185,9 @@ def prediction_timeline(prediction: Prediction, *, kind: str = "stacked") -> go.
     labels = [bars_text(w.start_bar, w.end_bar) for w in prediction.windows]
     fig = go.Figure()
     for k, c in enumerate(classes):
-        y = probs[:, k] if n else np.zeros(0)
         common = dict(
             x=x,
-            y=y,
+            y=probs[:, k] if n else np.zeros(0),
             name=c,
             customdata=labels,
             hovertemplate=f"%{{customdata}}<br>{c}: %{{y:.2f}}<extra></extra>",
@@ -162,24 +198,8 @@ def prediction_timeline(prediction: Prediction, *, kind: str = "stacked") -> go.
             fig.add_trace(
                 go.Scatter(mode="lines+markers", line=dict(color=colors[c], width=2), connectgaps=False, **common)
             )
-    silent = [i for i in range(n) if np.isnan(probs[i]).any()]
-    for i in silent:
-        fig.add_vrect(x0=i - 0.5, x1=i + 0.5, fillcolor=SILENT, opacity=0.35, line_width=0, layer="below")
-    if silent and len(silent) <= 30:
-        fig.add_trace(
-            go.Scatter(
-                x=silent,
-                y=[0.5] * len(silent),
-                mode="text",
-                text=["silent"] * len(silent),
-                textfont=dict(color="#777", size=11),
-                hovertemplate="%{customdata}: silent (not read by the model)<extra></extra>",
-                customdata=[labels[i] for i in silent],
-                showlegend=False,
-            )
-        )
-    step = tick_step(n, 12)
-    ticks = list(range(0, n, step))
+    _mark_silent_windows(fig, [i for i in range(n) if np.isnan(probs[i]).any()], labels)
+    ticks = list(range(0, n, tick_step(n, 12)))
     fig.update_xaxes(
         tickmode="array",
         tickvals=ticks,
@@ -199,6 +219,25 @@ def prediction_timeline(prediction: Prediction, *, kind: str = "stacked") -> go.
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, traceorder="normal"),
         margin=dict(l=10, r=10, t=95, b=10),
     )
+
+
+def _mark_silent_windows(fig: go.Figure, silent: list[int], labels: list[str]) -> None:
+    """Grey bands behind the silent windows of a timeline, labelled 'silent' while there are few enough to read."""
+    for i in silent:
+        fig.add_vrect(x0=i - 0.5, x1=i + 0.5, fillcolor=SILENT, opacity=0.35, line_width=0, layer="below")
+    if silent and len(silent) <= 30:
+        fig.add_trace(
+            go.Scatter(
+                x=silent,
+                y=[0.5] * len(silent),
+                mode="text",
+                text=["silent"] * len(silent),
+                textfont=dict(color="#777", size=11),
+                hovertemplate="%{customdata}: silent (not read by the model)<extra></extra>",
+                customdata=[labels[i] for i in silent],
+                showlegend=False,
+            )
+        )
 
 
 def piano_roll(
@@ -237,21 +276,63 @@ def piano_roll(
     -------
     plotly.graph_objects.Figure
     """
-    spq = music.STEPS_PER_QUARTER
     length = max(piece.length, float(piece.bar_starts[-1]) if piece.bar_starts.size else 0.0, 1.0)
     wins = list(prediction.windows) if prediction is not None else []
     x_end = max([length] + [w.end_beat for w in wins])
-    T = int(np.ceil(length * spq))
+    pitches, lo, hi = _pitch_range(piece)
 
+    fig = go.Figure()
+    fig.add_trace(_notes_heatmap(piece, lo, hi, int(np.ceil(length * _SPQ))))
     if piece.n_notes:
-        pitches = music._fold_pitch(np.asarray(piece.pitches))
+        fig.add_trace(_note_starts(piece, pitches))
+    if len(piece.part_names) > 1:  # a legend entry per part (the heatmap itself has none)
+        for k, name in enumerate(piece.part_names):
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, showlegend=True,
+                                     marker=dict(symbol="square", size=12, color=PART_PALETTE[k % len(PART_PALETTE)])))
+    if key_bars and piece.bar_starts.size:
+        fig.add_trace(_bar_lines(piece, lo, hi))
+
+    shapes: list[dict] = []
+    annotations: list[dict] = []
+    y_top = hi + 0.5
+    if prediction is not None and wins:
+        y_top = _window_lane(fig, prediction, lo, hi, highlight, selected, x_end, shapes, annotations)
+    _roll_axes(fig, piece, key_bars, x_end, lo, hi, y_top)
+    height = int(np.clip(9 * (y_top - lo) + 120, 320, 720))
+    # Overlapping windows would stack their labels on one line: give each rank its own row (~20 px).
+    units_per_px = (y_top - lo + 0.5) / max(height - 110, 100)
+    for a in annotations:
+        a["y"] = lo - 0.5 + a["y"] * 20 * units_per_px
+    return base_layout(
+        fig,
+        shapes=shapes,
+        annotations=annotations,
+        dragmode="select",
+        height=height,
+        margin=dict(l=10, r=10, t=60, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0),
+        hovermode="closest",
+        plot_bgcolor="white",
+    )
+
+
+_SPQ = music.STEPS_PER_QUARTER  # the piano roll's grid: the model's
+
+
+def _pitch_range(piece: music.Piece) -> tuple[np.ndarray, int, int]:
+    """The notes' pitches folded into the piano's range, and the lowest and highest pitch row to show."""
+    if piece.n_notes:
+        pitches = music.fold_pitch(np.asarray(piece.pitches))
         lo, hi = int(pitches.min()) - 2, int(pitches.max()) + 2
     else:
         pitches = np.zeros(0, dtype=np.int64)
         lo, hi = 55, 79
-    lo, hi = max(lo, music.PITCH_LOW), min(hi, music.PITCH_HIGH)
-    n_parts = max(len(piece.part_names), 1)
+    return pitches, max(lo, music.PITCH_LOW), min(hi, music.PITCH_HIGH)
 
+
+def _notes_heatmap(piece: music.Piece, lo: int, hi: int, T: int) -> go.Heatmap:
+    """Every note on the model's grid as one heatmap, coloured by part, darker where a note starts."""
+    n_parts = max(len(piece.part_names), 1)
     # z = NaN (no note), 2k+1 (part k sounding), 2k+2 (part k starts a note); later parts draw over earlier.
     z = np.full((hi - lo + 1, T), np.nan, dtype=np.float32)
     for k in range(n_parts):
@@ -272,163 +353,108 @@ def piano_roll(
         roll = music.piano_roll(part, n_steps=T)[:, lo - music.PITCH_LOW : hi - music.PITCH_LOW + 1]
         z[roll[1] > 0] = 2 * k + 1
         z[roll[0] > 0] = 2 * k + 2
+    return go.Heatmap(z=z, x0=0.5 / _SPQ, dx=1.0 / _SPQ, y0=lo, dy=1, zmin=0.5, zmax=2 * n_parts + 0.5,
+                      colorscale=part_colorscale(n_parts), showscale=False, hoverinfo="skip", name="notes")
 
-    fig = go.Figure()
+
+def _note_starts(piece: music.Piece, pitches: np.ndarray) -> go.Scatter:
+    """An invisible marker at each note start: the hover text (pitch, part, bar) and what a box selects."""
+    bars = np.array([piece.bar_at(b) for b in piece.onsets])
+    names = [note_name(p) for p in piece.pitches]
+    parts = [piece.part_names[k] if k < len(piece.part_names) else f"Part {k + 1}" for k in piece.parts]
+    return go.Scatter(
+        x=piece.onsets + 0.5 / _SPQ,
+        y=pitches,
+        mode="markers",
+        marker=dict(size=6, color="rgba(0,0,0,0)"),
+        customdata=np.stack([names, parts, bars.astype(str), piece.durations.round(3).astype(str)], axis=1),
+        hovertemplate="%{customdata[0]} · %{customdata[1]}<br>bar %{customdata[2]}, beat %{x:.2f}"
+        ", length %{customdata[3]} quarters<extra></extra>",
+        showlegend=False,
+        name="note starts",
+    )
+
+
+def _bar_lines(piece: music.Piece, lo: int, hi: int) -> go.Scatter:
+    """All bar lines as one line trace with gaps: far cheaper to draw than one shape per bar."""
+    bx = np.repeat(piece.bar_starts, 3).astype(object)
+    by = np.tile(np.array([lo - 0.5, hi + 0.5, None], dtype=object), piece.bar_starts.size)
+    bx[2::3] = None
+    return go.Scatter(x=bx, y=by, mode="lines", line=dict(color="rgba(90,90,90,0.35)", width=1), hoverinfo="skip",
+                      showlegend=False, name="bar lines")
+
+
+def _window_lane(fig, prediction: Prediction, lo: int, hi: int, highlight: Sequence[int], selected: int | None,
+                 x_end: float, shapes: list[dict], annotations: list[dict]) -> float:
+    """The model's windows above the notes (bands, hover, outlines of ``highlight``, the shaded ``selected``).
+
+    Appends to ``shapes`` and ``annotations`` (the highlight labels carry a row number in ``y``, placed once the
+    figure's height is known) and returns the top of the lane.
+    """
+    wins = prediction.windows
+    colors = class_colors(prediction.classes)
+    labels = prediction.window_labels()
+    # Two rows above the notes: consecutive windows overlap (hop < length), so they alternate rows.
+    row_h = max(1.2, (hi - lo) * 0.045)
+    lane_lo = hi + 0.8
+    row_y = [lane_lo + (i % 2) * (row_h + 0.3) for i in range(len(wins))]
+    for i, w in enumerate(wins):
+        lab = labels[i]
+        conf = 0.0 if lab is None else float(np.nanmax(prediction.window_probabilities[i]))
+        fill, alpha = (SILENT, 0.6) if lab is None else (colors[lab], 0.25 + 0.55 * conf)
+        shapes.append(dict(type="rect", x0=w.start_beat, x1=w.end_beat, y0=row_y[i], y1=row_y[i] + row_h,
+                           fillcolor=rgba(fill, alpha), line=dict(color="white", width=1), layer="above"))
+    lane_hi = lane_lo + 2 * row_h + 0.3
+    # Hover for the lane: one invisible point in the middle of each window band.
     fig.add_trace(
-        go.Heatmap(
-            z=z,
-            x0=0.5 / spq,
-            dx=1.0 / spq,
-            y0=lo,
-            dy=1,
-            zmin=0.5,
-            zmax=2 * n_parts + 0.5,
-            colorscale=part_colorscale(n_parts),
-            showscale=False,
-            hoverinfo="skip",
-            name="notes",
+        go.Scatter(
+            x=[(w.start_beat + w.end_beat) / 2 for w in wins],
+            y=[y + row_h / 2 for y in row_y],
+            mode="markers",
+            marker=dict(size=14, color="rgba(0,0,0,0)"),
+            text=[window_caption(prediction, i) for i in range(len(wins))],
+            hovertemplate="window %{customdata}: %{text}<extra></extra>",
+            customdata=[i + 1 for i in range(len(wins))],
+            showlegend=False,
+            name="windows",
         )
     )
-    if piece.n_notes:
-        bars = np.array([piece.bar_at(b) for b in piece.onsets])
-        names = [note_name(p) for p in piece.pitches]
-        parts = [piece.part_names[k] if k < len(piece.part_names) else f"Part {k + 1}" for k in piece.parts]
-        fig.add_trace(
-            go.Scatter(
-                x=piece.onsets + 0.5 / spq,
-                y=pitches,
-                mode="markers",
-                marker=dict(size=6, color="rgba(0,0,0,0)"),
-                customdata=np.stack([names, parts, bars.astype(str), piece.durations.round(3).astype(str)], axis=1),
-                hovertemplate="%{customdata[0]} · %{customdata[1]}<br>bar %{customdata[2]}, beat %{x:.2f}"
-                ", length %{customdata[3]} quarters<extra></extra>",
-                showlegend=False,
-                name="note starts",
-            )
-        )
-    # A legend entry per part (the heatmap itself has none).
-    if n_parts > 1:
-        for k, name in enumerate(piece.part_names):
-            fig.add_trace(
-                go.Scatter(
-                    x=[None],
-                    y=[None],
-                    mode="markers",
-                    marker=dict(symbol="square", size=12, color=PART_PALETTE[k % len(PART_PALETTE)]),
-                    name=name,
-                    showlegend=True,
-                )
-            )
+    for rank, i in enumerate(h for h in highlight if 0 <= h < len(wins)):
+        col = colors[labels[i]] if labels[i] is not None else "#555"
+        shapes.append(_window_box(wins[i], lo, lane_hi, line=dict(color=col, width=3), fillcolor="rgba(0,0,0,0)",
+                                  layer="above"))
+        annotations.append(_highlight_label(prediction, i, rank, col, x_end))
+    if selected is not None and 0 <= selected < len(wins):
+        shapes.append(_window_box(wins[selected], lo, lane_hi, fillcolor="rgba(255,215,0,0.16)",
+                                  line=dict(color="#222", width=2, dash="dot"), layer="below"))
+    return lane_hi + 0.3
 
-    shapes: list[dict] = []
-    annotations: list[dict] = []
-    if key_bars and piece.bar_starts.size:
-        # All bar lines as one line trace with gaps: far cheaper to draw than one shape per bar.
-        bx = np.repeat(piece.bar_starts, 3).astype(object)
-        by = np.tile(np.array([lo - 0.5, hi + 0.5, None], dtype=object), piece.bar_starts.size)
-        bx[2::3] = None
-        fig.add_trace(
-            go.Scatter(
-                x=bx,
-                y=by,
-                mode="lines",
-                line=dict(color="rgba(90,90,90,0.35)", width=1),
-                hoverinfo="skip",
-                showlegend=False,
-                name="bar lines",
-            )
-        )
 
-    lane = prediction is not None and len(wins) > 0
-    if lane:
-        colors = class_colors(prediction.classes)
-        labels = prediction.window_labels()
-        probs = prediction.window_probabilities
-        # Two rows above the notes: consecutive windows overlap (hop < length), so they alternate rows.
-        row_h = max(1.2, (hi - lo) * 0.045)
-        lane_lo = hi + 0.8
-        for i, w in enumerate(wins):
-            y0 = lane_lo + (i % 2) * (row_h + 0.3)
-            lab = labels[i]
-            conf = 0.0 if lab is None else float(np.nanmax(probs[i]))
-            fill = SILENT if lab is None else colors[lab]
-            alpha = 0.25 + 0.55 * conf if lab is not None else 0.6
-            shapes.append(
-                dict(
-                    type="rect",
-                    x0=w.start_beat,
-                    x1=w.end_beat,
-                    y0=y0,
-                    y1=y0 + row_h,
-                    fillcolor=rgba(fill, alpha),
-                    line=dict(color="white", width=1),
-                    layer="above",
-                )
-            )
-        lane_hi = lane_lo + 2 * row_h + 0.3
-        # Hover for the lane: one invisible point in the middle of each window band.
-        fig.add_trace(
-            go.Scatter(
-                x=[(w.start_beat + w.end_beat) / 2 for w in wins],
-                y=[lane_lo + (i % 2) * (row_h + 0.3) + row_h / 2 for i in range(len(wins))],
-                mode="markers",
-                marker=dict(size=14, color="rgba(0,0,0,0)"),
-                text=[window_caption(prediction, i) for i in range(len(wins))],
-                hovertemplate="window %{customdata}: %{text}<extra></extra>",
-                customdata=[i + 1 for i in range(len(wins))],
-                showlegend=False,
-                name="windows",
-            )
-        )
-        for rank, i in enumerate(h for h in highlight if 0 <= h < len(wins)):
-            w = wins[i]
-            lab = labels[i]
-            col = colors[lab] if lab is not None else "#555"
-            shapes.append(
-                dict(
-                    type="rect",
-                    x0=w.start_beat,
-                    x1=w.end_beat,
-                    y0=lo - 0.5,
-                    y1=lane_hi,
-                    line=dict(color=col, width=3),
-                    fillcolor="rgba(0,0,0,0)",
-                    layer="above",
-                )
-            )
-            right = w.start_beat > 0.6 * x_end  # label towards the middle, so it is never cut at an edge
-            annotations.append(
-                dict(
-                    x=w.end_beat if right else w.start_beat,
-                    y=rank,  # a row number for now: placed once the figure's height is known
-                    xanchor="right" if right else "left",
-                    yanchor="bottom",
-                    text=f"<b>#{rank + 1}</b> {window_caption(prediction, i)}",
-                    showarrow=False,
-                    font=dict(size=12, color="#222"),
-                    bgcolor="rgba(255,255,255,0.85)",
-                    bordercolor=col,
-                    borderwidth=1,
-                )
-            )
-        if selected is not None and 0 <= selected < len(wins):
-            w = wins[selected]
-            shapes.append(
-                dict(
-                    type="rect",
-                    x0=w.start_beat,
-                    x1=w.end_beat,
-                    y0=lo - 0.5,
-                    y1=lane_hi,
-                    fillcolor="rgba(255,215,0,0.16)",
-                    line=dict(color="#222", width=2, dash="dot"),
-                    layer="below",
-                )
-            )
-        y_top = lane_hi + 0.3
-    else:
-        y_top = hi + 0.5
+def _window_box(w: music.Window, lo: int, top: float, **style) -> dict:
+    """A rectangle over a window's beats, from below the lowest note to ``top``."""
+    return dict(type="rect", x0=w.start_beat, x1=w.end_beat, y0=lo - 0.5, y1=top, **style)
 
+
+def _highlight_label(prediction: Prediction, i: int, rank: int, colour: str, x_end: float) -> dict:
+    """'#1 bars 5–8 · bach 0.91' for the ``rank``-th highlighted window; ``y`` is its row, placed later."""
+    w = prediction.windows[i]
+    right = w.start_beat > 0.6 * x_end  # label towards the middle, so it is never cut at an edge
+    return dict(
+        x=w.end_beat if right else w.start_beat,
+        y=rank,
+        xanchor="right" if right else "left",
+        yanchor="bottom",
+        text=f"<b>#{rank + 1}</b> {window_caption(prediction, i)}",
+        showarrow=False,
+        font=dict(size=12, color="#222"),
+        bgcolor="rgba(255,255,255,0.85)",
+        bordercolor=colour,
+        borderwidth=1,
+    )
+
+
+def _roll_axes(fig, piece: music.Piece, key_bars: bool, x_end: float, lo: int, hi: int, y_top: float) -> None:
+    """Time axis in bar numbers along the top (or in beats), pitch axis labelled with note names."""
     if key_bars and piece.bar_starts.size:
         step = tick_step(piece.bar_starts.size, 25)
         keep = [i for i, b in enumerate(piece.bar_numbers) if i == 0 or (b % step == 0)]
@@ -454,22 +480,6 @@ def piano_roll(
         gridcolor="rgba(0,0,0,0.06)",
         zeroline=False,
         fixedrange=False,
-    )
-    height = int(np.clip(9 * (y_top - lo) + 120, 320, 720))
-    # Overlapping windows would stack their labels on one line: give each rank its own row (~20 px).
-    units_per_px = (y_top - lo + 0.5) / max(height - 110, 100)
-    for a in annotations:
-        a["y"] = lo - 0.5 + a["y"] * 20 * units_per_px
-    return base_layout(
-        fig,
-        shapes=shapes,
-        annotations=annotations,
-        dragmode="select",
-        height=height,
-        margin=dict(l=10, r=10, t=60, b=10),
-        legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0),
-        hovermode="closest",
-        plot_bgcolor="white",
     )
 
 

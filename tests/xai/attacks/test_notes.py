@@ -43,7 +43,7 @@ def test_one_deletion_flips_and_is_found():
     assert r.edits[0].op == "delete" and r.edits[0].pitch == 40
     assert r.adversarial_label == "high" and _label(r.adversarial, m) == 1
     assert r.adversarial.n_notes == 3
-    assert r.to_dict()["n_edits"] == 1
+    assert r.summary()["n_edits"] == 1
 
 
 def test_fewest_edits_against_brute_force():
@@ -87,3 +87,21 @@ def test_bad_inputs():
             title="e", onsets=np.zeros(0), durations=np.zeros(0), pitches=np.zeros(0, np.int16),
             velocities=np.zeros(0, np.int16), parts=np.zeros(0, np.int16), part_names=("V",),
             bar_starts=np.array([0.0]), bar_numbers=np.array([1])), m)
+
+
+def test_edits_use_the_one_pitch_name_and_round_trip():
+    from xai.contract import fields_equal
+
+    m = FakeModel()
+    p = _piece([61, 61, 61, 40])
+    r = sa.attack_piece(p, m, allow_insert=False)
+    assert sa.Edit("insert", 61, 0.0, 1.0).summary()["name"] == "C♯4"
+    assert "E2" in r.summary()["edits"][0]["text"]
+    assert fields_equal(r, type(r).from_json(r.to_json()))
+
+
+def test_search_options_are_declared():
+    spec = {s["name"]: s for s in sa.NoteAttackOptions.spec()}
+    assert spec["max_edits"]["high"] == 64 and spec["pitches"]["choices"] == ("piece", "chromatic")
+    with pytest.raises(ParameterError, match="'pitches' parameter"):
+        sa.attack_piece(_piece([64, 64, 64, 40]), FakeModel(), pitches="any")

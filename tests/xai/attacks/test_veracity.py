@@ -36,7 +36,7 @@ class FakeSpecNet(torch.nn.Module):
 def test_planted_perturbation_stays_in_its_segments():
     m = FakeAudioModel(FakeSpecNet(), classes=("a", "b", "c"), name="fake_spec")
     x = np.random.default_rng(0).standard_normal(SAMPLES).astype(np.float32) * 0.1
-    r = veracity.check_clip(m, x, k=3, samples=300, seed=1)
+    r = veracity.check_clip(x, m, k=3, samples=300, random_state=1)
     c = r.planted
     assert c.success and c.original != c.adversarial
     outside = ~r.grid.mask(c.planted)
@@ -45,12 +45,16 @@ def test_planted_perturbation_stays_in_its_segments():
     assert c.energy_recall == 1.0 and c.energy_flip
     assert 0.0 <= c.lime_recall <= 1.0 and isinstance(c.lime_flip, bool)
     assert len(c.lime_top) == 3
-    json.dumps(r.to_dict())
+    json.dumps(r.summary())
+    from xai.contract import fields_equal
+
+    assert fields_equal(r, type(r).from_json(r.to_json()))
+    assert fields_equal(c, type(c).from_json(c.to_json()))
 
 
 def test_silent_clip_is_refused():
     with pytest.raises(veracity.InputError, match="silent"):
-        veracity.check_clip(FakeAudioModel(FakeSpecNet(), classes=("a", "b", "c"), name="fake_spec"), np.zeros(SAMPLES, np.float32))
+        veracity.check_clip(np.zeros(SAMPLES, np.float32), FakeAudioModel(FakeSpecNet(), classes=("a", "b", "c"), name="fake_spec"))
 
 
 @pytest.mark.slow

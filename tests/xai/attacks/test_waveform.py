@@ -12,6 +12,7 @@ import torch
 
 from tests._fakes import FakeAudioModel
 from xai.attacks import waveform as adv
+from xai.contract import resolve_target
 from xai.errors import InputError, ParameterError
 
 N = 512
@@ -45,7 +46,7 @@ def test_snr_formula_on_hand_values():
 
 def test_noise_at_snr_is_exact():
     x = _clips()
-    n = adv.noise_at_snr(x, 30.0, seed=3)
+    n = adv.noise_at_snr(x, 30.0, random_state=3)
     assert adv.snr_db(x, n) == pytest.approx(np.full(len(x), 30.0), abs=1e-3)
 
 
@@ -55,7 +56,7 @@ def test_bound_holds_after_every_step(method):
     seen = []
     opt = adv.AttackOptions.for_method(method, epsilon=eps, steps=25, lr=0.05, stop_early=False,
                                        random_start=True)  # lr >> eps: the projection must do the work
-    res = adv.attack_batch(LinearNet(), _clips(), opt, on_step=lambda t, d: seen.append(float(d.abs().max())))
+    res = adv.attack_batch(_clips(), LinearNet(), opt, on_step=lambda t, d: seen.append(float(d.abs().max())))
     assert len(seen) == (1 if method == "fgsm" else 25)
     assert max(seen) <= np.float32(eps)
     assert res.linf.max() <= np.float32(eps)
@@ -69,7 +70,7 @@ def test_bound_violation_is_detected():
 
 @pytest.mark.parametrize("method", ["fgsm", "pgd", "cw"])
 def test_untargeted_attacks_change_the_answer(method):
-    res = adv.attack_batch(LinearNet(), _clips(), adv.AttackOptions.for_method(method, epsilon=0.05))
+    res = adv.attack_batch(_clips(), LinearNet(), adv.AttackOptions.for_method(method, epsilon=0.05))
     assert res.success.all()
     assert (res.adversarial_label != res.original_label).all()
     assert np.isfinite(res.snr_db).all()
@@ -80,14 +81,14 @@ def test_targeted_success_for_every_class(method):
     net = LinearNet()
     x = _clips(4)
     for t in range(4):
-        res = adv.attack_batch(net, x, adv.AttackOptions.for_method(method, epsilon=0.05, target=t, steps=200,
+        res = adv.attack_batch(x, net, adv.AttackOptions.for_method(method, epsilon=0.05, target=t, steps=200,
                                                                     lr=0.005))
         assert (res.adversarial_label == t).all()
         assert res.success.all()
 
 
 def test_stops_when_the_goal_is_reached():
-    res = adv.attack_batch(LinearNet(), _clips(), adv.AttackOptions.for_method("pgd", epsilon=0.05, steps=500,
+    res = adv.attack_batch(_clips(), LinearNet(), adv.AttackOptions.for_method("pgd", epsilon=0.05, steps=500,
                                                                                lr=0.005))
     assert res.success.all()
     assert res.iterations.max() < 500
@@ -97,8 +98,8 @@ def test_attack_clip_result_and_noise_control():
     m = FakeAudioModel(LinearNet(), classes=("a", "b", "c", "d"))
     x = _clips(1)[0]
     opt = adv.AttackOptions.for_method("pgd", epsilon=0.05, lr=0.005, steps=200)
-    r = adv.attack_clip(m, x, opt, start_seconds=0.0, n_samples=N)
-    d = r.to_dict()
+    r = adv.attack_clip(x, m, opt, start_seconds=0.0, n_samples=N)
+    d = r.summary()
     assert {"original", "adversarial", "success", "snr_db", "linf", "iterations"} <= set(d)
     assert d["success"] and d["original"] != d["adversarial"]
     assert d["snr_db"] == pytest.approx(adv.snr_db(r.original, r.delta), abs=1e-2)
@@ -110,23 +111,23 @@ def test_bad_inputs_get_plain_messages():
     m = FakeAudioModel(LinearNet(), classes=("a", "b", "c", "d"))
     x = _clips(1)[0]
     with pytest.raises(ParameterError, match="positive"):
-        adv.attack_clip(m, x, adv.AttackOptions(method="pgd", epsilon=0.0), n_samples=N)
+        adv.attack_clip(x, m, adv.AttackOptions(method="pgd", epsilon=0.0), n_samples=N)
     with pytest.raises(ParameterError, match="positive"):
-        adv.attack_clip(m, x, adv.AttackOptions(method="pgd", epsilon=-0.1), n_samples=N)
+        adv.attack_clip(x, m, adv.AttackOptions(method="pgd", epsilon=-0.1), n_samples=N)
     current = int(np.argmax(x @ m.net.W.detach().numpy()))
     with pytest.raises(ParameterError, match="already answers"):
-        adv.attack_clip(m, x, adv.AttackOptions(method="pgd", epsilon=0.01, target=current), n_samples=N)
+        adv.attack_clip(x, m, adv.AttackOptions(method="pgd", epsilon=0.01, target=current), n_samples=N)
     with pytest.raises(InputError, match="silent"):
-        adv.attack_clip(m, np.zeros(N, dtype=np.float32), adv.AttackOptions(method="pgd", epsilon=0.01), n_samples=N)
+        adv.attack_clip(np.zeros(N, dtype=np.float32), m, adv.AttackOptions(method="pgd", epsilon=0.01), n_samples=N)
     with pytest.raises(ParameterError, match="method"):
         adv.AttackOptions.for_method("deepfool")
     with pytest.raises(ParameterError, match="no class"):
-        adv.resolve_target("zz", m.classes)
+        resolve_target("zz", m.classes)
 
 
 def test_progress_can_cancel():
     with pytest.raises(adv.Cancelled):
-        adv.attack_batch(LinearNet(), _clips(), adv.AttackOptions.for_method("pgd", epsilon=1e-6, steps=50),
+        adv.attack_batch(_clips(), LinearNet(), adv.AttackOptions.for_method("pgd", epsilon=1e-6, steps=50),
                          progress=lambda f, msg: f > 0.1)
 
 
@@ -141,27 +142,39 @@ def test_sign_adam_loop_is_reusable():
     assert not done.any() and (iters == 40).all()
 
 
-def test_study_sweep_and_paired_tests_on_a_fake_net():
-    from xai.attacks import robustness as st
+def test_options_are_a_declaration_with_method_defaults():
+    from xai.contract import Options
 
-    x = _clips(8)
-    net = LinearNet()
-    with torch.no_grad():
-        y = net(torch.from_numpy(x)).argmax(1).numpy()
-    r = st._attack_sweep(net, x, y, (1e-4, 0.05), steps=100, seed=0, progress=None, label="fake")
-    assert r["accuracy"][0] == 1.0 and r["accuracy"][-1] == 0.0  # right when clean, all flipped at 0.05
-    assert len(r["snr_at_success"]) == 8 and all(np.isfinite(r["snr_at_success"]))
-    t = st._mcnemar(np.array([1, 1, 1, 0], bool), np.array([0, 0, 0, 0], bool))
-    assert t["a_only_correct"] == 3 and t["b_only_correct"] == 0 and t["mcnemar_p"] == pytest.approx(0.25)
+    assert issubclass(adv.AttackOptions, Options)
+    spec = {s["name"]: s for s in adv.AttackOptions.spec()}
+    assert spec["steps"]["low"] == 1 and spec["steps"]["high"] == 5000 and "random_state" in spec
+    cw = adv.AttackOptions.for_method("cw")
+    assert (cw.epsilon, cw.steps, cw.learning_rate(), cw.cw_alpha()) == (0.01, 200, 2e-4, 10.0)
+    assert adv.AttackOptions.for_method("fgsm").learning_rate() is None
+    assert adv.AttackOptions.from_dict(cw.to_dict()) == cw
+    with pytest.raises(ParameterError, match="'steps' parameter"):
+        adv.AttackOptions(steps=0)
+    with pytest.raises(ParameterError, match="'method' parameter"):
+        adv.AttackOptions(method="deepfool")
 
 
-def test_clip_sweep_finds_the_smallest_flipping_epsilon():
-    from xai.attacks import robustness as st
+def test_cancelled_is_the_one_exception():
+    from xai import errors
 
-    class M:
-        title = "fake"
-        classes = ("a", "b", "c", "d")
-        net = LinearNet()
+    assert adv.Cancelled is errors.Cancelled
 
-    rows = st.clip_sweep({"fake": M()}, _clips(1)[0], epsilons=(1e-7, 0.05), steps=100)
-    assert rows[0]["epsilon"] == 0.05 and rows[0]["snr_db"] is not None
+
+def test_results_round_trip_through_json():
+    from xai.contract import fields_equal
+
+    b = adv.attack_batch(_clips(2), LinearNet(), adv.AttackOptions.for_method("pgd", epsilon=0.05))
+    assert fields_equal(b, type(b).from_json(b.to_json()))
+    m = FakeAudioModel(LinearNet(), classes=("a", "b", "c", "d"))
+    r = adv.attack_clip(_clips(1)[0], m, adv.AttackOptions.for_method("pgd", epsilon=0.05, target=None),
+                        n_samples=N)
+    back = type(r).from_json(r.to_json())
+    assert fields_equal(r, back) and isinstance(back.options, adv.AttackOptions) and back.noise == r.noise
+
+
+def test_to_wav_clips_to_the_sample_range():
+    assert adv.to_wav(np.full(100, 2.0, np.float32))[:4] == b"RIFF"

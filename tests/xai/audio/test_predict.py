@@ -1,5 +1,6 @@
 """Audio predictions over time with tiny untrained models."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ from models import audio_nets
 from models.registry import Model
 from xai.audio import clip as audio
 from xai.audio import predict as audio_predict
+from xai.contract import fields_equal
 from xai.errors import InputError
 
 INPUT = {"sample_rate": 22050, "window_seconds": 1.0, "hop_seconds": 0.5}
@@ -36,7 +38,7 @@ def test_windows_over_time_and_a_whole_recording_answer(rng):
     assert p.window_probabilities.shape == (5, 3)
     np.testing.assert_allclose(p.window_probabilities.sum(axis=1), 1, atol=1e-5)
     assert p.probabilities.sum() == pytest.approx(1) and p.label in "abc"
-    d = json.loads(json.dumps(p.to_dict()))
+    d = json.loads(json.dumps(p.summary()))
     assert d["windows"][1]["start_seconds"] == 0.5 and d["windows"][1]["end_seconds"] == 1.5
 
 
@@ -46,7 +48,7 @@ def test_silent_windows_do_not_vote(rng):
     p = audio_predict.classify_audio(_clip(rng, 4.0, silent_from=2.0), m)
     silent = np.isnan(p.window_probabilities).any(axis=1)
     assert silent.tolist() == [False, False, False, False, True, True, True]  # starts 0, 0.5, ..., 3
-    assert p.to_dict()["windows"][-1]["label"] is None
+    assert p.summary()["windows"][-1]["label"] is None
     with pytest.raises(InputError):
         audio_predict.classify_audio(_clip(rng, 2.0, silent_from=0.0), m)
 
@@ -59,7 +61,7 @@ def test_midlevel_model_reports_named_features_in_units(rng):
     p = audio_predict.classify_audio(_clip(rng), m)
     assert p.midlevel.shape == (5, 3) and p.midlevel_names == ("note_density", "register", "mode")
     assert abs(p.midlevel[:, 1].mean() - 60) < 20  # the training mean is added back
-    assert set(p.to_dict()["windows"][0]["midlevel"]) == {"note_density", "register", "mode"}
+    assert set(p.summary()["windows"][0]["midlevel"]) == {"note_density", "register", "mode"}
 
 
 def test_spectrogram_and_figures(rng):
@@ -88,3 +90,27 @@ def test_long_recordings_get_at_most_max_windows(rng):
     p = audio_predict.classify_audio(_clip(rng, 10.0), m, max_windows=5)
     assert len(p.starts) <= 6 and p.starts[-1] + 1.0 >= 10.0 - 1e-6  # the end is still covered
     assert np.diff(p.starts).min() >= 0.5
+
+
+def test_a_prediction_and_a_spectrogram_round_trip_through_json(rng):
+    torch.manual_seed(0)
+    net = audio_nets.MidLevelCNN(2, n_midlevel=2, width=2)
+    m = _model(net, "ab", midlevel={"features": ["note_density", "register"]})
+    clip = _clip(rng, 3.0, silent_from=2.0)  # silent windows: NaN rows must survive
+    p = audio_predict.classify_audio(clip, m)
+    assert np.isnan(p.window_probabilities).any()
+    back = audio_predict.AudioPrediction.from_json(p.to_json())
+    assert fields_equal(p, back) and back.summary() == p.summary()
+    spec = audio_predict.model_spectrogram(clip, m)
+    assert fields_equal(spec, audio_predict.Spectrogram.from_json(spec.to_json()))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.title = "changed"  # type: ignore[misc]
+
+
+def test_filterbanks_are_the_mel_bank_and_the_models_own():
+    torch.manual_seed(0)
+    net = audio_nets.AudioCNN(2, width=2, front_end="learnable")
+    mel, learned, freqs = audio_predict.filterbanks(_model(net, "ab"))
+    assert mel.shape == learned.shape == (audio_nets.N_BANDS, audio_nets.N_FFT // 2 + 1)
+    assert freqs[0] == 0 and freqs[-1] == pytest.approx(audio_nets.SAMPLE_RATE / 2) and freqs.size == mel.shape[1]
+    np.testing.assert_allclose(learned, net.front.filters().detach().numpy())

@@ -16,16 +16,16 @@ CLASSES = ("bach", "palestrina", "monteverdi", "trecento", "classical", "folk")
 
 def test_symmetric_corruption_changes_exactly_the_share_asked_and_is_seeded():
     y = np.repeat(np.arange(6), 50)
-    z = ln.corrupt(y, CLASSES, "symmetric", 0.3, seed=1)
+    z = ln.corrupt(y, CLASSES, "symmetric", 0.3, random_state=1)
     assert np.sum(z != y) == 90  # every chosen label moves to another class
-    assert np.array_equal(z, ln.corrupt(y, CLASSES, "symmetric", 0.3, seed=1))
-    assert not np.array_equal(z, ln.corrupt(y, CLASSES, "symmetric", 0.3, seed=2))
-    assert np.array_equal(ln.corrupt(y, CLASSES, "symmetric", 0.0, seed=1), y)
+    assert np.array_equal(z, ln.corrupt(y, CLASSES, "symmetric", 0.3, random_state=1))
+    assert not np.array_equal(z, ln.corrupt(y, CLASSES, "symmetric", 0.3, random_state=2))
+    assert np.array_equal(ln.corrupt(y, CLASSES, "symmetric", 0.0, random_state=1), y)
 
 
 def test_class_dependent_corruption_goes_to_the_close_style():
     y = np.repeat(np.arange(6), 20)
-    z = ln.corrupt(y, CLASSES, "class", 1.0, seed=0)
+    z = ln.corrupt(y, CLASSES, "class", 1.0, random_state=0)
     for i, c in enumerate(CLASSES):
         assert set(z[y == i].tolist()) == {CLASSES.index(ln.CLOSE[c])}
 
@@ -33,7 +33,7 @@ def test_class_dependent_corruption_goes_to_the_close_style():
 @pytest.mark.parametrize("kind, noise", [("other", 0.1), ("symmetric", 1.5), ("symmetric", -0.1), ("class", "x")])
 def test_bad_options_say_so(kind, noise):
     with pytest.raises(ParameterError):
-        ln.corrupt(np.zeros(4, int), CLASSES, kind, noise, seed=0)
+        ln.corrupt(np.zeros(4, int), CLASSES, kind, noise, random_state=0)
 
 
 def test_packing_round_trips():
@@ -66,9 +66,9 @@ def _data():
 
 def test_clean_labels_learn_and_fully_flipped_labels_learn_the_opposite():
     data = _data()
-    clean = ln.train_run(data, noise=0.0, epochs=15, seed=0, threads=1)
+    clean = ln.train_run(data, noise=0.0, epochs=15, random_state=0, threads=1)
     assert clean.test_accuracy >= 0.9 and clean.flipped == 0
-    flipped = ln.train_run(data, noise=1.0, epochs=15, seed=0, threads=1)  # two classes: every label swapped
+    flipped = ln.train_run(data, noise=1.0, epochs=15, random_state=0, threads=1)  # two classes: every label swapped
     assert flipped.flipped == 80 and flipped.test_accuracy <= 0.1
 
 
@@ -105,3 +105,31 @@ def test_a_file_that_is_not_curves_is_refused(tmp_path):
     p.write_text(json.dumps({"format": "other"}))
     with pytest.raises(ParameterError, match="not a label-noise curves file"):
         ln.load_curves(p)
+
+
+def test_cancelled_is_the_package_one_and_options_hold_the_bounds():
+    from xai import errors
+
+    assert ln.Cancelled is errors.Cancelled
+    assert ln.LabelNoiseOptions().epochs == 8
+    with pytest.raises(ParameterError, match="epochs"):
+        ln.train_run(_data(), epochs=0, threads=1)
+    with pytest.raises(ParameterError, match="epochs"):
+        ln.LabelNoiseOptions(epochs=101)
+
+
+def test_run_result_round_trips_through_json():
+    from xai.contract import fields_equal
+
+    r = ln.RunResult(kind="class", noise=0.4, seed=1, epochs=3, n_train=60, n_test=20, flipped=24, test_accuracy=0.7,
+                     train_accuracy_noisy=0.5, per_class={"bach": 0.8, "folk": float("nan")}, seconds=1.5)
+    assert fields_equal(r, ln.RunResult.from_json(r.to_json()))
+    assert r.record()["per_class"]["bach"] == 0.8 and r.record()["kind"] == "class"
+
+
+def test_the_declared_epoch_bounds_are_the_live_runs():
+    spec = {s["name"]: s for s in ln.LabelNoiseOptions.spec()}
+    assert (spec["epochs"]["low"], spec["epochs"]["high"]) == (1, 16)
+    assert ln.LabelNoiseOptions(epochs=16).epochs == 16
+    with pytest.raises(ParameterError, match="epochs"):
+        ln.LabelNoiseOptions(epochs=17)

@@ -98,3 +98,59 @@ def test_tuples_and_numpy_numbers_are_made_plain():
     assert share.decode(token) == ("newview2", {"a": [1, 2], "b": 0.5, "c": 3})
     with pytest.raises(ParameterError, match="cannot be put in a link"):
         share.encode("newview2", {"a": object()})
+
+
+def _signed(view: str, state: dict) -> str:
+    """A correctly signed token whose state was never validated (as a hand-edited link re-signed would be)."""
+    text = json.dumps({"view": view, "state": state}, separators=(",", ":"), sort_keys=True)
+    head, payload = f"v{share.VERSION}", share._b64(zlib.compress(text.encode("utf-8"), 9))
+    return f"{head}.{payload}.{share._sign((head + '.' + payload).encode('ascii'))}"
+
+
+# every view whose page ends with a share panel (pages/*.py: share_panel / restored_state)
+SHARED_VIEWS = ("classify", "tcav", "discover", "audio", "label_noise", "tour", "presets", "hubness", "lime", "attack")
+
+
+def test_importing_share_alone_knows_every_views_schema():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "from xai.classroom import share; print(' '.join(share.SCHEMAS))"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert set(SHARED_VIEWS) <= set(out)
+
+
+def test_every_view_a_page_restores_has_a_schema():
+    import re
+    from pathlib import Path
+
+    pages = Path(__file__).resolve().parents[3] / "pages"
+    views = {m for p in pages.glob("*.py") for m in re.findall(r'restored_state\("(\w+)"\)', p.read_text())}
+    assert views and views <= set(share.SCHEMAS), views - set(share.SCHEMAS)
+    assert views <= set(SHARED_VIEWS)
+
+
+@pytest.mark.parametrize("view, key, value", [
+    ("lime", "samples", "300"), ("lime", "seed", 1.5), ("lime", "input", "somewhere"),
+    ("attack", "epsilon", "0.004"), ("attack", "spectral", 1), ("attack", "steps", [10]),
+])
+def test_lime_and_attack_links_with_a_wrong_typed_key_are_refused_plainly(view, key, value):
+    state = {"model": "composer", key: value}
+    with pytest.raises(ParameterError, match=f"This link sets '{key}' to a value the page does not accept"):
+        share.decode(_signed(view, state))
+    with pytest.raises(ParameterError, match="does not accept"):
+        share.encode(view, state)
+
+
+@pytest.mark.parametrize("view, state", [
+    ("lime", {"input": "score", "source": "example", "example": "folk: EmpressClog", "segments": "bars-registers",
+              "model": "composer", "target": "folk", "start_bar": 1, "n_bars": 4, "samples": 300, "seed": 7,
+              "kernel_width": 0.25, "stability_seeds": 2, "bars_per_segment": 2, "n_registers": 3}),
+    ("attack", {"clip_source": "example", "clip_example": "x", "model": "instrument", "method": "pgd",
+                "target": "", "epsilon": 0.004, "steps": 30, "start_s": 0.0, "spectral": False, "lr": 1e-4}),
+    ("hubness", {"embedding": "style_audio", "k": 10, "reduction": "mp", "item": 3}),
+])
+def test_lime_attack_and_hubness_links_round_trip(view, state):
+    assert share.decode(share.encode(view, state)) == (view, state)
+    with pytest.raises(ParameterError, match="does not have"):
+        share.encode(view, {**state, "nonsense": 1})

@@ -7,8 +7,11 @@ import pytest
 from xai import cli
 from xai.concepts import library as concepts
 
+# Issue #15 added the interval, magnitude, effect size, random baselines and run count to each record.
 RECORD_KEYS = {"concept", "relative_to", "target", "layer", "tcav_mean", "tcav_std", "random_mean", "p_value",
-               "p_corrected", "significant", "cav_accuracy", "n_random"}
+               "p_corrected", "significant", "cav_accuracy", "n_random", "tcav_ci", "magnitude_mean", "random_std",
+               "effect_size", "p_magnitude", "random_cav_accuracy", "cav_better_than_random", "more_examples",
+               "n_runs"}
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from scipy.optimize import linear_sum_assignment
 from tests._fakes import FakeModel, MapNet, RollNet, excerpt_set, planted
 from xai.concepts import discovery
 from xai.concepts import library as concepts
+from xai.contract import fields_equal
 from xai.errors import InputError, ParameterError
 
 
@@ -337,3 +339,13 @@ def test_in_piece_refuses_a_piece_without_notes():
                     velocities=p.velocities[:0], parts=p.parts[:0])
     with pytest.raises(InputError, match="no notes"):
         discovery.in_piece(None, None, empty)
+
+
+@pytest.mark.parametrize("method", discovery.METHODS)
+def test_discovery_round_trips_through_json(maps, map_model, method):
+    d = discovery.discover(map_model, maps[0], layer="feat", n_concepts=3, method=method)
+    d = replace(d, fidelity_=discovery.fidelity(map_model, maps[0], None, layer="feat", discovery=d))
+    back = discovery.Discovery.from_json(d.to_json())
+    assert fields_equal(d, back)
+    assert back.title == d.title and np.array_equal(back.scores_, d.scores_)
+

@@ -8,8 +8,10 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from tests._fakes import FakeModel, scale_piece
 from xai.errors import ParameterError
 from xai.export import finding, report
+from xai.symbolic import predict
 
 
 def _f(**kw):
@@ -46,3 +48,17 @@ def test_bad_finding_json_is_refused(text, words):
 def test_numbers_that_are_not_json_say_so():
     with pytest.raises(ParameterError, match="cannot be written as JSON"):
         finding.to_json(finding.Finding(view="x", title="t", numbers={"nan": float("nan")}))
+
+
+def test_a_prediction_finding_holds_the_answer_the_window_and_its_audio():
+    piece = scale_piece(12)
+    pred = predict.classify(piece, FakeModel())
+    wav = b"RIFF" + b"\0" * 100
+    f = finding.prediction_finding(piece, pred, 1, audio=wav)
+    assert f.view == "classify" and f.title == f"{piece.title}: {pred.label}" and f.model == pred.model
+    assert f.summary.startswith(f"The model hears this as {pred.label} (p = ") and "<" not in f.summary
+    assert f.numbers == pred.summary() and f.parameters["window"].startswith("bars ")
+    answer, hear = f.sections
+    assert len(answer.figures) == 2 and answer.figures[0].layout.title.text == "Whole piece"
+    assert hear.audio == ((f.parameters["window"], wav),)
+    assert finding.from_json(finding.to_json(f))["numbers"]["piece"]["label"] == pred.label

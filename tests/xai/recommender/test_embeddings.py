@@ -72,3 +72,25 @@ def test_candidate_mp_matches_full_all_pairs_mp_on_the_composer_embedding():
     assert same > 0.97  # measured: 0.987
     nk_full = hubness.measures(full, len(X))
     assert abs(nk_full["skewness"] - rep.measures["skewness"]) < 0.05
+
+
+def test_embed_clip_places_a_recording_as_the_shipped_clips_were():
+    from models import registry
+
+    e = embeddings.load("style_audio")
+    i = int(np.flatnonzero(e.meta["soundfont"] == 0)[0])
+    x, _ = embeddings.clip_waveform(e, i)
+    model = registry.load("style_audio")
+    v = embeddings.embed_clip(x, model)
+    assert v.shape == (e.vectors.shape[1],) and v.dtype == np.float32
+    assert np.abs(v - e.vectors[i]).max() < 0.02 * np.abs(e.vectors[i]).max()
+    short = embeddings.embed_clip(x[:1000], model)  # shorter than 4 s: zero-padded, still one point
+    assert short.shape == v.shape and np.isfinite(short).all()
+
+
+def test_embedding_round_trips_through_json():
+    from xai.contract import fields_equal
+
+    e = embeddings.load("composer")
+    small = embeddings.replace(e, vectors=e.vectors[:5], labels=e.labels[:5])
+    assert fields_equal(small, embeddings.Embedding.from_json(small.to_json()))

@@ -76,8 +76,8 @@ def test_linf_bound_holds_after_every_step(setup, steps):
     col = A.Collection(X, k=5, defence="none", hub_size=100)  # unreachable: the attack runs all its steps
     x = waves[:4].copy()
     x[0, :50] = 0.999  # near full scale: x + delta must stay in [-1, 1]
-    opts = A.AttackOptions(eps=0.01, lr=0.05, steps=steps, check_every=1, hub_size=100)
-    res, adv = A.attack(net, col, [0, 1, 2, 3], x, opts, keep_waveforms=True)
+    opts = A.HubAttackOptions(eps=0.01, lr=0.05, steps=steps, check_every=1, hub_size=100)
+    res, adv = A.attack(x, net, items=[0, 1, 2, 3], collection=col, options=opts, keep_waveforms=True)
     delta = adv - x
     assert np.abs(delta).max() <= 0.01 + 1e-6
     assert adv.max() <= 1.0 and adv.min() >= -1.0
@@ -88,7 +88,8 @@ def test_attack_raises_k_occurrence_and_success_bookkeeping(setup):
     net, waves, X = setup
     col = A.Collection(X, k=5, defence="none", hub_size=2)
     items = [i for i in range(40) if col.k_occurrence[i] < 10][:6]
-    res = A.attack(net, col, items, waves[items], A.AttackOptions(eps=0.05, lr=0.005, steps=40, hub_size=2))
+    res = A.attack(waves[items], net, items=items, collection=col,
+                   options=A.HubAttackOptions(eps=0.05, lr=0.005, steps=40, hub_size=2))
     assert np.mean([r.nk_after for r in res]) > np.mean([r.nk_before for r in res])
     s = A.summarise(res)
     assert s["attacked"] == 6 and s["success_rate"] == pytest.approx(s["successes"] / 6)
@@ -109,7 +110,9 @@ def test_bad_options_are_plain_messages(setup):
     with pytest.raises(ParameterError, match="no defence"):
         A.Collection(X, defence="shield")
     with pytest.raises(ParameterError, match="eps"):
-        A.AttackOptions(eps=2.0).check()
+        A.HubAttackOptions(eps=2.0)
+    with pytest.raises(ParameterError, match="eps"):
+        A.HubAttackOptions(eps=0.0)
 
 
 def test_cli_hubness_json_has_the_issue_keys(capsys):
@@ -141,8 +144,68 @@ def test_adaptive_attack_through_mp_keeps_the_bound_and_follows_its_own_loss(set
     col = A.Collection(X, k=5, defence="mp", candidates=30, hub_size=100)
     items = [5, 6, 7, 8]
     kw = dict(eps=0.05, lr=0.005, steps=10, hub_size=100, candidates=30)
-    res, adv = A.attack(net, col, items, waves[items], A.AttackOptions(adaptive=True, **kw), keep_waveforms=True)
-    _, plain = A.attack(net, col, items, waves[items], A.AttackOptions(adaptive=False, **kw), keep_waveforms=True)
+    res, adv = A.attack(waves[items], net, items=items, collection=col, options=A.HubAttackOptions(adaptive=True, **kw),
+                        keep_waveforms=True)
+    _, plain = A.attack(waves[items], net, items=items, collection=col,
+                       options=A.HubAttackOptions(adaptive=False, **kw), keep_waveforms=True)
     assert np.abs(adv - waves[items]).max() <= 0.05 + 1e-6
     assert all(r.status == "no" and r.steps == 10 for r in res)
     assert not np.allclose(adv, plain)  # the smooth-MP loss, not the Euclidean one, drove the perturbation
+
+
+def test_song_result_round_trips_through_json():
+    from xai.contract import fields_equal
+
+    for r in (A.SongResult(0, "yes", 1, 12, 40.0, 0.01, 5, 0.5, (1, 4, 12)), A.SongResult(2, "hub", 30, 30, None, 0.0, 0),
+              A.SongResult(1, "no", 2, 2, float("inf"), 0.0, 3, nk_trace=(2, 2))):
+        assert fields_equal(r, type(r).from_json(r.to_json()))
+
+
+def test_hub_attack_options_declare_bounds_for_the_cli():
+    import argparse
+
+    p = argparse.ArgumentParser()
+    A.HubAttackOptions.add_arguments(p)
+    o = A.HubAttackOptions.from_args(p.parse_args(["--eps", "0.01", "--adaptive", "--steps", "7"]))
+    assert o == A.HubAttackOptions(eps=0.01, adaptive=True, steps=7)
+    with pytest.raises(ParameterError, match="n_targets"):
+        A.HubAttackOptions(n_targets=0)
+
+
+def test_shipped_jobs_table_puts_ours_beside_the_paper():
+    from xai.recommender import embeddings
+
+    rows, commands, options, paper = A.shipped_jobs(embeddings.ASSETS)
+    assert rows and commands and all(c.startswith("python -m xai hub-attack") for c in commands)
+    assert {r["defence"].split(",")[0] for r in rows} >= {"none", "Mutual Proximity (empirical)"}
+    assert all(0 <= r["success rate (ours)"] <= 1 for r in rows if r["success rate (ours)"] is not None)
+    assert options["eps"] > 0 and paper["success_rate_with_mp"]
+    assert A.shipped_jobs(embeddings.ASSETS / "nowhere") == ([], [], {}, A.PAPER)
+
+
+def test_attack_song_attacks_one_song_against_each_defence_and_round_trips(setup, monkeypatch):
+    from xai.contract import fields_equal
+
+    net, waves, X = setup
+    q = 7
+    monkeypatch.setattr(A.embeddings, "clip_waveform", lambda emb, i: (waves[i], False))
+    cols = {d: A.Collection(X, k=5, defence=d, hub_size=2) for d in A.DEFENCES}
+    opts = A.HubAttackOptions(eps=0.05, steps=10, check_every=5, lr=0.01, hub_size=2)
+    heard = []
+    out = A.attack_song(None, net, item=q, collections=cols, options=opts, progress=lambda f, m: heard.append(f))
+    assert out.defences == A.DEFENCES and out.item == q and out.exact_clip is False
+    np.testing.assert_array_equal(out.original, waves[q])
+    assert out.adversarial.shape == (2, waves.shape[1])
+    for d in A.DEFENCES:
+        r = out.result(d)
+        assert r.item == q and r.nk_before == cols[d].n_k(q, X[q])
+        assert np.abs(out.waveform(d) - waves[q]).max() <= opts.eps + 1e-6
+    assert heard and max(heard) <= 1.0 and heard[-1] > 0.5  # the second defence reports in the second half
+    assert fields_equal(out, A.SongAttack.from_json(out.to_json()))
+
+
+def test_hub_attack_options_bound_the_steps_a_page_may_ask_for():
+    spec = {s["name"]: s for s in A.HubAttackOptions.spec()}
+    assert (spec["steps"]["low"], spec["steps"]["high"]) == (1, 1000)
+    with pytest.raises(ParameterError, match="steps"):
+        A.HubAttackOptions(steps=1001)

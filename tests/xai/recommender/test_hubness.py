@@ -109,7 +109,7 @@ def test_mutual_proximity_reduces_hubness_on_a_hubby_space():
     assert s0 > 1.0
     for r in ("mp", "mp_gauss", "ls"):
         assert reps[r].measures["skewness"] < 0.6 * s0
-    assert reps["none"].to_dict()["retrieval_precision"] is not None
+    assert reps["none"].summary()["retrieval_precision"] is not None
 
 
 def test_retrieval_quality_by_hand():
@@ -148,3 +148,48 @@ def test_approximate_path_reports_recall():
     assert not (g.indices == np.arange(600)[:, None]).any()
     rep = H.analyse(X, None, 5, "mp", graph=g)
     assert "Gaussian" in rep.note
+
+
+def test_graph_and_report_round_trip_through_json():
+    from xai.contract import fields_equal
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6)).astype(np.float32)
+    labels = rng.integers(0, 3, 40)
+    g = H.knn(X, 8)
+    assert g.seconds >= 0 and fields_equal(g, H.Graph.from_json(g.to_json()))
+    for r in (H.analyse(X, labels, 3, "mp", graph=g), H.analyse(X, None, 3, "none", graph=g)):
+        back = H.Report.from_json(r.to_json())
+        assert fields_equal(r, back) and back.summary() == r.summary()
+
+
+def test_the_inverted_file_join_finds_the_true_neighbours_and_reports_its_recall(tmp_path):
+    from bench.hubness import data
+
+    X, labels = data(6000, seed=3)
+    g = H.knn(X, 20, approximate=True, index="ivf", recall_sample=200)
+    assert g.method.startswith("faiss IVF join") and not g.exact and g.recall10 >= 0.95 and g.recall >= 0.9
+    assert not (g.indices == np.arange(len(X))[:, None]).any() and (g.indices >= 0).all()
+    assert (np.diff(g.distances, axis=1) >= 0).all()
+    exact = H.knn(X[:3000], 20, approximate=False)
+    assert exact.recall10 is None
+    # the vectors may stay on disk: a read-only memory map gives the same graph
+    np.save(tmp_path / "x.npy", X)
+    mm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    g2 = H.knn(mm, 20, approximate=True, index="ivf", recall_sample=200, cache_dir=tmp_path)
+    assert np.array_equal(g2.indices, g.indices) and g2.recall10 == g.recall10
+    g3 = H.knn(mm, 20, approximate=True, index="ivf", recall_sample=200, cache_dir=tmp_path)  # from the cache
+    assert g3.seconds == 0.0 and np.array_equal(g3.indices, g.indices)
+    rep = H.analyse(X, labels, 10, "mp_gauss", graph=g)
+    assert rep.recall10 == g.recall10 and rep.summary()["ann_recall10"] == g.recall10
+    with pytest.raises(ParameterError, match="no approximate index 'annoy'"):
+        H.knn(X, 20, approximate=True, index="annoy")
+
+
+@pytest.mark.parametrize("reduction", ["mp_gauss", "ls", "nicdm", "csls"])
+def test_reductions_block_by_block_equal_the_whole(reduction):
+    X = np.random.default_rng(8).normal(size=(500, 12)).astype(np.float32)
+    g = H.knn(X, 30, moments=False)
+    whole = H.reduce(g, reduction, block=10_000)
+    blocks = H.reduce(g, reduction, block=37)
+    assert np.array_equal(whole[0], blocks[0]) and np.allclose(whole[1], blocks[1])

@@ -36,7 +36,7 @@ def test_split_is_by_piece_disjoint_complete_and_seeded(table):
         assert set(table.labels[v]) == set(range(len(data.CLASSES)))  # every class in every split
     again = data.split(table)
     assert all(np.array_equal(sp[k], again[k]) for k in sp)
-    other = data.split(table, seed=1)
+    other = data.split(table, random_state=1)
     assert not all(np.array_equal(sp[k], other[k]) for k in sp)
 
 

@@ -40,3 +40,17 @@ def test_missing_or_broken_list_means_no_examples(tmp_path, content):
 def test_unknown_example_is_a_plain_error():
     with pytest.raises(InputError, match="no example called"):
         examples.example_path("No such piece")
+
+
+def test_example_file_and_hash_index_name_the_same_files():
+    if not examples.EXAMPLES:
+        pytest.skip("no examples shipped")
+    import hashlib
+
+    index = examples.by_sha256()
+    assert sorted(index.values()) == sorted(examples.EXAMPLES)
+    for name in examples.EXAMPLES:
+        data, filename = examples.example_file(name)
+        assert filename == examples.EXAMPLES[name].name and index[hashlib.sha256(data).hexdigest()] == name
+    with pytest.raises(InputError, match="no example"):
+        examples.example_file("not an example")

@@ -6,6 +6,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
+from tests._fakes import scale_piece
 from xai.errors import InputError
 from xai.symbolic import music
 
@@ -357,3 +358,39 @@ def test_a_last_note_shorter_than_its_bar_does_not_shorten_the_piece():
     assert piece.length == 16.0
     assert piece.bar_range(1, 4) == (0.0, 16.0)
     assert piece.slice(0.0, 16.0).length == 16.0
+
+
+# --- piece keys and packed pieces -------------------------------------------------------------------------------
+
+
+def test_piece_key_names_the_file_or_the_object():
+    p = scale_piece(2)
+    with_src = music.Piece(**{**p.__dict__, "source": music.Source.from_bytes("a.mid", "midi", b"MThd")})
+    assert music.piece_key(with_src).endswith(":a.mid") and len(music.piece_key(with_src)) == 64 + 6
+    assert music.piece_key(p) != music.piece_key(scale_piece(2))  # no file: never shared
+
+
+def test_pack_and_unpack_pieces_round_trip():
+    a, b = scale_piece(3, parts=2), scale_piece(2)
+    packed = music.pack_pieces([a, b])
+    assert packed["note_ptr"].tolist() == [0, a.n_notes, a.n_notes + b.n_notes]
+    assert packed["bar_ptr"].tolist() == [0, a.bar_starts.size, a.bar_starts.size + b.bar_starts.size]
+    assert packed["pitches"].dtype == np.int16 and packed["onsets"].dtype == np.float64
+    for i, src in enumerate((a, b)):
+        back = music.unpack_piece(packed, i, title="t", tempi=((0.0, 90.0),))
+        for k in ("onsets", "durations", "pitches", "velocities", "parts", "bar_starts", "bar_numbers"):
+            assert np.array_equal(getattr(back, k), getattr(src, k)), k
+        assert back.part_names == tuple(f"Part {k + 1}" for k in range(int(src.parts.max()) + 1))
+        assert back.tempi == ((0.0, 90.0),) and back.title == "t"
+
+
+def test_packed_records_without_velocities_play_at_80_with_the_given_parts():
+    a = scale_piece(2)
+    record = {k: getattr(a, k) for k in ("onsets", "durations", "pitches", "parts", "bar_starts", "bar_numbers")}
+    packed = music.pack_pieces([record], velocities=False)
+    assert "velocities" not in packed
+    back = music.unpack_piece(packed, 0, n_parts=3)
+    assert (back.velocities == 80).all() and back.velocities.dtype == np.int16
+    assert back.part_names == ("Part 1", "Part 2", "Part 3")
+    empty = music.pack_pieces([])
+    assert empty["note_ptr"].tolist() == [0] and empty["onsets"].size == 0

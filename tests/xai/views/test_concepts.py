@@ -8,7 +8,7 @@ import pytest
 
 from tests._fakes import scale_piece
 from xai import views
-from xai.concepts import tcav
+from xai.concepts import discovery, tcav
 from xai.symbolic import music
 
 
@@ -133,3 +133,135 @@ def test_concept_by_bar_averages_the_windows_covering_each_bar(piece):
     assert rows[0]["value"] == 0.0  # only the first window covers bar 1
     covering = [v for w, v in zip(wins, values) if w.start_beat < 24 and w.end_beat > 20]
     assert rows[5]["value"] == pytest.approx(np.mean(covering))
+
+
+def test_tcav_scores_reads_as_a_score_axis_with_p_values_over_each_class(rng):
+    res = _result(rng, significant=[[True], [False]])
+    fig = views.tcav_scores(res, classes=("low", "high"))
+    assert fig.layout.yaxis.title.text == "TCAV score"
+    assert tuple(fig.layout.yaxis.range) == (-0.03, 1.12)
+    notes = {a.x: a.text for a in fig.layout.annotations}
+    assert notes["low"] == "<b>★ p<0.001</b>" and notes["high"] == "n.s. (p=0.40)"
+    randoms = [tr for tr in fig.data if tr.offsetgroup == "random"]
+    assert {tr.marker.color for tr in randoms} == {"#BDBDBD"}  # random runs: light grey whatever the class
+    assert [tr.name for tr in randoms] == ["random directions"] * 2
+
+
+# ----------------------------------------------------------------------------------------- discovered concepts
+
+
+def _discovery(*, classes=("low", "mid", "high"), K=3, basis=None):
+    """A hand-made discovery: importance (classes, K) = [[.5, -.2, .1], [-.3, .4, 0], [.1, .0, -.6]], K concepts."""
+    imp = np.array([[0.5, -0.2, 0.1], [-0.3, 0.4, 0.0], [0.1, 0.0, -0.6]])[: len(classes), :K]
+    presence = np.zeros((4, K, 11, 8), dtype=np.float32)
+    presence[0, 0, 5, 2] = 2.0  # concept 1 sits at pitch cell 5, time cell 2 of excerpt 0
+    presence[1, 1, 1, 6] = 1.0
+    return discovery.Discovery(
+        method="nmf", layer="block3", n_concepts=K, components_=np.eye(K, 16), presence_=presence,
+        explained_variance_=0.8, importance_=imp, importance_basis_=tuple(basis or ["class"] * len(classes)),
+        classes=tuple(classes), labels_=np.zeros(4, dtype=np.int64), excerpt_index_=np.arange(4),
+    )
+
+
+def test_concept_label_counts_from_one():
+    assert [views.concept_label(k) for k in (0, 4)] == ["Concept 1", "Concept 5"]
+
+
+def test_concept_importance_bars_sorted_signed_and_asterisked():
+    disc = _discovery(basis=["class", "all", "class"])
+    fig = views.concept_importance(disc, 0)
+    (bar,) = fig.data
+    assert bar.orientation == "h"
+    assert list(bar.x) == [-0.3, 0.1, 0.5]  # smallest at the bottom, largest on top
+    assert list(bar.y) == ["mid *", "high", "low"]  # 'mid' averages over all excerpts
+    assert list(bar.text) == ["-0.30", "+0.10", "+0.50"]
+    colors = views.class_colors(["low", "mid", "high"])
+    # A class the concept raises is drawn solid, one it lowers faded; the outline keeps the class colour.
+    assert bar.marker.color[2] == views.rgba(colors["low"], 1.0) and bar.marker.color[0] == views.rgba(colors["mid"], 0.45)
+    assert list(bar.marker.line.color) == [colors["mid"], colors["high"], colors["low"]]
+    assert "lowers the class" in fig.layout.xaxis.title.text and "raises it" in fig.layout.xaxis.title.text
+    assert tuple(fig.layout.xaxis.range) == pytest.approx((-0.625, 0.625))
+    assert fig.layout.title.text == "Importance of concept 1 for each class"
+
+
+def test_concept_overview_is_a_concepts_by_classes_grid_with_values_written_in():
+    disc = _discovery()
+    fig = views.concept_overview(disc, selected=1)
+    (heat,) = fig.data
+    assert list(heat.x) == ["low", "mid", "high"] and list(heat.y) == ["Concept 1", "Concept 2", "Concept 3"]
+    np.testing.assert_allclose(heat.z, disc.importance_.T)
+    assert list(heat.text[0]) == ["+0.50", "-0.30", "+0.10"]
+    assert heat.zmid == 0 and heat.zmax == pytest.approx(0.6) and heat.zmin == pytest.approx(-0.6)
+    (box,) = fig.layout.shapes  # the selected concept's row is outlined
+    assert (box.y0, box.y1) == (0.5, 1.5)
+    assert fig.layout.yaxis.autorange == "reversed"  # concept 1 on top
+    assert not views.concept_overview(disc).layout.shapes
+
+
+def test_fidelity_plot_draws_three_curves_the_original_accuracy_and_the_chosen_k():
+    points = [
+        {"n_concepts": k, "accuracy": 0.5 + k / 100, "agreement": 0.6 + k / 100, "explained_variance": k / 40,
+         "original_accuracy": 0.9}
+        for k in (32, 2, 8)
+    ]
+    fig = views.fidelity_plot(points, chosen=8)
+    lines = fig.data[:3]
+    assert [tr.name for tr in lines] == ["accuracy with K concepts", "same answer as the full layer",
+                                         "explained variance of the layer"]
+    assert [list(tr.x) for tr in lines] == [[2, 8, 32]] * 3  # sorted by K
+    assert list(lines[0].y) == pytest.approx([0.52, 0.58, 0.82])
+    marker = fig.data[3]
+    assert list(marker.x) == [8, 8] and marker.text[0] == " K = 8"
+    assert fig.layout.xaxis.title.text == "K (concepts)" and fig.layout.xaxis.type == "log"  # 2..32: log steps
+    assert list(fig.layout.xaxis.ticktext) == ["2", "8", "32"]
+    assert any("original accuracy 90.0%" in a.text for a in fig.layout.annotations)
+    assert views.fidelity_plot(points[1:2] + points[2:]).layout.xaxis.type == "linear"  # 2..8
+
+
+def test_discovery_roll_lays_the_presence_under_the_notes_and_marks_the_bars_to_hear():
+    piece = scale_piece(4)
+    disc = _discovery()
+    fig = views.discovery_roll(piece, disc.presence_[0, 0], region=(4.0, 8.0), title="one excerpt")
+    heat = fig.data[0]  # drawn first: beneath the notes
+    assert isinstance(heat, go.Heatmap) and heat.name == "concept" and not heat.showscale
+    z = np.asarray(heat.z)
+    assert z.shape == (music.N_PITCHES, 64) and z.max() == pytest.approx(1.0)  # scaled to its own peak
+    assert len(fig.data) == 1 + len(views.piano_roll(piece, key_bars=True).data)
+    (band,) = [s for s in fig.layout.shapes if s.fillcolor == "#D94801"]
+    assert (band.x0, band.x1) == (4.0, 8.0)
+    assert any(a.text == "<b>listen</b>" for a in fig.layout.annotations)
+    assert fig.layout.title.text == "one excerpt"
+    # A shared peak draws every excerpt on one scale: the upsampled map over that peak.
+    up = discovery.upsample(disc.presence_[0, 0], (music.N_PITCHES, 64))
+    half = views.discovery_roll(piece, disc.presence_[0, 0], peak=2 * float(up.max()))
+    assert np.asarray(half.data[0].z).max() == pytest.approx(0.5)
+    assert not [s for s in half.layout.shapes if s.fillcolor == "#D94801"]
+
+
+def test_concepts_in_piece_rows_are_concepts_and_columns_bars():
+    piece = scale_piece(8)
+    wins, _ = music.encode(piece, hop=4)
+    presence = np.zeros((len(wins), 2, 11, 8))
+    presence[:, 1] = np.arange(len(wins))[:, None, None]  # concept 2 grows along the piece
+    found = discovery.PiecePresence(piece=piece, windows=tuple(wins), presence=presence)
+    fig = views.concepts_in_piece(found, selected=1)
+    (heat,) = fig.data
+    assert list(heat.y) == ["Concept 1", "Concept 2"] and list(heat.x) == [str(b) for b in range(1, 9)]
+    z = np.asarray(heat.z, dtype=float)
+    assert np.nanmax(z[0]) == 0 and np.all(np.diff(z[1][np.isfinite(z[1])]) >= 0)
+    assert fig.layout.xaxis.title.text == "bar"
+    (box,) = fig.layout.shapes
+    assert (box.y0, box.y1) == (0.5, 1.5)
+
+
+class _Event:
+    def __init__(self, boxes):
+        self.selection = type("Selection", (), {"box": boxes})()
+
+
+def test_selected_box_reads_the_latest_box_of_a_chart_selection():
+    assert views.selected_box(_Event([{"x": [1, 2]}, {"x": [3.5, 9.0]}])) == (3.5, 9.0)
+    assert views.selected_box(_Event([{"x": [1, 2]}, {"y": [3, 4]}])) == (1.0, 2.0)  # no x: the one before
+    assert views.selected_box(_Event([])) is None
+    assert views.selected_box(_Event([{"x": ["a", 2]}])) is None
+    assert views.selected_box(object()) is None

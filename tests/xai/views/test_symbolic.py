@@ -177,3 +177,21 @@ def test_listening_wav_is_mono_at_the_asked_rate():
     with wave.open(io.BytesIO(out)) as w:
         assert (w.getnchannels(), w.getframerate()) == (1, 22050)
         assert abs(w.getnframes() - 22050 * secs) <= 2
+
+
+def test_reading_names_the_top_class_and_warns_when_unsure(prediction):
+    text = views.reading(prediction)
+    assert f"<b><i>{prediction.label}</i></b>" in text
+    plain = views.reading(prediction, markup=False)
+    assert "<" not in plain and plain.startswith(f"The model hears this as {prediction.label} (p = ")
+    unsure = predict.Prediction(model="m", classes=("a&b", "c"), piece_probabilities=np.array([0.52, 0.48]),
+                                windows=(), window_probabilities=np.zeros((0, 2)))
+    assert "<b><i>a&amp;b</i></b>" in views.reading(unsure) and "<b>unsure</b>" in views.reading(unsure)
+    assert views.reading(unsure, markup=False) == ("The model hears this as a&b (p = 0.52). Next comes c (0.48). "
+                                                   "It is unsure: no style stands out clearly.")
+
+
+def test_piece_summary_counts_bars_parts_notes_and_windows(piece, prediction):
+    line = views.piece_summary(piece, prediction)
+    assert line.startswith("unknown format · 12 bars (bars 1–12)")
+    assert f"2 parts · {piece.n_notes:,} notes · {len(prediction.windows)} windows" in line

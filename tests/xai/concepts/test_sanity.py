@@ -1,0 +1,73 @@
+"""The TCAV sanity suite on every shipped symbolic model: random concepts must not pass as concepts.
+
+This recomputes the documented test subset (xai.concepts.sanity.TEST_SUBSET: 20 random concepts x 3 classes x the
+default layer, a null of 20 random sets x 10 runs, 100 class excerpts; about 1.5 minutes on 2 cores) and compares
+it with the numbers shipped in assets/concepts/sanity_<model>.json. 60 cells cannot pin a 5 % rate down (the Wilson
+interval is printed), but 3 false positives among them would fail the test.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from xai.concepts import overlap, sanity, tcav
+from xai.concepts.options import SanityOptions
+
+
+def _symbolic_models():
+    from models import registry
+
+    return registry.available("symbolic")
+
+
+@pytest.mark.parametrize("name", _symbolic_models())
+def test_random_concepts_are_not_reported_and_a_planted_one_is(name):
+    from models import registry
+
+    model = registry.load(name)
+    sub = sanity.TEST_SUBSET
+    rep = sanity.run(model, targets=model.classes[: sub["targets"]], layers=[model.default_layer],
+                     options=SanityOptions(**sub["options"]), random_state=sub["random_state"])
+    s = rep.summary()
+    print(json.dumps({k: s[k] for k in ("false_positives", "raw_p", "planted", "randomisation", "seeds")}, indent=1))
+    fp = s["false_positives"]
+    assert fp["rate"] <= 0.05 and fp["per_cell_max"] <= 0.05
+    assert s["planted"]["significant"] == [True]
+    assert s["randomisation"][-1]["significant"] == [False]  # the tested layer itself random: nothing left
+    assert s["seeds"]["significance_agrees"]
+    shipped = (sanity.shipped(name) or {}).get("test_subset")
+    assert shipped is not None, f"no sanity numbers ship for '{name}': python -m xai sanity --recompute --write"
+    np.testing.assert_allclose(rep.p_values, np.array(shipped["p_values"]), atol=1e-6)
+    assert shipped["false_positives"]["significant"] == fp["significant"]
+
+
+def test_null_p_value_is_uniform_under_the_null(rng):
+    # A statistic drawn from the same normal distribution as its null sample: p < 0.05 about 5 % of the time.
+    p = np.array([tcav.null_p_value(rng.normal(), rng.normal(size=20)) for _ in range(4000)])
+    assert abs((p < 0.05).mean() - 0.05) < 0.012
+    assert tcav.null_p_value(5.0, rng.normal(size=50)) < 1e-4
+    assert tcav.empirical_p_value(100.0, np.arange(19.0)) == pytest.approx(1 / 20)
+
+
+def test_intervals_and_learning_curve_helpers():
+    assert sanity.wilson(0, 60)[0] == 0 and 0.05 < sanity.wilson(0, 60)[1] < 0.07
+    assert tcav.bootstrap_interval(np.arange(101.0)) == pytest.approx((2.5, 97.5))
+    # accuracy 0.55 + 0.05 log(n): reaching 0.75 needs e^4 ~ 55 examples
+    sizes = np.array([5, 10, 20, 40])
+    assert tcav.examples_needed(sizes, 0.55 + 0.05 * np.log(sizes), 0.75) == pytest.approx(np.exp(4), rel=1e-6)
+    assert tcav.examples_needed(sizes, np.full(4, 0.5), 0.75) is None
+    assert tcav.random_accuracy_bound(np.full(10, 0.5)) == pytest.approx(0.5)
+
+
+def test_overlap_audit_finds_shared_passages_by_notes(rng):
+    X = np.zeros((6, 2, 12, 32), np.float32)
+    for x in X:
+        for t in range(0, 32, 2):
+            x[0, rng.integers(12), t] = 1
+    pool = X[3:].copy()
+    pool[0, :, :, :20] = X[0, :, :, :20]  # the first concept excerpt's opening is in the pool
+    rep = overlap.audit(X[:3], pool, {"c": X[5:6]}, concept_sources=["a", "b", "c"], pool_sources=["p", "q", "r"])
+    assert rep.concept_in_pool == 1 and rep.pieces["concept_in_pool"] == ("a",)
+    assert rep.class_in_training == 1 and not rep.clean and len(rep.warnings()) == 1 + 1
+    assert overlap.chain_groups(np.concatenate([X[:1], X[:1]]), overlap_steps=0).tolist() == [0, 1]

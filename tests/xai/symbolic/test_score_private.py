@@ -1,0 +1,60 @@
+"""Engraving leaves nothing of an upload in a shared folder: no pickle, and music21's scratch folder is private."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from xai import _scratch
+from xai.symbolic import io as xio
+from xai.symbolic import score
+
+ABC = "X:1\nT:Private reel\nM:4/4\nL:1/8\nK:D\nDFAF dFAF|GBdB gBdB|Acec A2FA|d2f2 d4|\n"
+
+
+def _files(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
+
+
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICXAI_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(_scratch, "_DONE", False)
+    yield tmp_path / "cache" / "music21"
+    from music21 import environment
+
+    environment.Environment()["directoryScratch"] = None  # music21's default again for the other tests
+    monkeypatch.setattr(_scratch, "_DONE", False)
+
+
+def test_engraving_a_bar_range_pickles_nothing_and_loads_no_pickle(private_cache, monkeypatch):
+    from music21 import freezeThaw
+
+    calls = []
+    monkeypatch.setattr(freezeThaw.StreamFreezer, "write", lambda *a, **k: calls.append("pickled"))
+    monkeypatch.setattr(freezeThaw.StreamThawer, "open", lambda *a, **k: calls.append("unpickled"))
+    piece = xio.load_bytes(ABC.encode(), "reel.abc")
+    pages = score.engrave(piece, start_bar=2, end_bar=3)  # through music21 (a bar range)
+    assert pages and "<svg" in pages[0]
+    assert calls == []
+    assert not [p for p in _files(private_cache) if p.name.endswith((".p", ".p.gz"))]
+
+
+def test_the_scratch_folder_is_this_users_only(private_cache):
+    path = _scratch.use_private_scratch()
+    assert path == private_cache
+    info = path.stat()
+    assert stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.getuid()
+    from music21 import environment
+
+    assert Path(environment.Environment().getRootTempDir()) == private_cache
+
+
+def test_a_scratch_folder_left_open_is_closed_again(private_cache):
+    private_cache.mkdir(parents=True)
+    private_cache.chmod(0o777)
+    _scratch.use_private_scratch()
+    assert stat.S_IMODE(private_cache.stat().st_mode) == 0o700

@@ -1,0 +1,152 @@
+"""Browsing a discovery: the settings that name one, a summary per concept, keeping a concept, sharing it.
+
+What the 'Discovered concepts' page does with :mod:`xai.concepts.discovery` besides drawing: the settings a
+user picks (and the key a result is held under), one line of numbers per concept, a discovered concept turned
+into a library concept ready for TCAV, the finding a share link carries, and the settings a share link restores.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from xai._upload import safe_filename
+from xai.concepts import discovery
+from xai.concepts import library as concepts
+from xai.concepts.discovery import concept_label
+from xai.concepts.excerpts import ExcerptSet
+from xai.contract import Progress
+
+__all__ = ["K_CHOICES", "N_SUMMARY", "Settings", "summaries", "classes_used", "keep", "file_stem", "share_state",
+           "restored"]
+
+K_CHOICES = (2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32)
+N_SUMMARY = 20  # top excerpts a concept's one-line summary counts classes over
+SHOWN = (2, 12, 2)  # excerpts shown per concept: fewest, most, step
+
+
+def classes_used(disc: discovery.Discovery) -> tuple[str, ...] | None:
+    """The classes whose excerpts a discovery factorised (None: all)."""
+    used = disc.params.get("classes_used", "all")
+    return None if used in (None, "all") else tuple(used)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What names a discovery on the page: layer, method, K, the classes factorised (None: all), the seed."""
+
+    layer: str
+    method: str = "nmf"
+    n_concepts: int = 8
+    classes: tuple[str, ...] | None = None
+    random_state: int = 0
+
+    @classmethod
+    def of(cls, disc: discovery.Discovery) -> Settings:
+        """The settings a discovery was made with."""
+        return cls(disc.layer, disc.method, int(disc.n_concepts), classes_used(disc), int(disc.random_state))
+
+    def key(self, model) -> tuple:
+        """The key a result is held under: the model (by name and weights) and the settings."""
+        return (model.name, model.weights_sha256, self.layer, self.method, self.n_concepts, self.classes,
+                self.random_state)
+
+    def _kwargs(self) -> dict:
+        return {"layer": self.layer, "method": self.method, "n_concepts": self.n_concepts,
+                "random_state": self.random_state, "classes": self.classes}
+
+    def lookup(self, model, excerpts: ExcerptSet) -> tuple[discovery.Discovery | None, str]:
+        """A stored result (the user's cache, else the shipped ones), or ``(None, 'missing' | 'stale')``."""
+        return discovery.cached(model, excerpts, compute=False, **self._kwargs())
+
+    def compute(self, model, excerpts: ExcerptSet, *, curve: bool = False,
+                progress: Progress | None = None) -> tuple[discovery.Discovery, str]:
+        """A fresh factorisation (never the shipped result; the user's cache unless ``curve`` is missing there)."""
+        return discovery.cached(model, excerpts, curve=curve, shipped=None, progress=progress, **self._kwargs())
+
+
+def summaries(disc: discovery.Discovery, excerpts: ExcerptSet, *, n: int = N_SUMMARY) -> list[dict]:
+    """One row per concept: where its top ``n`` excerpts come from, the classes it moves most, its share."""
+    rows = []
+    total = max(disc.presence_.sum(), 1e-12)
+    for k in range(disc.n_concepts):
+        top = discovery.top_excerpts(disc, k, n=n, excerpts=excerpts)
+        counts = collections.Counter(r["class"] for r in top).most_common(2)
+        comps = collections.Counter(r["composer"] for r in top).most_common(1)
+        imp = disc.importance(k)
+        up = max(imp, key=imp.get)
+        down = min(imp, key=imp.get)
+        rows.append({
+            "concept": concept_label(k),
+            "found mostly in": ", ".join(f"{c} ({m}/{len(top)})" for c, m in counts),
+            "composer": f"{comps[0][0]} ({comps[0][1]}/{len(top)})" if comps else "",
+            "raises most": f"{up} ({imp[up]:+.2f})",
+            "lowers most": f"{down} ({imp[down]:+.2f})",
+            "share of the layer": float(disc.presence_[:, k].sum() / total),
+        })
+    return rows
+
+
+def keep(disc: discovery.Discovery, excerpts: ExcerptSet, concept: int, *, name: str, description: str = "",
+         n: int = 12, classes: Sequence[str] | None = None,
+         composers: Sequence[str] | None = None) -> concepts.Concept:
+    """A discovered concept as a library concept: its ``n`` most present excerpts (within the filters), with
+    where it was found in its metadata; checked usable for TCAV (raises :class:`~xai.errors.XaiError` if not)."""
+    rows = discovery.top_excerpts(disc, concept, n=n, classes=classes, composers=composers, excerpts=excerpts)
+    examples = tuple(excerpts.example(r["excerpt"], label=f"discovered, presence {r['score']:.2f}") for r in rows)
+    c = concepts.Concept(
+        name=name,
+        description=description.strip() or f"{concept_label(concept)} of {disc.title}.",
+        examples=examples,
+        origin="discovered",
+        metadata={
+            "layer": disc.layer,
+            "method": disc.method,
+            "n_concepts": disc.n_concepts,
+            "concept_index": int(concept),
+            "weights_sha256": disc.weights_sha256,
+            "model": disc.params.get("model", ""),
+            "random_state": disc.random_state,
+            "excerpts_sha256": disc.excerpts_sha256,
+            "filters": {"classes": classes, "composers": composers},
+            "split": "validation + test pieces",
+        },
+    )
+    return concepts.check_usable(c)
+
+
+def file_stem(disc: discovery.Discovery, concept: int) -> str:
+    """A file name stem for a concept's exports."""
+    return safe_filename(f"{disc.layer}_{disc.method}_k{disc.n_concepts}_concept{concept + 1}")
+
+
+def share_state(disc: discovery.Discovery, concept: int, *, model: str | None, scope: str | None, n: int,
+                classes: Sequence[str] | None, composers: Sequence[str] | None) -> dict:
+    """What a share link to a concept carries (what :func:`restored` reads back)."""
+    return {"model": disc.params.get("model") or model, "layer": disc.layer, "method": disc.method,
+            "k": int(disc.n_concepts), "scope": scope, "concept": int(concept), "n": int(n),
+            "f_classes": list(classes or []), "f_composers": list(composers or [])}
+
+
+def restored(state: Mapping, model, *, all_classes: str = "All classes") -> dict:
+    """The widget values a share link's ``state`` sets for ``model``, by name; values it does not know are left out.
+
+    ``concept`` and ``f_composers`` come back as they are: they can be checked only once the result is at hand.
+    """
+    out = {}
+    if state.get("layer") in model.layers:
+        out["layer"] = state["layer"]
+    if state.get("method") in discovery.METHODS:
+        out["method"] = state["method"]
+    if state.get("k") in K_CHOICES:
+        out["k"] = state["k"]
+    if state.get("scope") in (all_classes, *model.classes):
+        out["scope"] = state["scope"]
+    lo, hi, step = SHOWN
+    if isinstance(state.get("n"), int) and lo <= state["n"] <= hi and state["n"] % step == 0:
+        out["n"] = state["n"]
+    out["f_classes"] = [c for c in state.get("f_classes") or [] if c in model.classes]
+    out["concept"] = state.get("concept")
+    out["f_composers"] = state.get("f_composers") or []
+    return out
