@@ -10,6 +10,7 @@ import streamlit as st
 from models import registry
 from pages._nav import SECTIONS
 from pages._share import share_target
+from pages._widgets import model_label
 
 st.set_page_config(page_title="Music XAI", page_icon="🎼", layout="wide")
 
@@ -17,7 +18,8 @@ nav = st.navigation(
     {
         section: [st.Page(v.path, title=v.title, icon=v.icon, default=(i == 0 and j == 0)) for j, v in enumerate(views)]
         for i, (section, views) in enumerate(SECTIONS.items())
-    }
+    },
+    expanded=True,  # every view listed: Streamlit otherwise folds all past the tenth under "View more"
 )
 
 if (_shared := share_target(nav.url_path)) is not None:  # a ?share= link for another view: open that view
@@ -37,7 +39,7 @@ with st.sidebar:
             key="sidebar_model",
             help="The trained model whose answers you are asking about.",
         )
-        st.caption(registry.card(st.session_state["model_name"]).get("title", ""))
+        st.caption(model_label(st.session_state["model_name"]))
     else:
         st.session_state["model_name"] = None
         st.warning("No model ships with this installation; run the training script in training/.")

@@ -47,7 +47,7 @@ def time_discover(model, excerpts, layers, k: int) -> list[dict]:
     for layer in layers:
         for method in discovery.METHODS:
             t0 = time.perf_counter()
-            d = discovery.discover(model, X, y=y, layer=layer, n_concepts=k, method=method)
+            d = discovery.discover(X, model, y=y, layer=layer, n_concepts=k, method=method)
             total = time.perf_counter() - t0
             rec = {"layer": layer, "method": method, "n_concepts": k, "n_excerpts": len(X),
                    "layer_shape": d.params["layer_shape"], "seconds_total": round(total, 2),

@@ -39,6 +39,7 @@ import asyncio
 import json
 import os
 import platform
+import shlex
 import shutil
 import socket
 import subprocess
@@ -187,10 +188,11 @@ async def measure(base: str, sessions: list[int], timeout: float) -> tuple[dict,
     return warm, rows
 
 
-def write(rows: list[dict], warm: dict, params: dict, *, out: Path = OUT, doc: Path | None = DOC) -> None:
+def write(rows: list[dict], warm: dict, params: dict, *, out: Path = OUT, doc: Path | None = DOC,
+          note: str = "") -> None:
     """bench/results/load.json and the curve as a table in docs/load.md."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"command": "nice -n 10 .venv/bin/python bench/load.py " + " ".join(sys.argv[1:]),
+    meta = {"command": "nice -n 10 .venv/bin/python bench/load.py " + shlex.join(sys.argv[1:]),
             "machine": platform.platform(), "cores": os.cpu_count(), "python": platform.python_version(),
             "parameters": params, "warm_up": warm, "rows": rows}
     out.write_text(json.dumps(meta, indent=1))
@@ -198,7 +200,7 @@ def write(rows: list[dict], warm: dict, params: dict, *, out: Path = OUT, doc: P
         return
     within = [r["sessions"] for r in rows if r["errors"] == 0 and r["journey"]["p95"] is not None
               and r["journey"]["p95"] <= GOAL_P95]
-    lines = ["# Load: how many users one server holds", "",
+    lines = ["# Load: how many users one server holds", "", *([f"> {note}", ""] if note else []),
              "Measured by `bench/load.py` (the journey, the set-up and its limits are in its docstring): one Streamlit",
              f"server and headless chromium on the same machine ({os.cpu_count()} cores, {platform.platform()}),",
              "loopback only. Each user opens a shipped example on Classify, then runs a small TCAV (built-in concept",
@@ -212,8 +214,7 @@ def write(rows: list[dict], warm: dict, params: dict, *, out: Path = OUT, doc: P
     lines += ["", (f"**Within {GOAL_P95:.0f} s p95 and without errors: up to {max(within)} concurrent users** "
                    "(of the N measured)." if within else
                    f"No measured N kept the journey's p95 within {GOAL_P95:.0f} s without errors."),
-              "", f"Command: `{meta['command']}`; parameters: `{json.dumps(params)}`; raw numbers: "
-              "bench/results/load.json."]
+              "", f"Command: `{meta['command']}`; raw numbers and parameters: bench/results/load.json."]
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text("\n".join(lines) + "\n")
 
@@ -226,6 +227,7 @@ def main(argv=None) -> int:
     ap.add_argument("--url", default=None, help="a running server on loopback (default: start one)")
     ap.add_argument("--out", default=str(OUT), help="the JSON result file")
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/load.md (quick checks)")
+    ap.add_argument("--note", default="", help="a sentence put at the top of docs/load.md (e.g. a preliminary run)")
     a = ap.parse_args(argv)
     bad = [n for n in a.sessions if not 1 <= n <= MAX_SESSIONS]
     if bad:
@@ -245,7 +247,8 @@ def main(argv=None) -> int:
         warm, rows = asyncio.run(measure(base, a.sessions, a.timeout))
         params = {"sessions": a.sessions, "timeout_s": a.timeout, "example": EXAMPLE, "tcav": TCAV,
                   "server": "own" if proc else a.url}
-        write(rows, warm, params, out=Path(a.out), doc=None if a.no_doc else DOC)
+        params["note"] = a.note
+        write(rows, warm, params, out=Path(a.out), doc=None if a.no_doc else DOC, note=a.note)
         print(f"results: {a.out}" + ("" if a.no_doc else f", {DOC}"))
         return 0 if all(r["errors"] == 0 for r in rows) else 1
     finally:

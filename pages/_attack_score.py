@@ -6,7 +6,7 @@ import streamlit as st
 from models import registry
 from pages import _cache as cache
 from pages._attack_run import ANY, K, chart, request, requested, run_with_progress
-from pages._widgets import choose_piece, show_svgs
+from pages._widgets import belongs_to, choose_piece, show_svgs
 from xai.attacks import notes as sym
 from xai.errors import XaiError
 from xai.symbolic import music, score
@@ -32,6 +32,7 @@ def score_tab() -> None:
         return
     model = cache.model(names[0] if "composer" not in names else "composer")
     bars = [int(b) for b in piece.bar_numbers]
+    belongs_to(cache.piece_key(piece), (K + "sym_bar",), tag=K + "sym_bars_of")  # one piece's bars, not the next's
     c1, c2, c3, c4 = st.columns(4)
     first = c1.selectbox("From bar", bars, key=K + "sym_bar")
     n_bars = c2.number_input("Bars", 1, 16, 4, key=K + "sym_n",

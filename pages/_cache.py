@@ -8,7 +8,7 @@ SHA-256. The computing itself is in ``xai``: each function here only decides wha
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -21,11 +21,12 @@ from pages._held import Held
 from xai import views
 from xai.attacks import robustness
 from xai.audio import clip as audio_clip
+from xai.audio import ood as audio_ood
 from xai.audio import predict as audio_predict
 from xai.audio import transcribe
 from xai.concepts import discovery, tcav
 from xai.concepts import library as concepts
-from xai.recommender import embeddings, hub_attack, hubness
+from xai.recommender import embeddings, heldout, hub_attack, hubness
 from xai.symbolic import corpus, examples, music, predict, score
 from xai.symbolic import io as xio
 
@@ -45,8 +46,10 @@ def load_upload(data: bytes, filename: str) -> music.Piece:
 
 
 def load_example(name: str) -> music.Piece:
-    """One of the bundled example pieces, through the same loader as an upload."""
-    return load_upload(*examples.example_file(name))
+    """One of the bundled example pieces, through the same loader as an upload, under its real title."""
+    piece = load_upload(*examples.example_file(name))
+    title = examples.example_info(name).get("piece_title")
+    return dataclasses.replace(piece, title=title) if title and title != piece.title else piece
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -140,6 +143,14 @@ def classify_audio(clip: audio_clip.Clip, model_name: str) -> audio_predict.Audi
     return audio_predict.classify_audio(clip, model(model_name))
 
 
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_CLIP_HASH)
+def audio_outside(clip: audio_clip.Clip, model_name: str) -> audio_ood.OodResult | None:
+    """How far a recording is from the model's training audio (None when the model has no calibration)."""
+    if model_name not in audio_ood.available():
+        return None
+    return audio_ood.check(clip, model(model_name))
+
+
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_CLIP_HASH)
 def audio_spectrogram(clip: audio_clip.Clip, model_name: str, seconds: float) -> audio_predict.Spectrogram:
     """The model's log filter-bank of the first ``seconds`` of a recording."""
@@ -199,20 +210,18 @@ def discovery_forget(key: tuple) -> None:
 @st.cache_data(show_spinner=False)
 def discovery_channels(model_name: str, layer: str) -> int:
     """Channels of a layer of a model (the most concepts it can hold)."""
-    info = tcav.layer_info(model(model_name).net, [layer], input_shape=(2, music.N_PITCHES, 64))
-    return int(info[0]["channels"])
+    return discovery.layer_channels(model(model_name), layer)
 
 
 def discovery_key(disc) -> str:
     """A short identity of a discovery's concepts (layer, method, K and the concept directions themselves)."""
-    h = hashlib.sha256(np.ascontiguousarray(disc.components_, dtype=np.float32).tobytes()).hexdigest()[:16]
-    return f"{disc.layer}_{disc.method}_k{disc.n_concepts}_{h}"
+    return discovery.identity(disc)
 
 
 @st.cache_data(show_spinner="Looking for the concepts in the piece…", max_entries=16)
 def concepts_in_piece(piece_key_: str, model_name: str, disc_key: str, _piece: music.Piece, _disc):
     """Where a discovery's concepts sit in a piece (:func:`xai.concepts.discovery.in_piece`)."""
-    return discovery.in_piece(model(model_name), _disc, _piece)
+    return discovery.in_piece(_piece, model(model_name), discovery=_disc)
 
 
 # --- LIME (pages/lime.py) ---------------------------------------------------------------------------------------
@@ -236,6 +245,21 @@ def lime_peek(key: tuple) -> Any | None:
 def lime_piece_audio(key: str, ids: tuple[int, ...], keep: bool, _result) -> bytes:
     """WAV bytes of a LIME excerpt with only the segments ``ids`` (keep) or without them (``key``: the result's)."""
     return views.listening_wav(music.render_audio(_result.segment_excerpt(list(ids), keep=keep)))
+
+
+# --- captum attributions (pages/attribute.py) --------------------------------------------------------------------
+_ATTRIBUTION_KEEP = 16
+
+
+def attribution_result(key: tuple, compute: Callable[[], Any]) -> tuple[Any, bool]:
+    """An attribution by its key (input hash, model, class, window, options), held once computed: (result, cached).
+    An error or a cancelled run is not held (see :class:`Held`)."""
+    return _held("attribution", _ATTRIBUTION_KEEP).get_or_compute(key, compute)
+
+
+def attribution_peek(key: tuple) -> Any | None:
+    """The held attribution for a key, or None (without computing)."""
+    return _held("attribution", _ATTRIBUTION_KEEP).get(key)
 
 
 # --- adversarial attacks (pages/attack.py) -----------------------------------------------------------------------
@@ -291,6 +315,12 @@ def hubness_reports(name: str, k: int) -> list:
     """Hubness and retrieval of embedding ``name`` at ``k`` under every reduction (one shared k-NN graph)."""
     emb = hubness_embedding(name)
     return hubness.compare(emb.vectors, emb.labels, k)
+
+
+@st.cache_data(show_spinner="Measuring recommendations for held-out clips…", max_entries=16)
+def hubness_heldout(name: str, k: int) -> heldout.HeldOutResult:
+    """k-NN accuracy and same-class precision of held-out clips against the collection (out of sample)."""
+    return heldout.evaluate(hubness_embedding(name), k=k)
 
 
 @st.cache_data(show_spinner="Rendering…", max_entries=128)

@@ -56,10 +56,18 @@ def _import(key: str) -> None:
 
 def _where(lib: concepts.Library) -> None:
     with st.expander("Where the library is kept"):
+        if lib.shared:
+            st.markdown(
+                f"`{lib.path}`\n\nA PostgreSQL database holds your concepts and the TCAV runs made with them; every "
+                "server of this installation uses it (`MUSICXAI_DATABASE_URL`), so what you save is there for "
+                "everyone at once."
+            )
+            return
         st.markdown(
             f"`{lib.path}`\n\nOne SQLite file holds your concepts and the TCAV runs made with them. Set the "
             "environment variable `MUSICXAI_LIBRARY` to a file path before starting the app to keep it elsewhere "
-            "(a shared folder, a project's folder)."
+            "(a shared folder, a project's folder), or `MUSICXAI_DATABASE_URL` to a PostgreSQL database that "
+            "several servers share."
         )
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 from pages import _cache as cache
 from pages._discover_keep import exports, keep
 from pages._discover_run import K
-from pages._widgets import chart, choose_piece, show_svgs
+from pages._widgets import belongs_to, chart, choose_piece, show_svgs
 from xai import views
 from xai.concepts import discovery
 from xai.concepts.browse import SHOWN
@@ -66,6 +66,12 @@ def _filters(disc, excerpts) -> dict:
     lo, hi, step = SHOWN
     n = c3.slider("Excerpts shown", lo, hi, 6, step=step, key=K + "n")
     return {"classes": classes or None, "composers": composers or None, "n": n}
+
+
+def follow(disc) -> None:
+    """Concept numbers belong to one factorisation: a new one starts every concept picker again from concept 0."""
+    belongs_to(cache.discovery_key(disc), (K + "concept", K + "a_concept", K + "b_concept", K + "piece_k"),
+               tag=K + "concepts_of")
 
 
 def _pick_concept(disc, summaries) -> int:

@@ -12,6 +12,7 @@ from xai.concepts.browse import K_CHOICES, Settings
 
 K = "disc_"  # widget key prefix of the page
 ALL = "All classes"
+PAIR = "Two classes (contrast)"
 METHOD_HELP = {
     "nmf": "NMF (as ICE): every position of every excerpt's map is a mix of the K concepts.",
     "ntd": "NTD (Tucker): the concepts' presence is tied to a few shared excerpt, pitch and time profiles.",
@@ -28,12 +29,20 @@ def settings(model) -> Settings:
                          "block4 near the answer. Every block ends in a ReLU, so its maps are non-negative.")
     method = c2.radio("Method", list(discovery.METHODS), format_func=lambda m: discovery.METHOD_NAMES[m],
                       horizontal=True, key=K + "method", help=" ".join(METHOD_HELP.values()))
-    channels = cache.discovery_channels(model.name, layer)
+    channels = cache.discovery_channels(model.name, layer)  # Settings.channels, held per server
     ks = [k for k in K_CHOICES if k <= min(channels, OPTIONS["n_concepts"]["high"])]
     n = c3.select_slider("Concepts (K)", ks, value=8 if 8 in ks else ks[-1], key=K + "k",
                          help=OPTIONS["n_concepts"]["help"] + f" Layer {layer} has {channels} channels.")
-    scope = c4.selectbox("Excerpts factorised", [ALL, *model.classes], key=K + "scope",
-                         help="Find concepts in every class's excerpts, or in one class only.")
+    scope = c4.selectbox("Excerpts factorised", [ALL, *model.classes, PAIR], key=K + "scope",
+                         help="Find concepts in every class's excerpts, in one class only, or in two classes "
+                         "contrasted: " + OPTIONS["contrast"]["help"])
+    if scope == PAIR:
+        pair = st.multiselect("The two classes", list(model.classes), default=list(model.classes[:2]),
+                              max_selections=2, key=K + "pair", help=OPTIONS["contrast"]["help"])
+        if len(pair) == 2:
+            return Settings(layer=layer, method=method, n_concepts=n, classes=tuple(pair), contrast=True)
+        st.info("Pick two classes to contrast; until then every class's excerpts are used.")
+        scope = ALL
     return Settings(layer=layer, method=method, n_concepts=n, classes=None if scope == ALL else (scope,))
 
 
@@ -45,10 +54,47 @@ def run(model, excerpts, s: Settings, *, curve: bool, note: str = "") -> tuple:
     def progress(f: float, m: str) -> None:
         bar.progress(min(max(f, 0.0), 1.0), text=m)
 
-    disc, status = s.compute(model, excerpts, curve=curve, progress=progress)
+    disc, status = s.compute(excerpts, model, curve=curve, progress=progress)
     bar.empty()
-    st.toast(f"Factorised in {time.perf_counter() - t0:.0f} s.")
+    seconds = time.perf_counter() - t0
+    _timings()[(s.method, curve)] = seconds / max(1, len(excerpts.rows(classes=s.classes)))
+    st.toast(f"Factorised in {seconds:.0f} s.")
     return disc, status
+
+
+@st.cache_resource(show_spinner=False)
+def _timings() -> dict:
+    """Seconds per excerpt of the factorisations run on this server, by (method, fidelity curve or not)."""
+    return {}
+
+
+def _per_excerpt(model, excerpts, s: Settings, *, curve: bool) -> tuple[float | None, str]:
+    """Measured seconds per excerpt for a new factorisation like ``s``, and where the measure comes from."""
+    if (per := _timings().get((s.method, curve))) is not None:
+        return per, "measured on this server"
+    shipped, _ = Settings(layer=s.layer, method=s.method).lookup(excerpts, model)  # the default's stored result
+    if shipped is None or not shipped.params.get("seconds_total"):
+        return None, ""
+    seconds = float(shipped.params["seconds_total"])
+    if curve:
+        seconds += sum(float(p.get("seconds", 0.0)) for p in shipped.fidelity_curve_)
+    return seconds / max(1, shipped.n_excerpts), "measured when the shipped result was made"
+
+
+def _duration(seconds: float) -> str:
+    """A duration as a person would say it: 'about 40 seconds', 'about 3 minutes'."""
+    if seconds < 90:
+        return f"about {max(5, round(seconds / 5) * 5):.0f} seconds"
+    return f"about {round(seconds / 60):.0f} minutes"
+
+
+def _estimate(model, excerpts, s: Settings, n: int, *, curve: bool) -> str:
+    """The time a new factorisation of ``n`` excerpts should take, in words, from measured time per excerpt."""
+    per, where = _per_excerpt(model, excerpts, s, curve=curve)
+    if per is None:
+        return "can take from seconds to minutes."
+    return (f"should take {_duration(per * n)} ({per * 1000:.0f} ms per excerpt, {where}; longer while the "
+            "computer is busy).")
 
 
 def request(key: tuple) -> None:
@@ -68,21 +114,24 @@ def requested(key: tuple) -> bool:
 def result(model, excerpts, s: Settings):
     """The result for the settings: held in memory, else from disk, else (on request) computed."""
     key = s.key(model)
-    disc, status = cache.discovery_result(key, lambda: s.lookup(model, excerpts))
+    disc, status = cache.discovery_result(key, lambda: s.lookup(excerpts, model))
     if disc is not None:
         return disc, status
     if status == "stale":
         # Results made by other weights are never shown: recompute them, and say why.
         return cache.discovery_result(key, lambda: run(model, excerpts, s, curve=False,
                                                        note="The model changed; recomputing…"))
-    st.info(
-        f"{discovery.status_message(status)} Factorising layer {s.layer} over "
-        f"{len(excerpts.rows(classes=s.classes))} excerpts takes from a few seconds (NMF) to about a minute "
-        f"(NTD, large K) on a laptop."
-    )
-    curve = st.checkbox("Also measure the fidelity for other K (slower)", key=K + "curve_new")
-    st.button("Run a new factorisation", type="primary", key=K + "run", on_click=request, args=(key,))
+    # The message and the button sit in one slot, emptied once the run starts: the result takes their place.
+    slot = st.empty()
+    with slot.container():
+        n = len(excerpts.rows(classes=s.classes))
+        curve = st.session_state.get(K + "curve_new", False)
+        st.info(f"{discovery.status_message(status)} Factorising layer {s.layer} over {n} excerpts "
+                f"{_estimate(model, excerpts, s, n, curve=curve)}")
+        curve = st.checkbox("Also measure the fidelity for other K (slower)", key=K + "curve_new")
+        st.button("Run a new factorisation", type="primary", key=K + "run", on_click=request, args=(key,))
     if requested(key):
+        slot.empty()
         return cache.discovery_result(key, lambda: run(model, excerpts, s, curve=curve))
     return None, status
 

@@ -38,6 +38,7 @@ SECTIONS: dict[str, list[View]] = {
             "named musical features the interpretable model relies on.",
         ),
         View("pages/lime.py", "Explain with LIME", ":material/grid_view:", "Which bars and voices (or seconds and frequency bands) a prediction rests on, by LIME, always beside a trivial baseline, a deletion check and a stability score."),
+        View("pages/attribute.py", "Attributions", ":material/gradient:", "Where the model's gradients point, by captum (Integrated Gradients, Saliency, Occlusion, Grad-CAM), summed onto bars and voices or seconds and bands, with a completeness gap, a randomisation check and the agreement with LIME."),
         View("pages/attack.py", "Attack a prediction", ":material/bolt:", "How little must change for a model to change its mind: inaudible waveform attacks side by side with the original, note edits that flip a score's style, robustness of the audio models, and whether LIME finds a planted perturbation."),
     ],
     "Concepts": [

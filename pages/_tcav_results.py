@@ -15,7 +15,7 @@ import streamlit as st
 
 from pages import _cache as cache
 from pages._share import share_panel
-from pages._widgets import chart, choose_piece
+from pages._widgets import belongs_to, chart, choose_piece
 from xai import views
 from xai.concepts import experiment, sanity
 from xai.concepts import library as concepts
@@ -256,6 +256,8 @@ def strip(model) -> None:
         st.info("Run a test above first: the strip follows the concept direction (CAV) the test finds.")
         return
     results = last["results"]
+    owner = (last["model"], *((r.concept, r.relative_to, tuple(r.layers)) for r in results))
+    belongs_to(owner, (K + "strip_result", K + "strip_layer"), tag=K + "strip_of")  # a new test's concepts
     c1, c2 = st.columns(2)
     k = c1.selectbox(
         "Concept direction",
@@ -296,9 +298,12 @@ def strip(model) -> None:
         "**Bars where the model sees the concept most:** "
         + " · ".join(f"bar {r['bar']} ({r['value']:.2f})" for r in top)
     )
-    sounding = [i for i, w in enumerate(wins) if w.n_notes]
-    best = max(sounding, key=lambda i: values[i])
-    w = wins[best]
-    st.markdown(f"**Hear the window that points most towards it, {views.bars_text(w.start_bar, w.end_bar)}**")
+    # The excerpt to hear holds the first of those bars: of the windows over it, the one nearest the concept (the
+    # single best window anywhere may lie elsewhere, since a bar's value averages every window over it).
+    bar = top[0]
+    over = [i for i, w in enumerate(wins) if w.n_notes and np.isfinite(values[i])
+            and w.start_beat < max(bar["end_beat"], bar["start_beat"] + 1e-6) and w.end_beat > bar["start_beat"]]
+    w = wins[max(over, key=lambda i: values[i])]
+    st.markdown(f"**Hear bar {bar['bar']} in context, {views.bars_text(w.start_bar, w.end_bar)}**")
     with st.spinner("Synthesising the excerpt…"):
         st.audio(cache.audio(pkey, w.start_beat, w.end_beat, piece), format="audio/wav")

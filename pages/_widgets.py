@@ -10,6 +10,7 @@ import math
 
 import streamlit as st
 
+from models import registry
 from pages import _cache as cache
 from xai.audio import clip as audio
 from xai.audio import examples as audio_examples
@@ -37,14 +38,57 @@ def transcription_caption(piece: music.Piece) -> str:
     )
 
 
+def belongs_to(owner, keys: tuple[str, ...], *, tag: str) -> bool:
+    """Forget the widgets ``keys`` when what they describe (``owner``: a piece's key, a model's name, ...) changes.
+
+    A widget keyed by name keeps its value while the value is still among its options, so a bar number, a window
+    index or a class picked for one piece would silently carry over to the next. Call this before drawing the
+    widgets: on a new owner they start again from their defaults. Returns True when the owner changed.
+    """
+    ss = st.session_state
+    if ss.get(tag) == owner:
+        return False
+    for key in keys:
+        ss.pop(key, None)
+    ss[tag] = owner
+    return True
+
+
+def model_label(name: str) -> str:
+    """A model as offered in a picker: its card's title and its measured test accuracy beside chance, so a model
+    that is right half the time says so where it is chosen."""
+    card = registry.card(name)
+    title = card.get("title") or name
+    acc = (card.get("metrics") or {}).get("test", {}).get("accuracy")
+    if acc is None:
+        return title
+    chance = f" (chance {1 / len(card['classes']):.0%})" if card.get("classes") else ""
+    return f"{acc:.0%} right{chance} · {title}"  # the accuracy first: a narrow picker cuts the end off
+
+
+def reading_warnings(piece: music.Piece) -> None:
+    """How the file was read where it needed a judgement (a tempo out of range, a key that contradicts the
+    notes...), one plain sentence each with the value used (:mod:`xai.symbolic.fidelity`)."""
+    for text in piece.warnings:
+        st.warning(text, icon=":material/music_note:")
+
+
 def choose_piece(prefix: str, *, upload_hint: str) -> music.Piece | None:
     """The piece the user picked, a bundled example, their own file or a transcribed recording (None while
-    nothing is chosen).
+    nothing is chosen), with the warnings of its reading shown under the picker.
 
     The transcribed recording is offered once the Listen page has sent one (:func:`use_transcription`), and is
     picked for the user the first time each page sees a newly sent one. A file that cannot be read raises
     :class:`~xai.errors.InputError` with the loader's sentence.
     """
+    piece = _choose_piece(prefix, upload_hint=upload_hint)
+    if piece is not None:
+        reading_warnings(piece)
+    return piece
+
+
+def _choose_piece(prefix: str, *, upload_hint: str) -> music.Piece | None:
+    """The picker of :func:`choose_piece`."""
     sources = ["An example piece", "Your own file"] if examples.EXAMPLES else ["Your own file"]
     transcribed = st.session_state.get(TRANSCRIBED_KEY)
     if transcribed is not None:

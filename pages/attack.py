@@ -20,7 +20,7 @@ from pages._attack_run import ANY, K, chart, request, requested, run_with_progre
 from pages._attack_score import score_tab
 from pages._attack_study import study_tab, veracity_tab
 from pages._nav import require_entrypoint
-from pages._widgets import choose_clip
+from pages._widgets import choose_clip, model_label
 from xai.attacks import robustness as study
 from xai.attacks import waveform as adv
 from xai.errors import XaiError
@@ -28,7 +28,7 @@ from xai.export import finding as fmod
 from xai.export import report
 from xai.views import attacks as av
 
-METHOD_NAMES = {"pgd": "PGD (sign-Adam, L∞)", "fgsm": "FGSM (one step)", "cw": "C&W (‖δ‖² + α·CE)"}
+METHOD_NAMES = {"pgd": "PGD (sign-Adam, L∞)", "fgsm": "FGSM (one step)", "cw": "C&W (least ‖δ‖₂ that works)"}
 SPECS = {s["name"]: s for s in adv.AttackOptions.spec()}  # bounds and help of the widgets, as the library declares
 
 require_entrypoint()
@@ -40,8 +40,10 @@ require_entrypoint()
 def _audio_settings(model, clip):
     c1, c2, c3 = st.columns([1.2, 1, 1])
     method = c1.radio("Attack", list(METHOD_NAMES), format_func=METHOD_NAMES.get, key=K + "method",
-                      help="PGD and C&W follow the papers: Adam on the sign of the gradient, the perturbation kept "
-                           "within ±ε after every step, stopping as soon as the goal is reached.")
+                      help="PGD follows the papers: Adam on the sign of the gradient, the perturbation kept within "
+                           "±ε, stopping as soon as the goal is reached. C&W (Carlini & Wagner 2017) looks for the "
+                           "quietest perturbation that still works, searching the trade-off between loudness and "
+                           "success; it spends all its steps.")
     target = c2.selectbox("Goal", [ANY, *model.classes], key=K + "target",
                           help="Push the model to any other class (untargeted) or to one class (targeted).")
     start = c3.number_input("Window start (s)", 0.0, max(0.0, clip.duration_seconds - 0.5), 0.0, 0.5,
@@ -53,7 +55,7 @@ def _audio_settings(model, clip):
         chosen["steps"] = _number(c5, "steps", "Most steps", d.steps, "steps_" + method)
         chosen["lr"] = _number(c6, "lr", "Learning rate", d.learning_rate(), "lr_" + method, "%.6f")
     if method == "cw":
-        chosen["alpha"] = _number(c7, "alpha", "α (weight of the class term)", d.cw_alpha(), "alpha")
+        chosen["alpha"] = _number(c7, "alpha", "c (first trade-off constant)", d.cw_alpha(), "alpha")
         chosen["spectral"] = st.checkbox("Multi-resolution spectral distance instead of ‖δ‖² (Multi-Scale C&W)",
                                          key=K + "spectral")
     tgt = None if target == ANY else model.classes.index(target)
@@ -77,6 +79,8 @@ def _audio_result(model, r: adv.AttackResult) -> None:
     else:
         st.warning(f"The attack did not manage {goal} within ε = {r.options.epsilon:g} and {r.options.steps} steps "
                    f"(the model now answers *{r.adversarial_label}*). Try a larger ε or more steps.")
+    if r.note:
+        st.info(r.note)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("SNR", f"{r.snr_db:.1f} dB", help="20·log10(‖x‖/‖δ‖): higher means a quieter perturbation.")
     m2.metric("Largest sample change", f"{r.linf:.2g}", help=f"Bound ε = {r.options.epsilon:g}, checked every step.")
@@ -213,7 +217,7 @@ def recording_tab() -> None:
     if clip is None:
         return
     _apply_pending(names, clip)
-    name = st.selectbox("Model", names, key=K + "model", format_func=lambda n: registry.card(n)["title"])
+    name = st.selectbox("Model", names, key=K + "model", format_func=model_label)
     model = cache.model(name)
     opt, start = _audio_settings(model, clip)
     clip_key = clip.source.sha256 if clip.source is not None else str(id(clip))

@@ -15,7 +15,13 @@ from models import registry
 from pages import _cache as cache
 from pages._nav import SECTIONS, require_entrypoint
 from pages._share import restored_state, share_panel
-from pages._widgets import TRANSCRIBED_KEY, TRANSCRIBED_SOURCE, transcription_caption, use_transcription
+from pages._widgets import (
+    TRANSCRIBED_KEY,
+    TRANSCRIBED_SOURCE,
+    model_label,
+    transcription_caption,
+    use_transcription,
+)
 from xai import views
 from xai.audio import clip as audio
 from xai.audio import examples as audio_examples
@@ -134,7 +140,7 @@ except XaiError as e:
     clip = None
 
 if clip is not None:
-    st.audio(audio.to_wav_bytes(clip.waveform), sample_rate=clip.sample_rate)
+    st.audio(audio.to_wav_bytes(clip.waveform), format="audio/wav")  # the WAV header carries the rate
     st.caption(f"{clip.duration_seconds:.1f} s · read at {clip.original_sample_rate:,} Hz, "
                f"{clip.original_channels} channel{'s' if clip.original_channels != 1 else ''}; the models hear it "
                f"in mono at {clip.sample_rate:,} Hz.")
@@ -150,11 +156,15 @@ if clip is not None:
             if not group:
                 continue
             with col:
-                name = st.selectbox(f"{what.capitalize()} model", group, key=K + what,
-                                    format_func=lambda n: registry.card(n)["title"])
+                name = st.selectbox(f"{what.capitalize()} model", group, key=K + what, format_func=model_label)
                 pred = cache.classify_audio(clip, name)
                 preds[what] = (name, pred)
                 st.markdown(_sentence(pred, what), unsafe_allow_html=True)
+                outside = cache.audio_outside(clip, name)
+                if outside is not None and outside.outside:
+                    st.warning(outside.message, icon=":material/explore_off:")
+                elif outside is not None:
+                    st.caption(outside.message)
                 figures.append(audio_views.probabilities_over_time(pred))
                 st.plotly_chart(figures[-1], config=PLOT_CONFIG, key=K + "t_" + what)
                 if pred.midlevel is not None:

@@ -13,7 +13,7 @@ import streamlit as st
 from pages import _cache as cache
 from pages._nav import require_entrypoint
 from pages._share import piece_state, restore_piece, restored_state, share_panel
-from pages._widgets import chart, choose_piece, show_svgs
+from pages._widgets import belongs_to, chart, choose_piece, show_svgs
 from xai import views
 from xai.errors import InputError, XaiError
 from xai.export import finding as fmod
@@ -30,7 +30,7 @@ def _results(piece, pred) -> None:
     st.caption(views.piece_summary(piece, pred))
     _answer(pred)
     st.markdown("### Where in the piece")
-    sel, best = _pick_window(pred)
+    sel, best = _pick_window(piece, pred)
     chart(views.piano_roll(piece, prediction=pred, highlight=best, selected=sel), K + "roll")
     st.caption(
         "Notes by part (darker where a note starts), bar numbers along the top. The bands above the notes are "
@@ -73,8 +73,13 @@ def _answer(pred) -> None:
         )
 
 
-def _pick_window(pred) -> tuple[int, list[int]]:
-    """The window to hear and read (the most confident first, starred), and the most confident ones."""
+def _pick_window(piece, pred) -> tuple[int, list[int]]:
+    """The window to hear and read (the most confident first, starred), and the most confident ones.
+
+    A new piece or model starts again from its most confident window: window numbers of one piece mean nothing
+    for the next.
+    """
+    belongs_to((cache.piece_key(piece), pred.model), (K + "window",), tag=K + "window_of")
     best = pred.most_confident(N_HIGHLIGHT)
     sounding = [i for i, lab in enumerate(pred.window_labels()) if lab is not None]
     options = best + [i for i in sounding if i not in best]
@@ -110,8 +115,14 @@ def _hear_and_read(piece, w):
             except InputError as e:
                 st.warning(str(e))
         else:
-            st.info("MIDI files have no written score; the piano roll above shows the notes of this window.")
+            st.info(_no_score(piece) + "; the piano roll above shows the notes of this window.")
     return whole_audio
+
+
+def _no_score(piece) -> str:
+    """Why a piece has no score to show: a transcribed recording has no file at all, a MIDI file no notation."""
+    transcribed = piece.source is None or piece.source.name.endswith("(transcribed).mid")
+    return "A transcribed recording has no written score" if transcribed else "A MIDI file has no written score"
 
 
 def _window_table(piece, pred) -> None:

@@ -84,7 +84,9 @@ def _score(e: concepts.Example) -> None:
             "roll and the audio show it instead of a score."
         )
     elif piece.source is None or not piece.source.is_scored:
-        st.info("MIDI files have no written score; the piano roll above shows the notes of this example.")
+        transcribed = piece.source is None or piece.source.name.endswith("(transcribed).mid")
+        st.info(("A transcribed recording has no written score" if transcribed else
+                 "A MIDI file has no written score") + "; the piano roll above shows the notes of this example.")
     else:
         try:
             with st.spinner("Engraving the bars…"):

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import _cache as cache
-from pages._discover_excerpts import compare, concept_section, in_your_piece
+from pages._discover_excerpts import compare, concept_section, follow, in_your_piece
 from pages._discover_keep import restore
 from pages._discover_run import K, measure_curve, result, settings
 from pages._nav import require_entrypoint
@@ -37,6 +37,27 @@ def _metrics(disc) -> None:
                        "from the K concepts alone.")
         m3.metric("Original accuracy", f"{f['original_accuracy']:.1%}")
         m4.metric("Same answer", f"{f['agreement']:.1%}", help="Excerpts whose predicted class is unchanged.")
+    _heldout(disc)
+
+
+def _heldout(disc) -> None:
+    """Fidelity on the excerpts of pieces the factorisation never saw, beside its chance floors."""
+    h = disc.heldout_fidelity_
+    if not h:
+        st.caption("Fidelity on held-out pieces was not measured for this result (made before it existed, or with "
+                   "every piece factorised); run a new factorisation to measure it.")
+        return
+    h1, h2, h3, h4 = st.columns(4)
+    h1.metric("Held-out accuracy with the concepts", f"{h['accuracy']:.1%}",
+              delta=f"{(h['accuracy'] - h['original_accuracy']) * 100:+.1f} points",
+              help=f"On {h['n_excerpts']} excerpts of {disc.params.get('heldout_pieces', '?')} pieces left out of "
+                   "the factorisation, projected on the fixed concepts.")
+    h2.metric("Held-out original accuracy", f"{h['original_accuracy']:.1%}")
+    h3.metric("Chance: one class", f"{h['chance_accuracy']:.1%}",
+              help="The accuracy of always answering the commonest class of the held-out excerpts.")
+    h4.metric(f"Chance: {disc.n_concepts} random concepts", f"{h['random_accuracy']:.1%}",
+              help="The accuracy when the layer is rebuilt from as many random non-negative directions; the "
+                   "concepts mean something only above it.")
 
 
 def _charts(model, disc, excerpts) -> None:
@@ -46,7 +67,7 @@ def _charts(model, disc, excerpts) -> None:
         # serialised form right after the options changed) outlines that concept's row here.
         picked = st.session_state.get(K + "concept")
         picked = picked if isinstance(picked, int) and 0 <= picked < disc.n_concepts else None
-        chart(views.concept_overview(disc, selected=picked), K + "overview")
+        chart(views.concept_overview(disc, selected=picked, flags=discovery.flags(disc)), K + "overview")
         st.caption("Importance (ICE): how the class's logit changes when the concept is added at every position "
                    "of the layer. Red raises the class, blue lowers it.")
     with right:
@@ -54,14 +75,19 @@ def _charts(model, disc, excerpts) -> None:
         if len(points) > 1:
             chart(views.fidelity_plot(points, chosen=disc.n_concepts), K + "fidelity")
             st.caption("How many concepts the layer needs: the model's accuracy with the layer rebuilt from K "
-                       "concepts, each K factorised afresh with the same method.")
+                       "concepts, each K factorised afresh with the same method, on the fitted pieces and on "
+                       "held-out ones (with what as many random concepts give there).")
         else:
             st.info("The fidelity for other K has not been measured for these settings.")
             measure_curve(model, excerpts, disc)
 
 
 def _overview(model, disc, excerpts, status: str) -> list[dict]:
-    st.caption(f"{disc.title} · {disc.n_excerpts} excerpts · {discovery.status_message(status)}")
+    held = int(disc.heldout_.sum()) if disc.heldout_ is not None else 0
+    split = f" ({disc.n_excerpts - held} fitted, {held} from held-out pieces)" if held else ""
+    pair = (f" · two-class mode: {' vs '.join(browse.classes_used(disc) or ())}"
+            if disc.params.get("contrast") else "")
+    st.caption(f"{disc.title} · {disc.n_excerpts} excerpts{split}{pair} · {discovery.status_message(status)}")
     if status == "recomputed":
         st.warning(discovery.status_message(status))
     _metrics(disc)
@@ -99,6 +125,7 @@ try:
     restore(model)
     disc, status = result(model, excerpts, settings(model))
     if disc is not None:
+        follow(disc)
         summaries = _overview(model, disc, excerpts, status)
         concept_section(disc, excerpts, summaries)
         compare(disc, excerpts)

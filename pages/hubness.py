@@ -13,7 +13,7 @@ import streamlit as st
 
 from pages import _cache as cache
 from pages._nav import require_entrypoint
-from pages._widgets import chart, option_widgets
+from pages._widgets import belongs_to, chart, option_widgets
 from xai.audio import clip as audio
 from xai.errors import XaiError
 from xai.export import finding as fmod
@@ -26,16 +26,35 @@ K = "hub_"
 K_CHOICES = (1, 3, 5, 10, 20, 50)
 N_SHOW = 10
 TITLES = hubness.REDUCTION_TITLES
+_NUMBER = st.column_config.NumberColumn
+MEASURE_COLUMNS = {  # headings in words, narrow enough for all nine columns at 1280 px; the help says the rest
+    "reduction": st.column_config.TextColumn("Reduction"),
+    "skewness": _NUMBER("Skewness", help="Skewness of N_k, how many top-k lists each item is in (lower: fewer hubs)."),
+    "hub occurrence": _NUMBER("Hubs", help="Share of all recommendations that go to hubs (items with N_k ≥ 2k)."),
+    "anti-hub occurrence": _NUMBER("Anti-hubs", help="Share of items that are in no one's top-k list."),
+    "Robin Hood": _NUMBER("Robin Hood", help="Share of recommendations that would have to move to make N_k equal."),
+    "Gini": _NUMBER("Gini", help="Gini coefficient of N_k (0: every item recommended equally often)."),
+    "biggest N_k": _NUMBER("Largest N_k", help="The most top-k lists any one item is in."),
+    "same-class precision@k": _NUMBER("Same class", help="Share of the k recommendations in the query's class."),
+    "k-NN accuracy": _NUMBER("k-NN accuracy", help="The class most of the k recommendations have, right or wrong."),
+}
+HUB_HEADINGS = {"item": "Item", "N_k": "In how many top-k lists", "class": "Class", "instrument": "Instrument",
+                "piece": "Piece", "tempo_qpm": "Tempo (quarters a minute)", "start_bar": "First bar",
+                "end_bar": "Last bar"}
 
 
 def _item_label(emb, i: int) -> str:
     d = emb.describe(i)
     if emb.collection == "audio":
         return f"#{i}: {d['class']}, {d['instrument']} — {d['piece']} ({d['tempo_qpm']:g} qpm)"
+    if emb.collection == "vectors":
+        return f"#{i}: {d['class']}"
     return f"#{i}: {d['class']} — {d['piece']}, bars {d['start_bar']}-{d['end_bar']}"
 
 
 def _listen(name: str, i: int, caption: str | None = None) -> None:
+    if name.startswith(embeddings.COLLECTION_PREFIX):  # your own vectors: nothing to play
+        return
     try:
         st.audio(cache.hubness_item_wav(name, int(i)), format="audio/wav")
     except XaiError as e:
@@ -62,11 +81,12 @@ def _restore() -> None:
 
 
 def _settings() -> dict:
-    names = embeddings.names()
+    names = embeddings.names() + list(embeddings.collections())
     c1, c2, c3 = st.columns([1.2, 1, 2])
     name = c1.selectbox("Embedding", names, index=names.index("style_audio") if "style_audio" in names else 0,
                         key=K + "embedding", help="Whose penultimate layer places the items: an audio model's "
-                        "(3,360 rendered clips) or the composer model's (897 score excerpts).")
+                        "(3,360 rendered clips) or the composer model's (897 score excerpts); or a collection of your "
+                        "own (a .npy file of vectors in the folder $MUSICXAI_COLLECTIONS, up to millions of items).")
     k = c2.select_slider("k (recommendations)", K_CHOICES, value=10, key=K + "k")
     red = c3.radio("Hubness reduction", hubness.REDUCTIONS, format_func=lambda r: TITLES[r], horizontal=True,
                    key=K + "reduction", help="Re-rank each item's 50 nearest candidates by a secondary distance "
@@ -105,8 +125,12 @@ def _overview(emb, reports, s) -> None:
         st.caption(cur["note"])
     what = "instrument" if emb.name.startswith("instrument") else "class"
     st.caption(f"{len(emb)} items, k = {s['k']}; a hub is an item in at least {2 * s['k']} top-{s['k']} lists "
-               f"(N_k ≥ 2k); same-class = same {what}. Exact neighbours; reductions re-rank each item's "
-               f"{cur['candidates']} nearest candidates.")
+               f"(N_k ≥ 2k); same-class = same {what}. "
+               + ("Exact neighbours" if cur["method"] == "exact" else
+                  f"Approximate neighbours ({cur['method']}; recall@10 {cur['ann_recall10']:.3f} against exact search)"
+                  if cur.get("ann_recall10") is not None else f"Approximate neighbours ({cur['method']})")
+               + f"; reductions re-rank each item's {cur['candidates']} nearest candidates.")
+    _heldout(emb, s)
     c1, c2 = st.columns(2)
     with c1:
         nks = {"none": by["none"].k_occurrence}
@@ -117,9 +141,30 @@ def _overview(emb, reports, s) -> None:
         chart(hubness_views.tradeoff([r.summary() for r in reports], titles=TITLES), key=K + "tradeoff")
     df = _measures(reports, s)
     st.dataframe(df.style.format({c: "{:.3f}" for c in df.columns if c not in ("reduction", "biggest N_k")}),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", column_config=MEASURE_COLUMNS)
     st.download_button("Measures (CSV)", df.to_csv(index=False).encode(), file_name=f"hubness_{emb.name}_k{s['k']}.csv",
                        mime="text/csv", on_click="ignore", key=K + "csv", icon=":material/download:")
+
+
+def _heldout(emb, s) -> None:
+    """Retrieval measured out of sample (xai.recommender.heldout): the in-sample figures flatter the model."""
+    if emb.collection != "audio" or "split" not in emb.meta:
+        return
+    r = cache.hubness_heldout(emb.name, s["k"])
+    n = r.split_counts
+    st.markdown(f"**Measured out of sample.** {n['train']:,} of {sum(n.values()):,} items are the model's own "
+                f"training clips ({n['val']:,} chose its training epoch, {n['test']:,} were held out), and training "
+                f"pulled their embeddings towards their {r.label_kind}. Recommendations for the held-out clips, "
+                "without the unreduced distances' hubness reduction:")
+    st.table(pd.DataFrame([{
+        "queries → references": row["what"], "queries": row["queries"],
+        "k-NN accuracy [95 % CI]": f"{row['knn_accuracy']:.3f} [{row['knn_accuracy_ci95'][0]:.3f}–"
+                                   f"{row['knn_accuracy_ci95'][1]:.3f}]",
+        f"same-{r.label_kind} precision@k [95 % CI]": f"{row['precision_at_k']:.3f} [{row['precision_ci95'][0]:.3f}–"
+                                                      f"{row['precision_ci95'][1]:.3f}]",
+        "training clips among the recommendations": f"{row['training_share_of_neighbours']:.0%}"}
+        for row in r.table()]).rename(columns=lambda c: c if c.startswith("k-") else c[0].upper() + c[1:]),
+        hide_index=True)
 
 
 def _recommend(emb, rep, s) -> None:
@@ -160,8 +205,10 @@ def _hubs(emb, rep, s) -> None:
     prof = embeddings.hub_profile(emb, rep.k_occurrence, top=20)
     rows = [{**emb.describe(i), "N_k": nk} for i, nk in hubs]
     keep = ["item", "N_k", "class", "instrument", "piece", "tempo_qpm", "start_bar", "end_bar"]
-    st.dataframe(pd.DataFrame(rows)[[c for c in keep if c in rows[0]]], hide_index=True, width="stretch")
-    st.caption(f"The 20 biggest hubs come from {prof['distinct_pieces']} different pieces.")
+    st.dataframe(pd.DataFrame(rows)[[c for c in keep if c in rows[0]]].rename(columns=HUB_HEADINGS), hide_index=True,
+                 width="stretch")
+    if emb.collection != "vectors":
+        st.caption(f"The 20 biggest hubs come from {prof['distinct_pieces']} different pieces.")
     c1, c2 = st.columns(2)
     with c1:
         chart(hubness_views.hub_shares(prof["class"], what="Classes"), key=K + "h_class")
@@ -245,6 +292,7 @@ def main() -> None:
     rep = {r.reduction: r for r in reports}[s["reduction"]]
     _overview(emb, reports, s)
     attack_numbers = None
+    belongs_to(emb.name, (K + "item", K + "att_item"), tag=K + "items_of")  # one embedding's songs, not the next's
     t1, t2, t3 = st.tabs(["Recommend", "Biggest hubs", "Hub attack"])
     try:
         with t1:

@@ -18,7 +18,7 @@ from pages import _cache as cache
 from pages._lime_results import K, show_results
 from pages._nav import require_entrypoint
 from pages._share import restore_piece, restored_state
-from pages._widgets import choose_clip, choose_piece
+from pages._widgets import belongs_to, choose_clip, choose_piece, model_label
 from xai.errors import XaiError
 from xai.local import lime
 from xai.local.lime import AudioGridOptions, LimeOptions, PieceGridOptions
@@ -157,6 +157,7 @@ def _score_page() -> None:
     piece = choose_piece(K, upload_hint="Upload a score or MIDI file to explain the model's answer for it.")
     if piece is None:
         return
+    belongs_to(cache.piece_key(piece), (K + "start", K + "stem_bar", K + "nbars"), tag=K + "bars_of")
     kinds = ["bars-voices", "bars-registers", "stems"] if len(np.unique(piece.parts)) > 1 else \
         ["bars-registers", "stems"]
     kind = st.radio("Segments", kinds, format_func=SEGMENT_TEXT.get, horizontal=True, key=K + "kind",
@@ -171,7 +172,7 @@ def _score_page() -> None:
                   "target": (K + "stem_class", [PREDICTED, *(cache.model(linked_model).classes if linked_model
                                                            else ())])})
         mname = st.selectbox("Audio model", names, index=names.index("style_audio") if "style_audio" in names else 0,
-                             key=K + "stem_model")
+                             key=K + "stem_model", format_func=model_label)
         model = cache.model(mname)
         target = _class_choice(model.classes, key=K + "stem_class")
         start_bar = st.selectbox("4 seconds from bar", [int(n) for n in nums], key=K + "stem_bar")
@@ -218,7 +219,7 @@ def _audio_page() -> None:
               "target": (K + "audio_class", [PREDICTED, *(cache.model(linked_model).classes if linked_model else ())]),
               "start_s": (K + "start_s", [x / 2 for x in range(0, 2 * 900 + 1)])})
     mname = st.selectbox("Audio model", names, index=names.index("style_audio") if "style_audio" in names else 0,
-                         key=K + "audio_model")
+                         key=K + "audio_model", format_func=model_label)
     model = cache.model(mname)
     target = _class_choice(model.classes, key=K + "audio_class")
     c1, c2 = st.columns(2)

@@ -64,6 +64,9 @@ def _model_card(name: str) -> None:
                 f"{len(classes)} classes:** " + ", ".join(f"*{x}*" for x in classes))
     if c.get("data"):
         st.markdown(f"**Data:** {c['data']}")
+    if c.get("limitations"):
+        with st.expander("Rendered audio and real recordings: what this means and what was measured"):
+            st.markdown(c["limitations"])
     split = c.get("split", {})
     if split:
         counts = split.get("clips") or split.get("pieces") or {}
@@ -115,7 +118,9 @@ def _front_end_comparison(names: list[str]) -> None:
         r["front-end"] = FRONT_END_NAMES.get(r["front-end"], r["front-end"])
     st.dataframe(rows, hide_index=True,
                  column_config={"test accuracy": st.column_config.NumberColumn(format="%.3f"),
-                                "held-out soundfont accuracy": st.column_config.NumberColumn(format="%.3f")})
+                                "held-out soundfont accuracy": st.column_config.NumberColumn(
+                                    "held-out soundfont", format="%.3f",  # short: every column fits at 1280 px
+                                    help="Accuracy on the test clips played by a soundfont no model heard.")})
     banks = {"mel (start)": audio_nets.frequency_responses(audio_nets.MelFrontEnd())}
     for n in shown:
         kind = _get(registry.card(n), "architecture", "front_end")

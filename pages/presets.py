@@ -15,7 +15,7 @@ from xai.classroom import presets
 from xai.errors import XaiError
 
 K = "pre_"
-TEACHER = K + "teacher"  # session state: the teacher password, once checked (this browser session only)
+TEACHER = K + "teacher"  # session state: a teacher key once the password is checked (never the password)
 
 
 def _view_paths() -> dict[str, tuple[str, str]]:
@@ -23,9 +23,9 @@ def _view_paths() -> dict[str, tuple[str, str]]:
 
 
 def _unlock() -> None:
-    pw = st.session_state.get(K + "password", "")
-    if presets.check_password(pw):
-        st.session_state[TEACHER] = pw
+    key = presets.teacher_key(st.session_state.get(K + "password", ""))
+    if key is not None:
+        st.session_state[TEACHER] = key
         st.session_state[K + "said"] = ("success", "Teacher mode is on in this browser tab.")
     else:
         st.session_state[K + "said"] = ("error", "That is not the teacher password; presets stay read-only.")
@@ -33,7 +33,7 @@ def _unlock() -> None:
 
 
 def _lock() -> None:
-    st.session_state.pop(TEACHER, None)
+    presets.forget_key(st.session_state.pop(TEACHER, None))
 
 
 def _save(store: presets.PresetStore) -> None:
@@ -41,7 +41,7 @@ def _save(store: presets.PresetStore) -> None:
     try:
         view, state = presets.from_link(ss.get(K + "link", ""))
         p = store.save(presets.Preset(name=ss.get(K + "name", ""), view=view, state=state,
-                                      description=ss.get(K + "desc", "")), password=ss.get(TEACHER, ""))
+                                      description=ss.get(K + "desc", "")), key=ss.get(TEACHER))
         ss[K + "said"] = ("success", f"Saved the preset '{p.name}'; students see it in this list now.")
         ss[K + "link"] = ss[K + "name"] = ss[K + "desc"] = ""
     except XaiError as e:
@@ -50,7 +50,7 @@ def _save(store: presets.PresetStore) -> None:
 
 def _delete(store: presets.PresetStore, name: str) -> None:
     try:
-        store.delete(name, password=st.session_state.get(TEACHER, ""))
+        store.delete(name, key=st.session_state.get(TEACHER))
         st.session_state[K + "said"] = ("success", f"Deleted the preset '{name}'.")
     except XaiError as e:
         st.session_state[K + "said"] = ("error", str(e))
@@ -93,12 +93,11 @@ if said:
     getattr(st, said[0])(said[1])
 try:
     store = presets.PresetStore()
-    teacher = bool(st.session_state.get(TEACHER)) and presets.check_password(st.session_state.get(TEACHER, ""))
+    teacher = presets.check_key(st.session_state.get(TEACHER))
     _list(store, teacher)
     st.divider()
     if not presets.teacher_mode_available():
-        st.caption("Teacher mode is off on this installation (no teacher password is set up), so the presets are "
-                   "read-only.")
+        st.caption(presets.teacher_mode_problem() + " Until then the presets are read-only.")
     elif not teacher:
         with st.expander("Teacher mode", icon=":material/lock:"):
             st.text_input("Teacher password", type="password", key=K + "password")

@@ -25,6 +25,11 @@ TITLES = ("Welcome", "The model's answer", "Where in the piece", "A musical idea
           "Does the answer depend on the idea?", "Where to go next")
 
 
+def _count(n: int) -> str:
+    """A small number in words, as the tour's text reads ("six short steps")."""
+    return ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")[n] if n <= 10 else str(n)
+
+
 def _move(by: int) -> None:
     st.session_state[STEP] = min(len(TITLES) - 1, max(0, st.session_state.get(STEP, 0) + by))
 
@@ -50,13 +55,13 @@ def _step(k: int, name: str) -> None:
     piece_state = {"source": "example", "example": name}
     if k == 0:
         info = examples.example_info(name)
-        st.markdown(
-            f"This tour takes one piece — **{name}**, true style *{info['class']}* — through the tool in five "
-            "short steps: what the model answers, **where** in the piece it hears it, and whether its answer "
-            "depends on a musical idea you can name. Every step links to the full view, with this piece already "
-            "chosen; come back here with the sidebar."
-        )
         piece = cache.load_example(name)
+        st.markdown(
+            f"This tour takes one piece — **{piece.title or name}**, true style *{info['class']}* — through the "
+            f"tool in {_count(len(TITLES))} short steps, this welcome included: what the model answers, **where** "
+            "in the piece it hears it, and whether its answer depends on a musical idea you can name. Every step "
+            "links to the full view, with this piece already chosen; come back here with the sidebar."
+        )
         st.markdown("**Hear its opening**")
         end = piece.bar_starts[min(4, len(piece.bar_starts) - 1)] if len(piece.bar_starts) > 1 else None
         st.audio(cache.audio(cache.piece_key(piece), 0.0 if end else None, float(end) if end else None, piece),

@@ -106,15 +106,26 @@ class WorkerError(Exception):
 
 
 _PRELOAD: set[str] = set()
+_WARM: set[str] = set()
 
 
-def preload(*modules: str) -> None:
-    """Name modules the zygotes import once, so that no call pays for their import.
+def preload(*modules: str, warm: str | None = None) -> None:
+    """Name modules the zygotes import once, and a function they call once, so that no call pays for either.
+
+    Parameters
+    ----------
+    *modules : str
+        Modules to import (``"music21"``).
+    warm : str, optional
+        ``'module:function'`` called with no arguments after the imports: work that fills the caches and runs
+        the lazy imports a first call would (parsing a tiny file of each format); its errors are ignored.
 
     Takes effect for zygotes started afterwards (the first :func:`run` starts them); the users of this module
-    name their own (``preload("xai.symbolic.io", "music21")``).
+    name their own (``preload("xai.symbolic.io", "music21", warm="xai.symbolic.io:_warm_up")``).
     """
     _PRELOAD.update(modules)
+    if warm:
+        _WARM.add(warm)
 
 
 def run(func: Callable[[bytes, dict], bytes] | str, payload: bytes, options: dict | None = None, *,
@@ -222,11 +233,12 @@ def _over_memory(what: str, budget: Budget) -> OverBudget:
 class _Zygote:
     """One zygote process and its pipes; used by one thread at a time (the pool hands it out)."""
 
-    def __init__(self, modules: list[str]):
+    def __init__(self, modules: list[str], warm: list[str]):
         code = ("import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
-                "from xai.sandbox import _zygote_main; _zygote_main(json.loads(sys.argv[2]))")
+                "from xai.sandbox import _zygote_main; _zygote_main(json.loads(sys.argv[2]), json.loads(sys.argv[3]))")
         path = [p for p in sys.path if p and os.path.isdir(p)]
-        self.proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(path), json.dumps(modules)],
+        self.proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(path), json.dumps(modules),
+                                      json.dumps(warm)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
 
     def call(self, header: bytes, payload: bytes, timeout: float) -> tuple[dict, bytes]:
@@ -280,7 +292,7 @@ class _Pool:
             z = self.idle.get_nowait()
         except queue.Empty:
             try:
-                z = _Zygote(["xai.sandbox", *sorted(_PRELOAD)])
+                z = _Zygote(["xai.sandbox", *sorted(_PRELOAD)], sorted(_WARM))
             except OSError:
                 self.tokens.release()
                 raise
@@ -314,8 +326,8 @@ _POOL = _Pool(max(1, (os.cpu_count() or 2) // 2))
 # ------------------------------------------------------------------------------------------------ the zygote side
 
 
-def _zygote_main(modules: list[str]) -> None:
-    """The zygote's loop: import ``modules``, then fork one child per request until its input ends."""
+def _zygote_main(modules: list[str], warm: list[str]) -> None:
+    """The zygote's loop: import ``modules``, call the ``warm`` functions, then fork a child per request."""
     proto_in, proto_out = os.dup(0), os.dup(1)
     os.dup2(2, 1)  # a print() anywhere must never corrupt the answers
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -325,6 +337,11 @@ def _zygote_main(modules: list[str]) -> None:
             importlib.import_module(m)
         except ImportError:
             pass  # the child imports it again and reports the error properly
+    for name in warm:
+        try:
+            _resolve(name)()
+        except Exception:  # noqa: BLE001 - a warm-up is an optimisation; a failing one costs only time
+            pass
     # The objects imported above are never freed: keep the garbage collector off them in every child, or its
     # first full pass touches every page and copies them all.
     gc.freeze()
@@ -425,11 +442,7 @@ def _work(header: dict, payload: bytes) -> bytes:
     signal.signal(signal.SIGXCPU, signal.SIG_DFL)  # the default action ends the process: what the budget means
     try:
         _limit_self(float(header["cpu"]), int(header["memory_mb"]))
-        module, _, name = str(header["func"]).partition(":")
-        func = importlib.import_module(module)
-        for part in name.split("."):
-            func = getattr(func, part)
-        out = func(payload, header.get("options") or {})
+        out = _resolve(str(header["func"]))(payload, header.get("options") or {})
         if not isinstance(out, (bytes, bytearray)):
             raise TypeError(f"the worker must return bytes, got {type(out).__name__}")
         return b"R" + bytes(out)
@@ -446,6 +459,15 @@ def _work(header: dict, payload: bytes) -> bytes:
         if _ran_out_of_memory(exc):
             return b"E" + json.dumps({"kind": "memory"}).encode()
         return b"E" + json.dumps({"kind": "bug", "type": type(exc).__name__, "message": str(exc)[:2000]}).encode()
+
+
+def _resolve(name: str):
+    """The function named ``'module:qualified.name'``."""
+    module, _, qualname = name.partition(":")
+    func = importlib.import_module(module)
+    for part in qualname.split("."):
+        func = getattr(func, part)
+    return func
 
 
 def _ran_out_of_memory(exc: BaseException) -> bool:

@@ -47,7 +47,7 @@ def test_shipped_concepts_render_with_their_excerpts(page):
     assert len(picker.options) == 8 and picker.options[0].startswith("Concept 1 — raises")
     text = "\n".join(m.value for m in at.markdown)
     ex = discovery.load_excerpts()
-    d, _ = discovery.cached(__import__("models.registry", fromlist=["load"]).load("composer"), ex, layer="block3",
+    d, _ = discovery.cached(ex, __import__("models.registry", fromlist=["load"]).load("composer"), layer="block3",
                             n_concepts=8, compute=False)
     first = discovery.top_excerpts(d, 0, n=1, excerpts=ex)[0]
     assert f"**1.** {first['citation']}" in text

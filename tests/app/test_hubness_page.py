@@ -44,3 +44,25 @@ def test_measures_reductions_and_attack(page):
     at.selectbox(key="hub_embedding").set_value("composer").run()  # score excerpts: no attack, plain note
     _ok(at)
     assert any("audio model" in i.value for i in at.info)
+
+
+def test_a_collection_of_your_own_vectors_is_analysed_without_sound(tmp_path, monkeypatch):
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    centres = rng.normal(size=(4, 16)) * 3
+    labels = rng.integers(0, 4, 1500)
+    X = (centres[labels] + rng.normal(size=(1500, 16))).astype(np.float32)
+    np.save(tmp_path / "mine.npy", X)
+    np.save(tmp_path / "mine.labels.npy", np.array(["a", "b", "c", "d"])[labels])
+    monkeypatch.setenv("MUSICXAI_COLLECTIONS", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    at.selectbox(key="hub_embedding").set_value("collection: mine").run()
+    _ok(at)
+    assert any("1500 items" in c.value for c in at.caption)
+    acc = next(m for m in at.metric if m.label == "k-NN accuracy")
+    assert acc.value != "n/a" and float(acc.value) > 0.5
+    assert not at.get("audio")  # your own vectors: nothing to play, and nothing tries to

@@ -68,7 +68,11 @@ def servers(postgres_url):  # noqa: F811
         for p in procs:
             p.terminate()
         for p in procs:
-            p.wait(timeout=20)
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
 
 

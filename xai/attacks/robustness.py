@@ -14,6 +14,7 @@ Needs the audio cache (xai.audio.dataset); the shipped JSON is what the page sho
 from __future__ import annotations
 
 import json
+import math
 import time
 from itertools import combinations
 from pathlib import Path
@@ -224,9 +225,55 @@ def shipped_path() -> Path:
 
 
 def load_shipped(path: Path | None = None) -> dict | None:
-    """The shipped study (assets/adversarial/robustness.json), or None if it is not there."""
+    """The shipped study (assets/adversarial/robustness.json) with its statistics (:func:`with_statistics`), or
+    None if it is not there."""
     p = path or ASSETS / "adversarial" / "robustness.json"
-    return json.loads(p.read_text()) if p.exists() else None
+    return with_statistics(json.loads(p.read_text())) if p.exists() else None
+
+
+def holm(pvalues) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values (Holm 1979), in the given order; None stays None."""
+    idx = [i for i, p in enumerate(pvalues) if p is not None]
+    order = sorted(idx, key=lambda i: pvalues[i])
+    m, out, running = len(idx), list(pvalues), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        out[i] = round(running, 6)
+    return out
+
+
+def wilson(successes: int, n: int, z: float = 1.959964) -> list[float]:
+    """Wilson score 95 % interval of a proportion."""
+    p, den = successes / n, 1 + z * z / n
+    c, h = (p + z * z / (2 * n)) / den, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return [round(max(0.0, c - h), 4), round(min(1.0, c + h), 4)]
+
+
+def with_statistics(study: dict) -> dict:
+    """Add what a reviewer asks of the study without rerunning it: a Wilson 95 % interval (over clips) at every
+    epsilon of every accuracy curve, and Holm-adjusted p-values over each family of paired tests (all McNemar
+    tests together; the Wilcoxon tests, one per pair of models, together). The intervals cover clips only: each model kind was trained once
+    (one seed), so the spread over training runs is not in them."""
+    out = json.loads(json.dumps(study))
+    style, n = out.get("style") or {}, int(out.get("parameters", {}).get("n_style_clips", 0))
+    for m in style.get("models", {}).values():
+        if n:
+            m["accuracy_ci95"] = [wilson(int(round(a * n)), n) for a in m["accuracy"]]
+    tests = style.get("paired_tests", [])
+    for t, adj in zip(tests, holm([t.get("mcnemar_p") for t in tests]), strict=True):
+        t["mcnemar_p_holm"] = adj
+    # one Wilcoxon test per pair of models (it is repeated on every epsilon's row): the family is the pairs
+    pairs = {(t["a"], t["b"]): t.get("wilcoxon_p") for t in tests}
+    adjusted = dict(zip(pairs, holm(list(pairs.values())), strict=True))
+    for t in tests:
+        t["wilcoxon_p_holm"] = adjusted[(t["a"], t["b"])]
+    ins, n_ins = out.get("instrument"), int(out.get("parameters", {}).get("n_instrument_clips", 0))
+    if ins and n_ins:
+        for r in ins.get("untargeted", []):
+            r["accuracy_ci95"] = wilson(int(round(r["accuracy"] * n_ins)), n_ins)
+    out.setdefault("statistics", "Wilson 95 % intervals over clips; Holm-adjusted p-values per family of tests; one "
+                                 "training seed per model kind, so differences between training runs are not measured")
+    return out
 
 
 def clip_sweep(x: np.ndarray, models: dict, *, epsilons=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2), steps: int = 30,

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import zlib
 from pathlib import Path
@@ -31,7 +32,10 @@ MAX_TOKEN_CHARS = 8000  # a URL stays well under browsers' limits
 MAX_STATE_KEYS = 40
 MAX_STR = 300
 MAX_LIST = 64
+MAX_JSON_BYTES = 64_000  # a view's settings, unpacked: far more than any view has
+MAX_DEPTH = 4  # {"view", "state": {key: [values]}} is 3 deep
 _SIG_BYTES = 16
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Str:
@@ -123,6 +127,15 @@ SCHEMAS: dict[str, dict] = {
     "attack": {"model": Str(60), "method": Str(20), "target": Str(60), "epsilon": float, "steps": int,
                "start_s": float, "spectral": bool, "lr": float, "alpha": float,
                "clip_source": Str(20, ("example", "upload")), "clip_example": Str(200)},
+    # pages/attribute.py: the input (a score's piece or a recording's clip), the model, class and window, and the
+    # attribution's options (xai.local.attribution.AttributionOptions)
+    "attribute": {**_PIECE, "input": Str(20, ("score", "recording")), "target": Str(60), "start_bar": int,
+                  "clip_source": Str(20, ("example", "upload")), "clip_example": Str(200), "start_s": float,
+                  "method": Str(20, ("ig", "saliency", "occlusion", "gradcam")),
+                  "baseline": Str(20, ("silence", "mean", "blurred")), "n_steps": int,
+                  "segments": Str(20, ("auto", "bars-voices", "bars-registers")), "bars_per_segment": int,
+                  "n_registers": int, "n_time": int, "n_bands": int, "top_k": int, "randomised_layers": int,
+                  "compare_lime": bool, "lime_samples": int, "random_state": int},
 }
 GENERIC = "generic"
 
@@ -209,8 +222,12 @@ def _secret() -> bytes:
     return bytes.fromhex(key)
 
 
+def _mac(msg: bytes) -> bytes:
+    return hmac.new(_secret(), msg, hashlib.sha256).digest()[:_SIG_BYTES]
+
+
 def _sign(msg: bytes) -> str:
-    return _b64(hmac.new(_secret(), msg, hashlib.sha256).digest()[:_SIG_BYTES])
+    return _b64(_mac(msg))
 
 
 def _b64(b: bytes) -> str:
@@ -252,6 +269,28 @@ def encode(view: str, state: dict) -> str:
     return token
 
 
+def _depth(text: str) -> int:
+    """How deeply JSON text nests arrays and objects, read without parsing it (so no recursion limit is hit)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 _BROKEN = "This share link is broken (it was cut short or changed); showing the page as it opens by default."
 
 
@@ -267,15 +306,21 @@ def decode(token) -> tuple[str, dict]:
     if head != f"v{VERSION}":
         raise ParameterError("This share link was made by another version of Music XAI and cannot be opened here; "
                              "showing the page as it opens by default.")
-    if not hmac.compare_digest(sig, _sign((head + "." + payload).encode("ascii", "replace"))):
+    # Only base64url characters get as far as the signature check, which compares bytes with bytes.
+    if not _B64URL.fullmatch(payload) or not _B64URL.fullmatch(sig) or len(sig) % 4 == 1:
+        raise ParameterError(_BROKEN)
+    if not hmac.compare_digest(_unb64(sig), _mac((head + "." + payload).encode("ascii"))):
         raise ParameterError("This share link was changed after it was made, or made on another installation; "
                              "showing the page as it opens by default.")
     try:
         inflate = zlib.decompressobj()
-        raw = inflate.decompress(_unb64(payload), 200_000)
+        raw = inflate.decompress(_unb64(payload), MAX_JSON_BYTES)
         if inflate.unconsumed_tail:
             raise ValueError("too long")
-        d = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        if _depth(text) > MAX_DEPTH:
+            raise ValueError("nested too deeply")
+        d = json.loads(text)
     except (ValueError, zlib.error, UnicodeDecodeError) as e:
         raise ParameterError(_BROKEN) from e
     if not isinstance(d, dict) or set(d) != {"view", "state"}:

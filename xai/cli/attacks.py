@@ -4,7 +4,9 @@
   4-s window of a recording and prints {"original", "adversarial", "success", "snr_db", "linf", "iterations", ...}.
 * ``robustness`` precomputes the robustness study (accuracy vs epsilon, SNR at success, paired tests) for the
   style models and the instrument model's targeted attacks, into assets/adversarial/ (needs the audio cache).
-* ``veracity`` measures whether LIME finds planted perturbations (needs xai.local.lime and the audio cache).
+* ``veracity`` measures whether LIME finds an adversarial perturbation in the paper's settings (whole input,
+  planted in k segments, planted with a decoy), on test clips from the audio cache or re-rendered from
+  ``assets/hubness``.
 """
 
 from __future__ import annotations
@@ -12,17 +14,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from models import registry
 from xai._paths import ASSETS
 from xai.attacks import notes as sym
 from xai.attacks import robustness, veracity
 from xai.attacks import waveform as adv
 from xai.audio import clip as audio
+from xai.audio import dataset as audio_data
 from xai.contract import resolve_target
 from xai.errors import ParameterError
+from xai.recommender import embeddings
 from xai.symbolic import io, music
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "test_clips"]
 
 ASSETS = ASSETS / "adversarial"
 
@@ -38,8 +44,9 @@ def _attack(args) -> dict:
                                        lr=args.lr, alpha=args.alpha, spectral=args.spectral,
                                        random_start=args.random_start, random_state=args.random_state,
                                        stop_early=args.stop_early)
+    true = resolve_target(args.true, model.classes) if args.true else None
     clip = audio.load_audio(args.file)
-    res = adv.attack_clip(clip.waveform, model, opt, start_seconds=args.start)
+    res = adv.attack_clip(clip.waveform, model, opt, start_seconds=args.start, true_label=true)
     out = res.summary()
     if args.out:
         Path(args.out).write_bytes(audio.to_wav_bytes(res.adversarial))
@@ -53,6 +60,8 @@ def _print_attack(r: dict) -> None:
     snr = "inf" if r["snr_db"] is None else f"{r['snr_db']:.1f}"
     print(f"{r['model']}: {r['original']} -> {r['adversarial']} ({goal}; {verdict}) at {snr} dB SNR, "
           f"max |delta| {r['linf']:.2g}, {r['iterations']} steps")
+    if r.get("note"):
+        print(f"  {r['note']}")
     n = r.get("noise_control") or {}
     if n:
         print(f"  white noise at the same SNR: {n['label']} (answer changed in {n['changed_fraction']:.0%} of "
@@ -112,20 +121,49 @@ def _print_robustness(r: dict) -> None:
                                                           ins["targeted"]["success_by_class"].items()))
 
 
+def test_clips(n: int, *, model_name: str = "instrument") -> tuple[np.ndarray, list[int], str]:
+    """``n`` test clips spread evenly over the test split: (waveforms, ids, where they come from).
+
+    From the audio cache when it is there; otherwise rendered again from the shipped recommender collection
+    (``assets/hubness``), whose items keep every clip's notes, instrument, tempo and augmentation seed: the test
+    clips rendered with TimGM6mb (always on this machine) come back exactly, up to 16-bit rounding.
+    """
+    try:
+        data = audio_data.load("test")
+        idx = np.unique(np.linspace(0, len(data) - 1, min(n, len(data))).round().astype(int))
+        return data.waveform(idx), [int(i) for i in idx], "the audio cache's test split (evenly spaced)"
+    except FileNotFoundError:
+        emb = embeddings.load(model_name if model_name in embeddings.names() else "instrument")
+        m = emb.meta
+        pool = np.flatnonzero((m["split"] == embeddings.SPLITS.index("test")) &
+                              (m["soundfont"] == list(m["soundfont_names"]).index("timgm6mb")))
+        idx = pool[np.unique(np.linspace(0, pool.size - 1, min(n, pool.size)).round().astype(int))]
+        waves = np.stack([embeddings.clip_waveform(emb, int(i))[0] for i in idx])
+        return waves, [int(i) for i in idx], ("test-split clips rendered with TimGM6mb, re-rendered exactly from the "
+                                              "recommender collection (assets/hubness; ids are its item numbers)")
+
+
 def _veracity(args) -> dict:
     def progress(f, m):
         print(f"{f:4.0%} {m}", file=sys.stderr)
 
     out = Path(args.out) if args.out else ASSETS
-    return veracity.run_study(model_name=args.model, n_clips=args.clips, k=args.k, samples=args.samples,
-                              random_state=args.random_state, out_dir=out, progress=progress)
+    opts = veracity.VeracityOptions(k=args.k, samples=args.samples, random_state=args.random_state)
+    clips, ids, source = test_clips(args.clips, model_name=args.model)
+    command = (f"nice -n 10 python -m xai veracity --model {args.model} --clips {args.clips} --k {args.k} "
+               f"--samples {args.samples} --seed {args.random_state}")
+    return veracity.run_study(clips, registry.load(args.model), opts, clip_ids=ids, source=source,
+                              command=command, out_dir=out, progress=progress)
 
 
 def _print_veracity(r: dict) -> None:
-    s = r["summary"]
-    print(f"{r['parameters']['model']}, {s['n']} attacked clips, k={r['parameters']['k']}: "
-          f"LIME top-k flips {s['lime_flip_rate']:.0%}, energy top-k flips {s['energy_flip_rate']:.0%}; "
-          f"LIME recovers {s['lime_recall']:.0%} of the planted segments")
+    p = r["parameters"]
+    print(f"{p['model']}, {p['n_clips']} clips, k={p['k']}, {p['samples']} LIME samples; flip rates [95 % CI]:")
+    for s in r["summaries"].values():
+        rates = ", ".join(f"{name} {v['rate']:.0%} [{v['ci95'][0]:.0%}, {v['ci95'][1]:.0%}]"
+                          for name, v in (("LIME", s["lime_flip"]), ("energy", s["energy_flip"]),
+                                          ("random", s["random_flip"])) if v["rate"] is not None)
+        print(f"  {s['setting']}: n = {s['n']}; {rates or 'no successful attack'}")
 
 
 def _seed_flag(p) -> None:
@@ -149,6 +187,8 @@ def add_commands(sub) -> None:
             p.add_argument("--" + s["name"], type=float if s["type"] == "float" else int, default=None,
                            help=f"{s['help']} Default per method.")
     p.add_argument("--start", type=float, default=0.0, metavar="SECONDS", help="start of the 4-s window")
+    p.add_argument("--true", metavar="CLASS", help="the clip's real class, if known (an attack on a clip the model "
+                   "already gets wrong is not needed)")
     _seed_flag(p)
     p.add_argument("--out", metavar="FILE.wav", help="write the adversarial window as WAV")
     p.add_argument("--json", action="store_true")
@@ -180,7 +220,8 @@ def add_commands(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_robustness, show=_print_robustness)
 
-    p = sub.add_parser("veracity", help="does LIME find a planted adversarial perturbation? (needs the audio cache)")
+    p = sub.add_parser("veracity", help="does LIME find an adversarial perturbation? The paper's settings: whole "
+                       "input, planted, planted with a decoy")
     p.add_argument("--model", default="instrument")
     p.add_argument("--clips", type=int, default=40, metavar="N")
     p.add_argument("--k", type=int, default=3, help="segments planted and explained (default 3)")

@@ -47,6 +47,8 @@ def _add_sanity(sub) -> None:
     p.add_argument("--recompute", action="store_true",
                    help="run the suite now (minutes) instead of printing the numbers shipped for the model")
     p.add_argument("--subset", action="store_true", help="with --recompute: only the subset the tests run")
+    p.add_argument("--target", action="append", metavar="CLASS", help="a class (repeat; default all)")
+    p.add_argument("--layer", action="append", metavar="LAYER", help="a layer (repeat; default all the model's)")
     SanityOptions.add_arguments(p)
     p.add_argument("--seed", "--random-state", dest="random_state", type=int, default=0)
     p.add_argument("--write", action="store_true",
@@ -79,9 +81,12 @@ def _add_discover(sub) -> None:
     p = sub.add_parser("discover", help="discover concepts in a layer (NMF or NTD of its feature maps over the "
                        "shipped excerpts): importance per class, top excerpts, fidelity")
     p.add_argument("--layer", metavar="LAYER", help="a layer with a non-negative map (default: the model's default)")
-    DiscoveryOptions.add_arguments(p)
+    DiscoveryOptions.add_arguments(p, skip=("contrast",))
     p.add_argument("--class", dest="classes", action="append", metavar="CLASS",
                    help="factorise only this class's excerpts (repeat for several; default all)")
+    p.add_argument("--classes", dest="pair", nargs=2, metavar=("A", "B"),
+                   help="the paper's two-class mode: factorise only the excerpts of classes A and B and judge "
+                   "fidelity by which of the two the model prefers, so the concepts separate them")
     p.add_argument("--seed", "--random-state", dest="random_state", type=int, default=0,
                    help="seed of the factorisation (default 0)")
     p.add_argument("--top", type=int, default=5, metavar="N", help="top excerpts listed per concept (default 5)")
@@ -187,8 +192,12 @@ def sanity(args) -> dict:
                         progress=_progress_printer())
         out["test_subset"] = rep.summary() | {"p_values": rep.p_values.tolist()}
     if not args.subset:
-        rep = suite.run(model, options=_options_from_args(SanityOptions, args, {}), random_state=args.random_state,
-                        progress=_progress_printer())
+        for t in args.target or ():
+            _check_choice("class", t, model.classes, model.name)
+        for la in args.layer or ():
+            _check_choice("layer", la, model.layers, model.name)
+        rep = suite.run(model, targets=args.target, layers=args.layer, options=_options_from_args(SanityOptions, args, {}),
+                        random_state=args.random_state, progress=_progress_printer())
         out["full"] = rep.summary()
     if args.write:
         import json
@@ -303,18 +312,22 @@ def discover(args) -> dict | list:
         )
     if args.precompute:
         out = Path(args.out) if args.out else discovery.ASSETS
-        return discovery.precompute(model, excerpts, out=out, random_state=args.random_state,
+        return discovery.precompute(excerpts, model, out=out, random_state=args.random_state,
                                     progress=lambda m: print(m, file=sys.stderr))
     if args.top < 1:
         raise ParameterError(f"The '--top' option must be an int of at least 1, got {args.top}.")
+    if args.pair and args.classes:
+        raise ParameterError("Give either '--classes A B' (two-class mode) or '--class', not both.")
+    args.contrast = bool(args.pair)
+    classes = args.pair or args.classes
     options = _options_from_args(DiscoveryOptions, args, {})
     layer = args.layer or model.default_layer
-    for c in args.classes or ():
+    for c in classes or ():
         _check_choice("class", c, model.classes, model.name)
     opts = options.to_dict()
-    disc, status = discovery.cached(model, excerpts, layer=layer, method=opts.pop("method"),
+    disc, status = discovery.cached(excerpts, model, layer=layer, method=opts.pop("method"),
                                     n_concepts=opts.pop("n_concepts"), random_state=args.random_state,
-                                    classes=args.classes, curve=args.curve, progress=_progress_printer(), **opts)
+                                    classes=classes, curve=args.curve, progress=_progress_printer(), **opts)
     out = disc.summary(excerpts, top=args.top)
     out["source"] = status
     out["source_text"] = discovery.status_message(status)
@@ -335,12 +348,19 @@ def show_discover(result) -> None:
           f"({result['n_excerpts']} excerpts; {result['source_text']})")
     print(f"explained variance {result['explained_variance']:.2f}; accuracy with the concepts {f['accuracy']:.3f} "
           f"(original {f['original_accuracy']:.3f}), same answer for {f['agreement']:.1%}")
+    h = result.get("heldout_fidelity")
+    if h:
+        print(f"held out ({h['n_excerpts']} excerpts of other pieces): accuracy with the concepts {h['accuracy']:.3f} "
+              f"(original {h['original_accuracy']:.3f}; chance floor: one class {h['chance_accuracy']:.3f}, "
+              f"{h['n_concepts']} random concepts {h['random_accuracy']:.3f}), same answer for {h['agreement']:.1%}")
     for p in f.get("curve", []):
+        held = p.get("heldout")
         print(f"  K={p['n_concepts']:3d}: accuracy {p['accuracy']:.3f}, agreement {p['agreement']:.3f}, "
-              f"explained variance {p['explained_variance']:.2f}")
+              f"explained variance {p['explained_variance']:.2f}"
+              + (f"; held out {held['accuracy']:.3f} (random concepts {held['random_accuracy']:.3f})" if held else ""))
     for c in result["concepts"]:
         imp = sorted(c["importance"].items(), key=lambda kv: -kv[1])
         print(f"concept {c['id']}: most important for {imp[0][0]} ({imp[0][1]:+.2f}), least for {imp[-1][0]} "
-              f"({imp[-1][1]:+.2f})")
+              f"({imp[-1][1]:+.2f})" + "".join(f"; {n}" for n in c.get("flags", {}).get("notes", [])))
         for e in c["top_excerpts"]:
             print(f"    {e['piece']}, bars {e['start_bar']}-{e['end_bar']} (presence {e['score']:.2f})")

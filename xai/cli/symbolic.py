@@ -12,7 +12,20 @@ def predict_score(args) -> dict:
     """Classify the file ``args.file`` with the symbolic model ``args.model``: :meth:`Prediction.summary`'s shape."""
     piece = io.load(args.file)
     model = registry.load(args.model)
-    return predict.classify(piece, model).summary()
+    out = predict.classify(piece, model).summary()
+    out["piece"] = {**_about(piece), **out["piece"]}
+    return out
+
+
+def _about(piece) -> dict:
+    """What the file says the piece is, as read (xai.symbolic.fidelity): title, tempo, length, first bar, warnings."""
+    return {
+        "title": piece.title,
+        "tempo_qpm": round(float(piece.tempi[0][1]), 2),
+        "duration_seconds": round(float(piece.duration_seconds), 2),
+        "first_bar": int(piece.bar_numbers[0]) if piece.bar_numbers.size else None,
+        "reading_warnings": list(piece.warnings),
+    }
 
 
 def print_prediction(result: dict) -> None:
@@ -20,6 +33,10 @@ def print_prediction(result: dict) -> None:
     p = result["piece"]
     top = sorted(p["probabilities"].items(), key=lambda kv: -kv[1])
     print(f"{result['model']}: {p['label']} ({', '.join(f'{c} {v:.2f}' for c, v in top)})")
+    if "title" in p:
+        print(f"{p['title']}: ♩ = {p['tempo_qpm']:g}, {p['duration_seconds']:.0f} s, from bar {p['first_bar']}")
+        for w in p.get("reading_warnings", ()):
+            print(f"  note: {w}")
     for w in result["windows"]:
         lab = w["label"] or "(silent)"
         conf = f" {w['probabilities'][lab]:.2f}" if w["label"] else ""

@@ -34,42 +34,58 @@ def classes_used(disc: discovery.Discovery) -> tuple[str, ...] | None:
 
 @dataclass(frozen=True)
 class Settings:
-    """What names a discovery on the page: layer, method, K, the classes factorised (None: all), the seed."""
+    """What names a discovery on the page: layer, method, K, the classes factorised (None: all), the seed, and
+    whether the two classes are contrasted (the paper's two-class mode)."""
 
     layer: str
     method: str = "nmf"
     n_concepts: int = 8
     classes: tuple[str, ...] | None = None
     random_state: int = 0
+    contrast: bool = False
 
     @classmethod
     def of(cls, disc: discovery.Discovery) -> Settings:
         """The settings a discovery was made with."""
-        return cls(disc.layer, disc.method, int(disc.n_concepts), classes_used(disc), int(disc.random_state))
+        return cls(disc.layer, disc.method, int(disc.n_concepts), classes_used(disc), int(disc.random_state),
+                   bool(disc.params.get("contrast", False)))
 
     def key(self, model) -> tuple:
         """The key a result is held under: the model (by name and weights) and the settings."""
-        return (model.name, model.weights_sha256, self.layer, self.method, self.n_concepts, self.classes,
-                self.random_state)
+        key = (model.name, model.weights_sha256, self.layer, self.method, self.n_concepts, self.classes,
+               self.random_state)
+        return (*key, "contrast") if self.contrast else key
 
     def _kwargs(self) -> dict:
         return {"layer": self.layer, "method": self.method, "n_concepts": self.n_concepts,
-                "random_state": self.random_state, "classes": self.classes}
+                "random_state": self.random_state, "classes": self.classes, "contrast": self.contrast}
 
-    def lookup(self, model, excerpts: ExcerptSet) -> tuple[discovery.Discovery | None, str]:
+    def lookup(self, excerpts: ExcerptSet, model) -> tuple[discovery.Discovery | None, str]:
         """A stored result (the user's cache, else the shipped ones), or ``(None, 'missing' | 'stale')``."""
-        return discovery.cached(model, excerpts, compute=False, **self._kwargs())
+        return discovery.cached(excerpts, model, compute=False, **self._kwargs())
 
-    def compute(self, model, excerpts: ExcerptSet, *, curve: bool = False,
+    def compute(self, excerpts: ExcerptSet, model, *, curve: bool = False,
                 progress: Progress | None = None) -> tuple[discovery.Discovery, str]:
         """A fresh factorisation (never the shipped result; the user's cache unless ``curve`` is missing there)."""
-        return discovery.cached(model, excerpts, curve=curve, shipped=None, progress=progress, **self._kwargs())
+        return discovery.cached(excerpts, model, curve=curve, shipped=None, progress=progress, **self._kwargs())
+
+    @staticmethod
+    def channels(model, layer: str) -> int:
+        """Channels of ``layer`` of ``model``: the most concepts K can be (:func:`discovery.layer_channels`)."""
+        return discovery.layer_channels(model, layer)
+
+    @staticmethod
+    def identity(disc: discovery.Discovery) -> str:
+        """A short key of a result's concepts, for caches of what is computed from them (:func:`discovery.identity`)."""
+        return discovery.identity(disc)
 
 
 def summaries(disc: discovery.Discovery, excerpts: ExcerptSet, *, n: int = N_SUMMARY) -> list[dict]:
-    """One row per concept: where its top ``n`` excerpts come from, the classes it moves most, its share."""
+    """One row per concept: where its top ``n`` excerpts come from, the classes it moves most, its share, and a
+    caution when it nearly duplicates another concept or only detects one class (:func:`discovery.flags`)."""
     rows = []
     total = max(disc.presence_.sum(), 1e-12)
+    marks = discovery.flags(disc, n_top=n)
     for k in range(disc.n_concepts):
         top = discovery.top_excerpts(disc, k, n=n, excerpts=excerpts)
         counts = collections.Counter(r["class"] for r in top).most_common(2)
@@ -84,6 +100,7 @@ def summaries(disc: discovery.Discovery, excerpts: ExcerptSet, *, n: int = N_SUM
             "raises most": f"{up} ({imp[up]:+.2f})",
             "lowers most": f"{down} ({imp[down]:+.2f})",
             "share of the layer": float(disc.presence_[:, k].sum() / total),
+            "caution": "; ".join(marks[k]["notes"]),
         })
     return rows
 

@@ -39,11 +39,13 @@ Foscarin, F., Hoedt, K., Praher, V., Flexer, A., Widmer, G. (2022). Concept-Base
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,10 +54,10 @@ import numpy as np
 import torch
 
 from xai.concepts import factorise as factorisation
-from xai.concepts.excerpts import ASSETS, EXCERPTS_FILE, ExcerptSet, composer_of, load_excerpts
+from xai.concepts.excerpts import ASSETS, EXCERPTS_FILE, ExcerptSet, composer_of, load_excerpts, split_by_piece
 from xai.concepts.factorise import ntd_hals as _ntd_hals  # noqa: F401 - kept for bench/discovery.py
 from xai.concepts.layers import layer_activations, layer_info
-from xai.concepts.options import METHODS, DiscoveryOptions
+from xai.concepts.options import HOLDOUT, METHODS, DiscoveryOptions
 from xai.contract import Progress, Result, jsonable, no_progress
 from xai.errors import InputError, ParameterError
 from xai.symbolic import music
@@ -83,6 +85,12 @@ __all__ = [
     "status_message",
     "precompute",
     "DEFAULT_CONFIGS",
+    "project",
+    "flags",
+    "identity",
+    "layer_channels",
+    "split_by_piece",
+    "concept_label",
 ]
 
 METHOD_NAMES = {"nmf": "NMF", "ntd": "NTD"}
@@ -90,7 +98,10 @@ DEFAULT_KS = (1, 2, 4, 6, 8, 12, 16, 24, 32)
 DEFAULT_CONFIGS = tuple((layer, method, 8) for layer in ("block3", "block4") for method in METHODS)
 MIN_PER_CONCEPT = 2  # excerpts per concept: fewer and a factorisation can give each excerpt its own concept
 MIN_EXCERPTS = 8
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds the held-out excerpts and their fidelity; version 1 files still load (none held out)
+READABLE_VERSIONS = (1, 2)
+DUPLICATE_COSINE = 0.9  # concept directions closer than this are marked as near-duplicates
+DETECTOR_SHARE = 0.9  # a concept whose top excerpts come from one class more often than this is a class detector
 _NEG_TOL = 1e-6  # float noise around a ReLU's zero is not a negative activation
 
 
@@ -151,7 +162,15 @@ class Discovery(Result):
     fidelity_ : dict or None
         :func:`fidelity` of these K concepts on the same excerpts, when measured.
     fidelity_curve_ : tuple of dict
-        Fidelity of factorisations with other K (same method, layer, excerpts, seed), when measured.
+        Fidelity of factorisations with other K (same method, layer, excerpts, seed), when measured; each point
+        holds the held-out fidelity under ``'heldout'`` when excerpts were held out.
+    heldout_ : np.ndarray or None
+        (N,) bool: the excerpts left out of the factorisation (whole pieces, :func:`~xai.concepts.excerpts.
+        split_by_piece`); their presence maps are projections on the fixed concepts (:func:`project`). None when
+        every excerpt was factorised.
+    heldout_fidelity_ : dict or None
+        :func:`fidelity` on the held-out excerpts, with its chance floors (``chance_accuracy``,
+        ``random_accuracy``), when measured.
     """
 
     method: str
@@ -174,11 +193,18 @@ class Discovery(Result):
     factors_: tuple[np.ndarray, ...] = field(default=(), repr=False)
     fidelity_: dict | None = None
     fidelity_curve_: tuple[dict, ...] = ()
+    heldout_: np.ndarray | None = field(default=None, repr=False)
+    heldout_fidelity_: dict | None = None
 
     @property
     def n_excerpts(self) -> int:
         """Excerpts the concepts were found in."""
         return int(self.presence_.shape[0])
+
+    @property
+    def fitted_(self) -> np.ndarray:
+        """(N,) bool: the excerpts the factorisation was fitted on (all, unless some were held out)."""
+        return np.ones(self.n_excerpts, dtype=bool) if self.heldout_ is None else ~np.asarray(self.heldout_, bool)
 
     @property
     def scores_(self) -> np.ndarray:
@@ -198,7 +224,8 @@ class Discovery(Result):
         """The fidelity curve with this result's own K included, sorted by K."""
         points = {int(p["n_concepts"]): p for p in self.fidelity_curve_}
         if self.fidelity_ is not None:
-            points[self.n_concepts] = self.fidelity_
+            held = {"heldout": self.heldout_fidelity_} if self.heldout_fidelity_ else {}
+            points[self.n_concepts] = dict(self.fidelity_) | held
         return [points[k] for k in sorted(points)]
 
     def summary(self, excerpts: ExcerptSet | None = None, *, top: int = 5) -> dict:
@@ -219,9 +246,12 @@ class Discovery(Result):
             "classes_used": self.params.get("classes_used"),
             "explained_variance": round(float(self.explained_variance_), 6),
             "fidelity": fid,
+            "heldout_fidelity": dict(self.heldout_fidelity_) if self.heldout_fidelity_ is not None else None,
+            "contrast": bool(self.params.get("contrast", False)),
             "weights_sha256": self.weights_sha256,
             "concepts": [],
         }
+        marks = flags(self)
         for k in range(self.n_concepts):
             rows = top_excerpts(self, k, n=top, excerpts=excerpts)
             keys = ("piece", "start_bar", "end_bar", "score") if excerpts is not None else ("excerpt", "score")
@@ -229,6 +259,7 @@ class Discovery(Result):
                 "id": k + 1,
                 "importance": {c: round(v, 6) for c, v in self.importance(k).items()},
                 "top_excerpts": [{key: r[key] for key in keys} for r in rows],
+                "flags": marks[k],
             })
         return out
 
@@ -248,6 +279,8 @@ class Discovery(Result):
         if self.core_ is not None:
             arrays["core"] = self.core_.astype(np.float32)
             arrays |= {f"factor_{m}": f.astype(np.float32) for m, f in enumerate(self.factors_)}
+        if self.heldout_ is not None:
+            arrays["heldout"] = np.asarray(self.heldout_, dtype=bool)
         meta = {
             "format": "musicxai.discovery",
             "version": FORMAT_VERSION,
@@ -264,6 +297,7 @@ class Discovery(Result):
             "params": self.params,
             "fidelity": self.fidelity_,
             "fidelity_curve": list(self.fidelity_curve_),
+            "heldout_fidelity": self.heldout_fidelity_,
         }
         npz, js = folder / f"{stem}.npz", folder / f"{stem}.json"
         tmp = folder / f".{stem}.{os.getpid()}.tmp.npz"
@@ -283,7 +317,7 @@ class Discovery(Result):
             return None
         try:
             meta = json.loads(js.read_text(encoding="utf-8"))
-            if meta.get("format") != "musicxai.discovery" or meta.get("version") != FORMAT_VERSION:
+            if meta.get("format") != "musicxai.discovery" or meta.get("version") not in READABLE_VERSIONS:
                 return None
             with np.load(npz, allow_pickle=False) as z:
                 a = {k: z[k] for k in z.files}
@@ -310,6 +344,8 @@ class Discovery(Result):
                 factors_=factors,
                 fidelity_=meta.get("fidelity"),
                 fidelity_curve_=tuple(meta.get("fidelity_curve") or ()),
+                heldout_=a.get("heldout"),
+                heldout_fidelity_=meta.get("heldout_fidelity"),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -414,62 +450,74 @@ def _labels(y, N: int, n_classes: int) -> np.ndarray:
     return y
 
 
-def discover(
-    model,
-    X: np.ndarray,
-    *,
-    layer: str,
-    n_concepts: int,
-    method: str = "nmf",
-    y=None,
-    random_state: int = 0,
-    max_iter: int = 400,
-    tol: float = 1e-4,
-    excerpt_rank: int = 0,
-    ntd_solver: str = "hals",
-    excerpt_index=None,
-    excerpts_sha256: str = "",
-    batch_size: int = 64,
-    progress: Progress | None = None,
-) -> Discovery:
-    """Find ``n_concepts`` concepts in a layer's feature maps over the excerpts ``X``.
+_FIT_OPTIONS = ("method", "n_concepts", "max_iter", "tol", "excerpt_rank")  # what discover() itself uses
 
-    The layer's maps of all excerpts are factorised by NMF or NTD (see the module docstring). Each concept's
-    **importance** for class c follows ICE's estimate: the change of the class-c logit when one unit of the
-    concept (its unit-length direction p_k, added at every pitch x time position of the layer) is added,
+
+def _checked(model, X, *, layer: str, opts: DiscoveryOptions, ntd_solver: str) -> tuple[np.ndarray, tuple]:
+    """The inputs as float32 and the layer's (channels, pitch, time), after every check that needs no pass."""
+    if ntd_solver not in ("hals", "tensorly"):
+        raise ParameterError(f"The 'ntd_solver' parameter must be one of 'hals', 'tensorly', got {ntd_solver!r}.")
+    X = _check_inputs(X, opts.n_concepts)
+    shape = _layer_shape(_net(model), layer, X.shape[1:])
+    if opts.n_concepts > shape[0]:
+        raise ParameterError(
+            f"The 'n_concepts' parameter must be at most the layer's channels: '{layer}' has {shape[0]}, so it "
+            f"cannot hold {opts.n_concepts} concepts."
+        )
+    return np.asarray(X, dtype=np.float32), shape
+
+
+def _importance(gsum: np.ndarray, P: np.ndarray, labels: np.ndarray, n_classes: int) -> tuple[np.ndarray, tuple]:
+    """ICE's importance (classes, K) from the position-summed logit gradients, and its basis per class.
+
+    The change of the class-c logit when one unit of concept k (its unit-length direction p_k, added at every
+    pitch x time position of the layer) is added::
 
         importance[c, k] = mean over the excerpts n of class c of  sum over positions (h, w) of
                            < d logit_c(x_n) / d A[:, h, w],  p_k >
 
-    i.e. the directional derivative of the logit along the concept, computed exactly by back-propagation
-    (ICE estimates it by finite differences). Positive: more of the concept, more of the class. With no
-    labels, or for a class with no excerpts in ``X``, the mean runs over all excerpts (``importance_basis_``).
+    ICE estimates it by finite differences. With no labels, or for a class with no excerpts, the mean runs
+    over all excerpts (basis 'all' instead of 'class').
+    """
+    proj = np.einsum("ncd,kd->nck", gsum, P)  # (N, classes, K): each logit's derivative along each concept
+    importance = np.empty((n_classes, P.shape[0]))
+    basis = []
+    for c in range(n_classes):
+        mine = labels == c
+        basis.append("class" if mine.any() else "all")
+        importance[c] = proj[mine, c].mean(axis=0) if mine.any() else proj[:, c].mean(axis=0)
+    return importance, tuple(basis)
+
+
+def discover(X: np.ndarray, model, *, layer: str, n_concepts: int, method: str = "nmf", y=None,
+             random_state: int = 0, max_iter: int = 400, tol: float = 1e-4, excerpt_rank: int = 0,
+             ntd_solver: str = "hals", excerpt_index=None, excerpts_sha256: str = "", batch_size: int = 64,
+             progress: Progress | None = None) -> Discovery:
+    """Find ``n_concepts`` concepts in a layer's feature maps over the excerpts ``X``.
+
+    The layer's maps of all excerpts are factorised by NMF or NTD (see the module docstring). Each concept's
+    **importance** for each class is ICE's: the derivative of the class logit along the concept, computed
+    exactly by back-propagation (:func:`_importance` gives the formula). Positive: more of the concept, more
+    of the class.
 
     Parameters
     ----------
-    model
-        A :class:`models.registry.Model` (or anything with ``net``, ``classes`` and ``weights_sha256``).
     X : np.ndarray
         Piano rolls (N, 2, 88, 64); uint8 or float.
+    model
+        A :class:`models.registry.Model` (or anything with ``net``, ``classes`` and ``weights_sha256``).
     layer : str
-        A module name of the network whose output is a non-negative (channels, pitch, time) map, e.g. 'block3'.
-    n_concepts : int
-        K, from 1 to the layer's channels.
-    method : {'nmf', 'ntd'}
+        A module whose output is a non-negative (channels, pitch, time) map, e.g. 'block3'.
+    n_concepts, method, max_iter, tol, excerpt_rank
+        As :class:`DiscoveryOptions` (K at most the layer's channels).
     y : array of int, optional
         Class of each excerpt (index into ``model.classes``), for the per-class importance.
     random_state : int
         Seed of the factorisation's start.
-    max_iter, tol : int, float
-        Iterations and stopping tolerance of the factorisation.
-    excerpt_rank : int
-        NTD only: rank of the excerpt mode (0: 4 K, at most N).
     ntd_solver : {'hals', 'tensorly'}
         NTD only: our HALS (default) or tensorly's ``non_negative_tucker_hals`` (the reference, slower).
-    excerpt_index : array of int, optional
-        Row of each excerpt in the :class:`ExcerptSet` it came from (kept with the result).
-    excerpts_sha256 : str
-        Hash of that set (kept with the result, so a cache can tell sets apart).
+    excerpt_index, excerpts_sha256
+        Rows of the excerpts in the :class:`ExcerptSet` they came from, and its hash (kept with the result).
     batch_size : int
         Excerpts per forward/backward pass.
     progress : callable(fraction, message), optional
@@ -486,24 +534,12 @@ def discover(
         Too few excerpts (fewer than 8, or than 2 per concept); a layer with negative values.
     """
     opts = DiscoveryOptions(method=method, n_concepts=n_concepts, max_iter=max_iter, tol=tol, excerpt_rank=excerpt_rank)
-    if ntd_solver not in ("hals", "tensorly"):
-        raise ParameterError(f"The 'ntd_solver' parameter must be one of 'hals', 'tensorly', got {ntd_solver!r}.")
     report = progress or no_progress
     t0 = time.perf_counter()
-    net = _net(model)
-    X = _check_inputs(X, n_concepts)
-    shape = _layer_shape(net, layer, X.shape[1:])
-    if n_concepts > shape[0]:
-        raise ParameterError(
-            f"The 'n_concepts' parameter must be at most the layer's channels: '{layer}' has {shape[0]}, so it "
-            f"cannot hold {n_concepts} concepts."
-        )
-    classes = tuple(getattr(model, "classes", ()))
-    Xf = np.asarray(X, dtype=np.float32)
-    acts, gsum = _layer_data(net, Xf, layer, shape, grads=True, batch_size=batch_size,
+    Xf, shape = _checked(model, X, layer=layer, opts=opts, ntd_solver=ntd_solver)
+    acts, gsum = _layer_data(_net(model), Xf, layer, shape, grads=True, batch_size=batch_size,
                              progress=lambda f, m: report(0.3 * f, m))
-    if not classes:
-        classes = tuple(str(c) for c in range(gsum.shape[1]))
+    classes = tuple(getattr(model, "classes", ())) or tuple(str(c) for c in range(gsum.shape[1]))
     labels = _labels(y, len(Xf), len(classes))
     t_fact = time.perf_counter()
     P, S, info, core, factors = factorisation.factorise(
@@ -512,53 +548,56 @@ def discover(
     )
     t_fact = time.perf_counter() - t_fact
     report(0.96, "Explained variance and importance…")
-    ev = factorisation.explained_variance(acts, S, P)
-    proj = np.einsum("ncd,kd->nck", gsum, P)  # (N, classes, K): each logit's derivative along each concept
-    importance = np.empty((len(classes), n_concepts))
-    basis = []
-    for c in range(len(classes)):
-        mine = labels == c
-        basis.append("class" if mine.any() else "all")
-        importance[c] = proj[mine, c].mean(axis=0) if mine.any() else proj[:, c].mean(axis=0)
+    importance, basis = _importance(gsum, P, labels, len(classes))
     report(1.0, "Done")
+    params = {
+        "model": str(getattr(model, "name", "")),
+        "options": {k: v for k, v in opts.to_dict().items() if k in _FIT_OPTIONS}
+        | ({"ntd_solver": ntd_solver} if method == "ntd" else {}),
+        "layer_shape": list(shape), "window_quarters": Xf.shape[-1] / music.STEPS_PER_QUARTER,
+        "factorisation": info, "seconds_factorisation": round(t_fact, 3),
+        "seconds_total": round(time.perf_counter() - t0, 3),
+    }
     return Discovery(
-        method=method,
-        layer=layer,
-        n_concepts=int(n_concepts),
-        components_=P,
-        presence_=S,
-        explained_variance_=float(ev),
-        importance_=importance,
-        importance_basis_=tuple(basis),
-        classes=classes,
-        labels_=labels,
+        method=method, layer=layer, n_concepts=int(n_concepts), components_=P, presence_=S,
+        explained_variance_=float(factorisation.explained_variance(acts, S, P)), importance_=importance,
+        importance_basis_=basis, classes=classes, labels_=labels,
         excerpt_index_=np.arange(len(Xf)) if excerpt_index is None else np.asarray(excerpt_index, dtype=np.int64),
-        weights_sha256=str(getattr(model, "weights_sha256", "")),
-        excerpts_sha256=excerpts_sha256,
-        data_sha256=_array_hash(Xf),
-        random_state=int(random_state),
-        params={
-            "model": str(getattr(model, "name", "")),
-            "options": opts.to_dict() | ({"ntd_solver": ntd_solver} if method == "ntd" else {}),
-            "layer_shape": list(shape),
-            "window_quarters": X.shape[-1] / music.STEPS_PER_QUARTER,
-            "factorisation": info,
-            "seconds_factorisation": round(t_fact, 3),
-            "seconds_total": round(time.perf_counter() - t0, 3),
-        },
-        core_=core,
+        weights_sha256=str(getattr(model, "weights_sha256", "")), excerpts_sha256=excerpts_sha256,
+        data_sha256=_array_hash(Xf), random_state=int(random_state), params=params, core_=core,
         factors_=tuple(factors),
     )
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Fidelity
+# Projection of new excerpts, and fidelity
 # --------------------------------------------------------------------------------------------------------------
 
 
+def _project(acts: np.ndarray, P: np.ndarray, *, max_iter: int = 400) -> np.ndarray:
+    """Presence maps of new maps on fixed concept directions (NMF's projection; kept for the tests and bench)."""
+    return factorisation.nmf_project(acts, P, max_iter=max_iter)
+
+
+def project(acts: np.ndarray, discovery: Discovery) -> np.ndarray:
+    """Presence maps (N, K, pitch, time) of new layer maps (N, C, pitch, time) on a discovery's fixed concepts.
+
+    NMF: non-negative least squares at every position on the concept directions. NTD: the excerpt-factor row
+    of each new excerpt by non-negative least squares with the core and the other factors fixed
+    (:func:`~xai.concepts.factorise.ntd_project`), so new excerpts get presence maps of the same form as the
+    fitted ones. An NTD result without its core (never the case for results made here) falls back to NMF's.
+    """
+    if discovery.method == "ntd" and discovery.core_ is not None and len(discovery.factors_) == 4:
+        return factorisation.ntd_project(acts, discovery.core_, discovery.factors_)[1]
+    return factorisation.nmf_project(acts, discovery.components_)
+
+
 def _predict(net: torch.nn.Module, X: np.ndarray, *, layer: str | None = None, recon: np.ndarray | None = None,
-             batch_size: int = 128) -> np.ndarray:
-    """Predicted class of each input; with ``recon``, the layer's output is replaced by it (a forward hook)."""
+             outputs: Sequence[int] | None = None, batch_size: int = 128) -> np.ndarray:
+    """Predicted class of each input; with ``recon``, the layer's output is replaced by it (a forward hook).
+
+    With ``outputs`` (class indices), the answer is the argmax over those logits only (the two-class mode).
+    """
     held: dict[str, torch.Tensor] = {}
     handle = None
     if recon is not None:
@@ -570,6 +609,7 @@ def _predict(net: torch.nn.Module, X: np.ndarray, *, layer: str | None = None, r
         handle = module.register_forward_hook(hook)
     was_training = net.training
     net.eval()
+    cols = None if outputs is None else torch.as_tensor(list(outputs), dtype=torch.long)
     out = []
     try:
         with torch.inference_mode():
@@ -577,7 +617,9 @@ def _predict(net: torch.nn.Module, X: np.ndarray, *, layer: str | None = None, r
                 xb = torch.from_numpy(np.ascontiguousarray(X[i : i + batch_size], dtype=np.float32))
                 if recon is not None:
                     held["x"] = torch.from_numpy(np.ascontiguousarray(recon[i : i + batch_size]))
-                out.append(net(xb).argmax(dim=1).numpy())
+                logits = net(xb)
+                pred = logits.argmax(dim=1) if cols is None else cols[logits[:, cols].argmax(dim=1)]
+                out.append(pred.numpy())
     finally:
         if handle is not None:
             handle.remove()
@@ -585,7 +627,15 @@ def _predict(net: torch.nn.Module, X: np.ndarray, *, layer: str | None = None, r
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
+def _share_of_commonest(values: np.ndarray) -> float | None:
+    values = np.asarray(values)
+    if values.size == 0:
+        return None
+    return round(float(np.unique(values, return_counts=True)[1].max() / values.size), 6)
+
+
 def _fidelity_point(K, y, original, reconstructed, ev) -> dict:
+    """One fidelity measurement, with the floor a constant answer reaches (``chance_accuracy``, ``chance_agreement``)."""
     y = np.asarray(y)
     known = y >= 0
     acc = float(np.mean(reconstructed[known] == y[known])) if known.any() else float("nan")
@@ -598,38 +648,95 @@ def _fidelity_point(K, y, original, reconstructed, ev) -> dict:
         "agreement": round(float(np.mean(reconstructed == original)), 6),
         "explained_variance": round(float(ev), 6),
         "n_excerpts": int(len(y)),
+        "chance_accuracy": _share_of_commonest(y[known]),
+        "chance_agreement": _share_of_commonest(original),
     }
 
 
-def _project(acts: np.ndarray, P: np.ndarray, *, max_iter: int = 400) -> np.ndarray:
-    """Presence maps of new maps on fixed concept directions: non-negative least squares at every position."""
-    from sklearn.decomposition import non_negative_factorization
+def _random_floor(net, X, y, acts, K: int, *, layer: str, original, outputs, random_state: int,
+                  batch_size: int) -> dict:
+    """What K random concepts give: accuracy and agreement with the layer rebuilt from K random non-negative unit
+    directions (projected as NMF's are). A fidelity no better than this says nothing about the concepts."""
+    rng = np.random.default_rng([int(random_state), 7919, int(K)])
+    R = rng.random((int(K), acts.shape[1]))
+    R /= np.linalg.norm(R, axis=1, keepdims=True)
+    S = factorisation.nmf_project(acts, R)
+    pred = _predict(net, X, layer=layer, recon=factorisation.reconstruct(S, R), outputs=outputs,
+                    batch_size=batch_size)
+    known = np.asarray(y) >= 0
+    return {"random_accuracy": round(float(np.mean(pred[known] == y[known])), 6) if known.any() else None,
+            "random_agreement": round(float(np.mean(pred == original)), 6)}
 
-    N, C, h, w = acts.shape
-    V = acts.transpose(0, 2, 3, 1).reshape(-1, C).astype(np.float64)
-    W, _, _ = non_negative_factorization(V, H=P.astype(np.float64), n_components=P.shape[0], update_H=False,
-                                         solver="cd", max_iter=max_iter)
-    return W.reshape(N, h, w, -1).transpose(0, 3, 1, 2).astype(np.float32)
+
+def _measure(net, X, y, acts, S, P, *, layer: str, outputs=None, floor: bool = False, random_state: int = 0,
+             original: np.ndarray | None = None, batch_size: int = 128) -> dict:
+    """Fidelity of presence maps ``S`` on directions ``P`` over ``X`` whose layer maps are ``acts`` (``original``:
+    the model's own answers, when already known)."""
+    y = np.asarray(y if y is not None else np.full(len(X), -1))
+    if original is None:
+        original = _predict(net, X, outputs=outputs, batch_size=batch_size)
+    recon = factorisation.reconstruct(S, P)
+    point = _fidelity_point(P.shape[0], y, original,
+                            _predict(net, X, layer=layer, recon=recon, outputs=outputs, batch_size=batch_size),
+                            factorisation.explained_variance(acts, S, P))
+    if floor:
+        point |= _random_floor(net, X, y, acts, P.shape[0], layer=layer, original=original, outputs=outputs,
+                               random_state=random_state, batch_size=batch_size)
+    return point
 
 
-def fidelity(model, X: np.ndarray, y, *, layer: str, discovery: Discovery, batch_size: int = 128) -> dict:
-    """How much of the model's accuracy survives when ``layer`` is replaced by its K-concept reconstruction.
+def _outputs(model, classes: Sequence[str] | None, contrast: bool) -> list[int] | None:
+    """The logits the two-class mode compares (indices into the model's classes), or None for all of them."""
+    if not contrast:
+        return None
+    names = tuple(getattr(model, "classes", ()))
+    if classes is None or len(classes) != 2 or len(set(classes)) != 2:
+        raise ParameterError(f"The two-class mode needs exactly two different classes, got "
+                             f"{', '.join(classes) if classes else 'none'}.")
+    unknown = [c for c in classes if c not in names]
+    if unknown:
+        raise ParameterError(f"There is no class '{unknown[0]}'; the classes are {', '.join(names)}.")
+    return [names.index(c) for c in classes]
+
+
+def fidelity(X: np.ndarray, model, *, discovery: Discovery, y=None, layer: str | None = None,
+             outputs: Sequence[int] | None = None, floor: bool = False, batch_size: int = 128) -> dict:
+    """How much of the model's accuracy survives when the layer is replaced by its K-concept reconstruction.
 
     The layer's output for each excerpt is replaced (by a forward hook) with ``sum_k S[n, k] * p_k``, the
     reconstruction from the concepts alone, and the rest of the network runs as usual. On the excerpts the
-    concepts were found in, S is the factorisation's own presence maps; on other excerpts, it is fitted by
-    non-negative least squares on the fixed concept directions.
+    concepts were found in, S is the factorisation's own presence maps; on other excerpts, it is their
+    projection on the fixed concepts (:func:`project`: NMF's per position, NTD's through its core).
+
+    Parameters
+    ----------
+    X : np.ndarray
+        Piano rolls (N, 2, 88, 64).
+    model
+        The model the concepts were found in.
+    discovery : Discovery
+        The concepts.
+    y : array of int, optional
+        Class of each excerpt (index into the model's classes; -1 unknown).
+    layer : str, optional
+        Must be the discovery's layer (the default).
+    outputs : sequence of int, optional
+        Judge the answer by these logits only (the two-class mode).
+    floor : bool
+        Also measure what K random concepts give (``random_accuracy``, ``random_agreement``).
+    batch_size : int
 
     Returns
     -------
     dict
         ``n_concepts``; ``accuracy`` (with the reconstruction) and ``original_accuracy`` (without) on the
         labelled excerpts; ``retained`` (their ratio); ``agreement`` (share of excerpts whose predicted class
-        is unchanged); ``explained_variance`` of the reconstruction on these excerpts; ``n_excerpts``.
+        is unchanged); ``explained_variance`` of the reconstruction on these excerpts; ``n_excerpts``;
+        ``chance_accuracy`` and ``chance_agreement`` (a constant answer's), and with ``floor`` the random ones.
     """
     net = _net(model)
     X = np.asarray(X, dtype=np.float32)
-    y = np.asarray(y if y is not None else np.full(len(X), -1))
+    layer = layer or discovery.layer
     if discovery.layer != layer:
         raise ParameterError(f"These concepts were found at layer '{discovery.layer}', not '{layer}'.")
     shape = _layer_shape(net, layer, X.shape[1:])
@@ -637,18 +744,22 @@ def fidelity(model, X: np.ndarray, y, *, layer: str, discovery: Discovery, batch
     if discovery.data_sha256 and _array_hash(X) == discovery.data_sha256:
         S = discovery.presence_
     else:
-        S = _project(acts, discovery.components_)
-    recon = factorisation.reconstruct(S, discovery.components_)
-    ev = factorisation.explained_variance(acts, S, discovery.components_)
-    return _fidelity_point(discovery.n_concepts, y, _predict(net, X, batch_size=batch_size),
-                           _predict(net, X, layer=layer, recon=recon, batch_size=batch_size), ev)
+        S = project(acts, discovery)
+    return _measure(net, X, y, acts, S, discovery.components_, layer=layer, outputs=outputs, floor=floor,
+                    random_state=discovery.random_state, batch_size=batch_size)
+
+
+def _curve_ks(ks, shape, n: int) -> list[int]:
+    if ks is None:
+        ks = [k for k in DEFAULT_KS if k <= shape[0] and MIN_PER_CONCEPT * k <= n]
+    return sorted({int(k) for k in ks})
 
 
 def fidelity_curve(
-    model,
     X: np.ndarray,
-    y,
+    model,
     *,
+    y=None,
     layer: str,
     method: str = "nmf",
     ks: Sequence[int] | None = None,
@@ -656,22 +767,24 @@ def fidelity_curve(
     max_iter: int = 400,
     tol: float = 1e-4,
     excerpt_rank: int = 0,
+    heldout_X: np.ndarray | None = None,
+    heldout_y=None,
+    outputs: Sequence[int] | None = None,
     batch_size: int = 128,
     progress: Progress | None = None,
 ) -> list[dict]:
     """:func:`fidelity` of a fresh factorisation for each K in ``ks``: how many concepts the layer needs.
 
-    The layer's maps are read once; each K is factorised with the same method, seed and options. Without
-    ``ks``, :data:`DEFAULT_KS` up to the layer's channels and half the excerpts.
+    The layer's maps are read once; each K is factorised on ``X`` with the same method, seed and options. With
+    ``heldout_X`` (excerpts of other pieces), each point also holds, under ``'heldout'``, the fidelity on them
+    (projected on that K's concepts) and what K random concepts give there: in-sample and held-out curves side
+    by side. Without ``ks``, :data:`DEFAULT_KS` up to the layer's channels and half the excerpts.
     """
     report = progress or no_progress
     net = _net(model)
     X = np.asarray(X, dtype=np.float32)
-    y = np.asarray(y if y is not None else np.full(len(X), -1))
     shape = _layer_shape(net, layer, X.shape[1:])
-    if ks is None:
-        ks = [k for k in DEFAULT_KS if k <= shape[0] and MIN_PER_CONCEPT * k <= len(X)]
-    ks = sorted({int(k) for k in ks})
+    ks = _curve_ks(ks, shape, len(X))
     for k in ks:
         DiscoveryOptions(method=method, n_concepts=k, max_iter=max_iter, tol=tol, excerpt_rank=excerpt_rank)
         if k > shape[0]:
@@ -679,19 +792,73 @@ def fidelity_curve(
     _check_inputs(X, max(ks) if ks else 1)
     acts, _ = _layer_data(net, X, layer, shape, grads=False, batch_size=batch_size,
                           progress=lambda f, m: report(0.1 * f, m))
-    original = _predict(net, X, batch_size=batch_size)
+    original = _predict(net, X, outputs=outputs, batch_size=batch_size)
+    held = None
+    if heldout_X is not None and len(heldout_X):
+        hX = np.asarray(heldout_X, dtype=np.float32)
+        held = (hX, heldout_y, _layer_data(net, hX, layer, shape, grads=False, batch_size=batch_size)[0],
+                _predict(net, hX, outputs=outputs, batch_size=batch_size))
     out = []
     for j, k in enumerate(ks):
         lo, hi = 0.1 + 0.9 * j / len(ks), 0.1 + 0.9 * (j + 1) / len(ks)
         t0 = time.perf_counter()
-        P, S, _, _, _ = factorisation.factorise(acts, k, method=method, max_iter=max_iter, tol=tol, excerpt_rank=excerpt_rank,
-                                   random_state=random_state,
-                                   progress=lambda f, m, lo=lo, hi=hi, k=k: report(lo + (hi - lo) * f, f"K = {k}: {m}"))
-        point = _fidelity_point(k, y, original, _predict(net, X, layer=layer, recon=factorisation.reconstruct(S, P),
-                                                         batch_size=batch_size), factorisation.explained_variance(acts, S, P))
+        P, S, _, core, factors = factorisation.factorise(
+            acts, k, method=method, max_iter=max_iter, tol=tol, excerpt_rank=excerpt_rank, random_state=random_state,
+            progress=lambda f, m, lo=lo, hi=hi, k=k: report(lo + (hi - lo) * f, f"K = {k}: {m}"))
+        point = _measure(net, X, y, acts, S, P, layer=layer, outputs=outputs, original=original,
+                         batch_size=batch_size)
+        if held is not None:
+            hS = (factorisation.ntd_project(held[2], core, factors)[1] if core is not None
+                  else factorisation.nmf_project(held[2], P))
+            point["heldout"] = _measure(net, held[0], held[1], held[2], hS, P, layer=layer, outputs=outputs,
+                                        floor=True, random_state=random_state, original=held[3],
+                                        batch_size=batch_size)
         point["seconds"] = round(time.perf_counter() - t0, 3)
         out.append(point)
     report(1.0, "Done")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Duplicates and class detectors
+# --------------------------------------------------------------------------------------------------------------
+
+
+def flags(discovery: Discovery, *, n_top: int = 20, duplicate_cosine: float = DUPLICATE_COSINE,
+          detector_share: float = DETECTOR_SHARE) -> list[dict]:
+    """Per concept, what makes it suspect: a near-duplicate of another concept, or a mere class detector.
+
+    Two concepts are **near-duplicates** when the cosine of their directions exceeds ``duplicate_cosine`` (both
+    are non-negative, so the cosine is in [0, 1]); the factorisation then split one pattern in two. A concept is
+    a **class detector** when more than ``detector_share`` of its ``n_top`` most present excerpts come from
+    one class: it re-finds a label instead of a pattern shared across classes (the shipped set has equal
+    classes, so one class's share is 1/6 by chance).
+
+    Returns
+    -------
+    list of dict
+        Per concept: ``duplicates`` (0-based indices of the concepts it nearly duplicates), ``max_cosine`` (with
+        any other concept), ``top_class`` and ``top_class_share`` (among its top excerpts, labelled ones only),
+        ``class_detector`` (bool) and ``notes`` (plain sentences, empty when nothing is suspect).
+    """
+    P = np.asarray(discovery.components_, dtype=np.float64)
+    unit = P / np.maximum(np.linalg.norm(P, axis=1, keepdims=True), 1e-12)
+    cos = unit @ unit.T
+    np.fill_diagonal(cos, -np.inf)
+    out = []
+    for k in range(discovery.n_concepts):
+        dup = [int(j) for j in np.flatnonzero(cos[k] > duplicate_cosine)]
+        top = [r["class"] for r in top_excerpts(discovery, k, n=n_top) if r["class"] is not None]
+        counts = collections.Counter(top).most_common(1)
+        cls, share = (counts[0][0], counts[0][1] / len(top)) if counts else (None, 0.0)
+        detector = bool(top) and share > detector_share
+        notes = [f"near-duplicate of {', '.join(concept_label(j) for j in dup)} (cosine "
+                 f"{max(cos[k, j] for j in dup):.2f})"] if dup else []
+        if detector:
+            notes.append(f"class detector: {share:.0%} of its top {len(top)} excerpts are {cls}")
+        out.append({"duplicates": dup, "max_cosine": round(float(cos[k].max()), 4) if discovery.n_concepts > 1
+                    else None, "top_class": cls, "top_class_share": round(float(share), 4),
+                    "class_detector": detector, "notes": notes})
     return out
 
 
@@ -780,8 +947,8 @@ def top_excerpts(
 class PiecePresence:
     """Where a discovery's concepts sit in one piece: its bar-aligned windows and each concept's presence map.
 
-    ``presence`` is (windows, K, pitch cells, time cells) on the layer's grid, found by non-negative least
-    squares on the fixed concept directions (as :func:`fidelity` does for new excerpts); ``strength`` is its
+    ``presence`` is (windows, K, pitch cells, time cells) on the layer's grid, the projection of the windows'
+    maps on the fixed concepts (:func:`project`, as :func:`fidelity` does for new excerpts); ``strength`` is its
     peak per window and concept, on the same scale as the shipped excerpts' ``presence_``.
     """
 
@@ -803,13 +970,14 @@ class PiecePresence:
         return int(np.argmax(s))
 
 
-def in_piece(model, discovery: Discovery, piece: music.Piece, *, hop: float = music.HOP_QUARTERS,
+def in_piece(piece: music.Piece, model, *, discovery: Discovery, hop: float = music.HOP_QUARTERS,
              batch_size: int = 64) -> PiecePresence:
     """Find a discovery's concepts in any piece (an upload, an example, a transcribed recording).
 
-    The piece is cut into the model's bar-aligned windows, run to the discovery's layer, and each position's
-    activation is explained by the fixed concept directions (non-negative least squares). Raises InputError for
-    a piece without notes and ParameterError for a model whose layer differs from the discovery's.
+    The piece is cut into the model's bar-aligned windows, run to the discovery's layer, and each window's
+    maps are projected on the fixed concepts (:func:`project`: NMF's per position, NTD's through its core).
+    Raises InputError for a piece without notes and ParameterError for a model whose layer differs from the
+    discovery's.
     """
     if piece.n_notes == 0:
         raise InputError("This piece has no notes, so there is nothing to look for concepts in.")
@@ -825,7 +993,7 @@ def in_piece(model, discovery: Discovery, piece: music.Piece, *, hop: float = mu
     if acts.shape[1] != discovery.components_.shape[1]:
         raise ParameterError(f"These concepts were found in a layer with {discovery.components_.shape[1]} channels; "
                              f"this model's '{discovery.layer}' has {acts.shape[1]}.")
-    S = _project(acts, discovery.components_)
+    S = project(acts, discovery)
     silent = np.array([w.n_notes == 0 for w in wins])
     S[silent] = 0.0
     return PiecePresence(piece=piece, windows=tuple(wins), presence=S)
@@ -906,9 +1074,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MUSICXAI_CACHE", Path.home() / ".cache" / "musicxai")) / "discovery"
 
 
-def _stem(model_name: str, layer: str, method: str, K: int, seed: int, classes, excerpts_sha: str) -> str:
-    subset = "all" if not classes else "+".join(sorted(classes))
-    raw = f"{model_name}_{layer}_{method}_k{K}_seed{seed}_{subset}_{excerpts_sha[:12]}"
+def _stem(model_name: str, layer: str, method: str, K: int, seed: int, classes, excerpts_sha: str, *,
+          holdout: float = HOLDOUT, contrast: bool = False) -> str:
+    """The file stem of a stored result; the default hold-out adds nothing, so the shipped names stay as they were."""
+    subset = "all" if not classes else ("_vs_" if contrast else "+").join(sorted(classes))
+    held = "" if float(holdout) == HOLDOUT else f"_ho{round(float(holdout) * 100)}"
+    raw = f"{model_name}_{layer}_{method}_k{K}_seed{seed}_{subset}{held}_{excerpts_sha[:12]}"
     return "".join(ch if ch.isalnum() or ch in "-_+." else "_" for ch in raw)
 
 
@@ -918,9 +1089,113 @@ def _model_labels(excerpts: ExcerptSet, rows: np.ndarray, classes: Sequence[str]
     return np.array([lookup.get(excerpts.classes[int(k)], -1) for k in excerpts.labels[rows]], dtype=np.int64)
 
 
+def _data_first(excerpts, model) -> tuple[ExcerptSet, object]:
+    """(excerpts, model), also from a caller still on the old model-first order (warned, then accepted)."""
+    if isinstance(model, ExcerptSet) and not isinstance(excerpts, ExcerptSet):
+        warnings.warn("discovery.cached takes the excerpts first and the model second.", DeprecationWarning,
+                      stacklevel=3)
+        return model, excerpts
+    return excerpts, model
+
+
+def _lookup(excerpts: ExcerptSet, model, stem: str, opts: DiscoveryOptions, *, shipped, curve: bool):
+    """A usable stored result and where it was found, else (None, None); and whether one was stale."""
+    stale = False
+    for where, folder in (("cached", cache_dir()), ("shipped", shipped)):
+        found = Discovery.load(folder, stem) if folder is not None else None
+        if found is None:
+            continue
+        if found.weights_sha256 != getattr(model, "weights_sha256", "") or found.excerpts_sha256 != excerpts.sha256:
+            stale = True
+            continue
+        if (float(found.params.get("holdout", 0.0)) != opts.holdout
+                or bool(found.params.get("contrast", False)) != opts.contrast):
+            continue  # made before held-out fidelity existed, or under other settings: compute it anew
+        if curve and not found.fidelity_curve_:
+            continue  # asked for the curve, which this one lacks: compute it below
+        return found, where, stale
+    return None, None, stale
+
+
+def _with_heldout(disc: Discovery, rows: np.ndarray, held_rows: np.ndarray, S_held: np.ndarray,
+                  W_held: np.ndarray | None, labels: np.ndarray, data_sha256: str) -> Discovery:
+    """The discovery over every row of ``rows``: fitted excerpts as factorised, held-out ones projected."""
+    is_held = np.isin(rows, held_rows)
+    presence = np.empty((len(rows), *disc.presence_.shape[1:]), dtype=np.float32)
+    presence[~is_held], presence[is_held] = disc.presence_, S_held
+    factors = disc.factors_
+    if disc.core_ is not None and W_held is not None:
+        excerpt_factor = np.empty((len(rows), factors[0].shape[1]), dtype=np.float32)
+        excerpt_factor[~is_held], excerpt_factor[is_held] = factors[0], W_held
+        factors = (excerpt_factor, *factors[1:])
+    return replace(disc, presence_=presence, labels_=labels, excerpt_index_=np.asarray(rows, dtype=np.int64),
+                   heldout_=is_held, factors_=factors, data_sha256=data_sha256)
+
+
+def _split(excerpts: ExcerptSet, rows: np.ndarray, opts: DiscoveryOptions, random_state: int) -> tuple:
+    """Fit and held-out rows; everything is fitted when holding pieces out would leave too few excerpts."""
+    fit_rows, held_rows = split_by_piece(excerpts, rows, holdout=opts.holdout, random_state=random_state)
+    if len(fit_rows) < max(MIN_EXCERPTS, MIN_PER_CONCEPT * opts.n_concepts) or len(held_rows) == 0:
+        return rows, rows[:0]
+    return fit_rows, held_rows
+
+
+def _compute(excerpts: ExcerptSet, model, *, layer: str, opts: DiscoveryOptions, random_state: int, classes,
+             curve: bool, ks, extra: dict, report: Progress) -> Discovery:
+    """Factorise the fitted pieces' excerpts, project the held-out ones, and measure fidelity on both."""
+    net, names = _net(model), tuple(getattr(model, "classes", excerpts.classes))
+    outputs = _outputs(model, classes, opts.contrast)
+    rows = excerpts.rows(classes=classes)
+    fit_rows, held_rows = _split(excerpts, rows, opts, random_state)
+    X, y = excerpts.rolls(fit_rows), _model_labels(excerpts, fit_rows, names)
+    share = 0.45 if curve else 0.85
+    fit_opts = {"max_iter": opts.max_iter, "tol": opts.tol, "excerpt_rank": opts.excerpt_rank} | extra
+    disc = discover(X, model, y=y, layer=layer, n_concepts=opts.n_concepts, method=opts.method,
+                    random_state=random_state, excerpt_index=fit_rows, excerpts_sha256=excerpts.sha256,
+                    progress=lambda f, m: report(share * f, m), **fit_opts)
+    report(share, "Measuring fidelity…")
+    fid = fidelity(X, model, discovery=disc, y=y, outputs=outputs)
+    held_fid, hX, hy = None, None, None
+    if len(held_rows):
+        report(share + 0.03, f"Projecting the {len(held_rows)} held-out excerpts…")
+        hX, hy = excerpts.rolls(held_rows), _model_labels(excerpts, held_rows, names)
+        acts, _ = _layer_data(net, hX, layer, tuple(disc.params["layer_shape"]), grads=False)
+        W = None
+        if disc.core_ is not None:
+            W, S = factorisation.ntd_project(acts, disc.core_, disc.factors_)
+        else:
+            S = factorisation.nmf_project(acts, disc.components_)
+        held_fid = _measure(net, hX, hy, acts, S, disc.components_, layer=layer, outputs=outputs, floor=True,
+                            random_state=random_state)
+        disc = _with_heldout(disc, rows, held_rows, S, W, _model_labels(excerpts, rows, names),
+                             _array_hash(excerpts.rolls(rows)))
+    points = _curve(X, y, hX, hy, model, disc, opts, random_state=random_state, ks=ks, outputs=outputs,
+                    report=lambda f, m: report(share + 0.05 + (0.95 - share) * f, m)) if curve else []
+    params = disc.params | {
+        "classes_used": list(classes) if classes else "all", "holdout": opts.holdout, "contrast": opts.contrast,
+        "n_fitted": len(fit_rows), "n_heldout": len(held_rows),
+        "heldout_pieces": len(set(np.asarray(excerpts.piece_ids, dtype=object)[held_rows].tolist())),
+        "options": opts.to_dict() | ({"ntd_solver": extra.get("ntd_solver", "hals")} if opts.method == "ntd" else {}),
+    }
+    return replace(disc, fidelity_=fid, fidelity_curve_=tuple(points), heldout_fidelity_=held_fid, params=params)
+
+
+def _curve(X, y, hX, hy, model, disc: Discovery, opts: DiscoveryOptions, *, random_state: int, ks, outputs,
+           report: Progress) -> list[dict]:
+    """The fidelity curve for the other K (in-sample, and held out when excerpts were held out)."""
+    shape = disc.params["layer_shape"]
+    others = [k for k in (ks or DEFAULT_KS) if k != opts.n_concepts]
+    others = [k for k in others if k <= shape[0] and MIN_PER_CONCEPT * k <= len(X)]
+    if not others:
+        return []
+    return fidelity_curve(X, model, y=y, layer=disc.layer, method=opts.method, ks=others, random_state=random_state,
+                          max_iter=opts.max_iter, tol=opts.tol, excerpt_rank=opts.excerpt_rank, heldout_X=hX,
+                          heldout_y=hy, outputs=outputs, progress=report)
+
+
 def cached(
-    model,
     excerpts: ExcerptSet,
+    model,
     *,
     layer: str,
     method: str = "nmf",
@@ -938,26 +1213,30 @@ def cached(
 
     A stored result counts only if it was made with this model's weights (``weights_sha256``) on this excerpt
     set; one made by other weights is never returned, and is recomputed (status 'recomputed'). A computed
-    result comes with :func:`fidelity` at its K (and the :func:`fidelity_curve` with ``curve``) and is written to
-    :func:`cache_dir` (never to the shipped folder).
+    result is fitted on the excerpts of most pieces and projects those of the others (``holdout``, split by
+    piece within each class, seeded by ``random_state``); it comes with :func:`fidelity` at its K on the fitted
+    excerpts (``fidelity_``) and on the held-out ones with its chance floors (``heldout_fidelity_``), the
+    :func:`fidelity_curve` with ``curve``, and is written to :func:`cache_dir` (never to the shipped folder).
 
     Parameters
     ----------
-    model, excerpts
-        The model and the excerpt set.
+    excerpts, model
+        The excerpt set and the model.
     layer, method, n_concepts, random_state
-        As :func:`discover`.
+        As :func:`discover`; ``random_state`` also seeds the held-out split.
     classes : sequence of str, optional
         Factorise only the excerpts of these classes (None: all).
     curve : bool
         Also measure fidelity for other K (``ks``, default :data:`DEFAULT_KS`); slower.
+    ks : sequence of int, optional
     compute : bool
         With False, only look up (returns ``(None, 'missing' | 'stale')`` when nothing usable is stored).
     shipped : path or None
         Folder of the precomputed results (None: do not look there).
     progress : callable(fraction, message), optional
     **options
-        ``max_iter``, ``tol``, ``excerpt_rank`` for :func:`discover`.
+        The other :class:`DiscoveryOptions` (``max_iter``, ``tol``, ``excerpt_rank``, ``holdout``, ``contrast``:
+        the two-class mode, which needs two ``classes``), and ``ntd_solver``, ``batch_size`` for :func:`discover`.
 
     Returns
     -------
@@ -965,45 +1244,22 @@ def cached(
         status is one of 'cached', 'shipped', 'computed', 'computed-unsaved', 'recomputed', 'stale', 'missing';
         :func:`status_message` turns it into a sentence.
     """
+    excerpts, model = _data_first(excerpts, model)
     known = {f.name for f in dataclasses.fields(DiscoveryOptions)}
-    DiscoveryOptions(method=method, n_concepts=n_concepts, **{k: v for k, v in options.items() if k in known})
-    name = str(getattr(model, "name", "model"))
-    stem = _stem(name, layer, method, n_concepts, random_state, classes, excerpts.sha256)
-    stale = False
-    for where, folder in (("cached", cache_dir()), ("shipped", shipped)):
-        if folder is None:
-            continue
-        found = Discovery.load(folder, stem)
-        if found is None:
-            continue
-        if found.weights_sha256 != getattr(model, "weights_sha256", "") or found.excerpts_sha256 != excerpts.sha256:
-            stale = True
-            continue
-        if curve and not found.fidelity_curve_:
-            continue  # asked for the curve, which this one lacks: compute it below
+    opts = DiscoveryOptions(method=method, n_concepts=n_concepts, **{k: v for k, v in options.items() if k in known})
+    extra = {k: v for k, v in options.items() if k not in known}
+    if opts.contrast:
+        _outputs(model, classes, True)  # two classes of the model, said before anything is read
+    stem = _stem(str(getattr(model, "name", "model")), layer, method, n_concepts, random_state, classes,
+                 excerpts.sha256, holdout=opts.holdout, contrast=opts.contrast)
+    found, where, stale = _lookup(excerpts, model, stem, opts, shipped=shipped, curve=curve)
+    if found is not None:
         return found, where
     if not compute:
         return None, "stale" if stale else "missing"
     report = progress or no_progress
-    rows = excerpts.rows(classes=classes)
-    X = excerpts.rolls(rows)
-    y = _model_labels(excerpts, rows, getattr(model, "classes", excerpts.classes))
-    share = 0.45 if curve else 0.9
-    disc = discover(model, X, y=y, layer=layer, n_concepts=n_concepts, method=method, random_state=random_state,
-                    excerpt_index=rows, excerpts_sha256=excerpts.sha256,
-                    progress=lambda f, m: report(share * f, m), **options)
-    report(share, "Measuring fidelity…")
-    fid = fidelity(model, X, y, layer=layer, discovery=disc)
-    points: list[dict] = []
-    if curve:
-        others = [k for k in (ks or DEFAULT_KS) if k != n_concepts]
-        shape = disc.params["layer_shape"]
-        others = [k for k in others if k <= shape[0] and MIN_PER_CONCEPT * k <= len(X)]
-        if others:
-            points = fidelity_curve(model, X, y, layer=layer, method=method, ks=others, random_state=random_state,
-                                    progress=lambda f, m: report(share + 0.05 + (0.95 - share) * f, m), **options)
-    params = disc.params | {"classes_used": list(classes) if classes else "all"}
-    disc = replace(disc, fidelity_=fid, fidelity_curve_=tuple(points), params=params)
+    disc = _compute(excerpts, model, layer=layer, opts=opts, random_state=random_state, classes=classes,
+                    curve=curve, ks=ks, extra=extra, report=report)
     report(1.0, "Done")
     try:
         disc.save(cache_dir(), stem)
@@ -1013,8 +1269,8 @@ def cached(
 
 
 def precompute(
-    model,
     excerpts: ExcerptSet,
+    model,
     *,
     configs: Sequence[tuple[str, str, int]] = DEFAULT_CONFIGS,
     out: str | os.PathLike = ASSETS,
@@ -1025,25 +1281,40 @@ def precompute(
     """Compute (layer, method, K) results over all excerpts with their fidelity curves and write them to ``out``.
 
     This is what ships in ``assets/discovery`` (``python -m xai discover --precompute``), so a fresh install
-    browses the default concepts at once. Returns one summary per configuration.
+    browses the default concepts at once; each is fitted on the default share of pieces and measured on the
+    held-out rest. Returns one summary per configuration.
     """
     out = Path(out)
     summary = []
     for layer, method, k in configs:
         t0 = time.perf_counter()
         progress(f"{layer} {method} K={k}…")
-        disc, _ = cached(model, excerpts, layer=layer, method=method, n_concepts=k, random_state=random_state,
+        disc, _ = cached(excerpts, model, layer=layer, method=method, n_concepts=k, random_state=random_state,
                          curve=curve, shipped=None)
         stem = _stem(str(getattr(model, "name", "model")), layer, method, k, random_state, None, excerpts.sha256)
         js = disc.save(out, stem)
         size = js.stat().st_size + js.with_suffix(".npz").stat().st_size
         rec = {"layer": layer, "method": method, "n_concepts": k, "explained_variance": disc.explained_variance_,
-               "fidelity": disc.fidelity_, "seconds": round(time.perf_counter() - t0, 1),
+               "fidelity": disc.fidelity_, "heldout_fidelity": disc.heldout_fidelity_,
+               "seconds": round(time.perf_counter() - t0, 1),
                "seconds_factorisation": disc.params.get("seconds_factorisation"), "bytes": size,
                "files": [js.name, js.with_suffix(".npz").name]}
         progress(json.dumps(rec))
         summary.append(rec)
     return summary
+
+
+def identity(discovery: Discovery) -> str:
+    """A short identity of a discovery's concepts (layer, method, K and the concept directions themselves), for
+    keys of caches that hold what was computed from them."""
+    h = hashlib.sha256(np.ascontiguousarray(discovery.components_, dtype=np.float32).tobytes()).hexdigest()[:16]
+    return f"{discovery.layer}_{discovery.method}_k{discovery.n_concepts}_{h}"
+
+
+def layer_channels(model, layer: str) -> int:
+    """Channels of a layer of a model: the most concepts a factorisation of it can hold."""
+    info = layer_info(_net(model), [layer], input_shape=(2, music.N_PITCHES, 64))
+    return int(info[0]["channels"])
 
 
 def concept_label(k: int) -> str:

@@ -21,7 +21,7 @@ from xai.concepts import library as concepts
 from xai.errors import InputError, ParameterError
 from xai.symbolic import music
 
-__all__ = ["ExcerptSet", "load_excerpts", "composer_of", "ASSETS", "EXCERPTS_FILE"]
+__all__ = ["ExcerptSet", "load_excerpts", "composer_of", "split_by_piece", "ASSETS", "EXCERPTS_FILE"]
 
 ASSETS = ASSETS / "discovery"
 EXCERPTS_FILE = "excerpts.npz"
@@ -217,3 +217,42 @@ class ExcerptSet:
 def load_excerpts(path: str | os.PathLike | None = None) -> ExcerptSet:
     """The shipped excerpt corpus (``assets/discovery/excerpts.npz``), or the set saved at ``path``."""
     return ExcerptSet.load(Path(path) if path is not None else ASSETS / EXCERPTS_FILE)
+
+
+def split_by_piece(excerpts: ExcerptSet, rows, *, holdout: float, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to fit on and rows held out, so that no piece has excerpts on both sides.
+
+    Within each class, ``round(holdout * pieces)`` of its pieces (a seeded draw; at least one when the class has
+    two pieces or more and ``holdout > 0``, none when it has one) are held out with all their excerpts. Excerpts
+    of one piece share motifs and texture, so holding out excerpts rather than pieces would flatter any measure
+    taken on them.
+
+    Parameters
+    ----------
+    excerpts : ExcerptSet
+    rows : array of int
+        The excerpts to split (indices into ``excerpts``).
+    holdout : float
+        Share of each class's pieces held out, in [0, 1).
+    random_state : int
+        Seed of the draw.
+
+    Returns
+    -------
+    (np.ndarray, np.ndarray)
+        The rows to fit on and the rows held out, each in the order of ``rows``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if not 0.0 <= float(holdout) < 1.0:
+        raise ParameterError(f"The 'holdout' parameter must be a number in [0, 1), got {holdout!r}.")
+    held = np.zeros(len(rows), dtype=bool)
+    if holdout > 0 and len(rows):
+        rng = np.random.default_rng(random_state)
+        pieces = np.asarray(excerpts.piece_ids, dtype=object)[rows]
+        labels = np.asarray(excerpts.labels)[rows]
+        for c in np.unique(labels):
+            names = sorted(set(pieces[labels == c]))
+            n_out = min(len(names) - 1, max(1, int(round(holdout * len(names))))) if len(names) > 1 else 0
+            out = set(rng.permutation(names)[:n_out].tolist())
+            held |= (labels == c) & np.isin(pieces, list(out))
+    return rows[~held], rows[held]

@@ -15,7 +15,7 @@ import numpy as np
 from xai.contract import Progress
 from xai.errors import ParameterError
 
-__all__ = ["factorise", "reconstruct", "explained_variance", "ntd_hals"]
+__all__ = ["factorise", "reconstruct", "explained_variance", "ntd_hals", "nmf_project", "ntd_project"]
 
 
 def _noop(_f: float, _m: str) -> None:
@@ -204,6 +204,71 @@ def factorise(acts, K, *, method, max_iter, tol, excerpt_rank, random_state, sol
         core = (core * norms[None, :, None, None])[:, order]
         factors = tuple(factors)
     return np.ascontiguousarray(P, dtype=np.float32), np.ascontiguousarray(S, dtype=np.float32), info, core, factors
+
+
+def nmf_project(acts: np.ndarray, P: np.ndarray, *, max_iter: int = 400) -> np.ndarray:
+    """Presence maps of new maps on fixed NMF directions: non-negative least squares at every position.
+
+    Parameters
+    ----------
+    acts : np.ndarray
+        (N, C, h, w) non-negative maps.
+    P : np.ndarray
+        (K, C) concept directions.
+    max_iter : int
+        Iterations of the coordinate-descent solver.
+
+    Returns
+    -------
+    np.ndarray
+        (N, K, h, w) presence maps, float32.
+    """
+    from sklearn.decomposition import non_negative_factorization
+
+    N, C, h, w = acts.shape
+    V = acts.transpose(0, 2, 3, 1).reshape(-1, C).astype(np.float64)
+    W, _, _ = non_negative_factorization(V, H=P.astype(np.float64), n_components=P.shape[0], update_H=False,
+                                         solver="cd", max_iter=max_iter)
+    return W.reshape(N, h, w, -1).transpose(0, 3, 1, 2).astype(np.float32)
+
+
+def ntd_project(acts: np.ndarray, core: np.ndarray, factors: Sequence[np.ndarray], *,
+                max_iter: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """New excerpts in a fitted Tucker decomposition: their rows of the excerpt factor, and their presence maps.
+
+    The core and the channel, pitch and time factors stay fixed; each new excerpt's map T_n is explained as
+    ``G x0 u_n x1 U1 x2 U2 x3 U3`` with u_n >= 0 found by non-negative least squares (the basis
+    ``G x1 U1 x2 U2 x3 U3`` is non-negative, so this is NMF with that basis held fixed). Its presence maps are
+    then ``G x0 u_n x2 U2 x3 U3``, exactly as the fitted excerpts' are, so a held-out excerpt is scored the way
+    NTD scores its own rather than by the per-position projection NMF uses.
+
+    Parameters
+    ----------
+    acts : np.ndarray
+        (N, C, h, w) non-negative maps.
+    core : np.ndarray
+        (r0, K, h, w) Tucker core.
+    factors : sequence of np.ndarray
+        The factors of the (excerpt, channel, pitch, time) modes; the excerpt factor is not used.
+    max_iter : int
+        Iterations of the coordinate-descent solver.
+
+    Returns
+    -------
+    (np.ndarray, np.ndarray)
+        The excerpt-factor rows (N, r0) and the presence maps (N, K, h, w), float32.
+    """
+    from sklearn.decomposition import non_negative_factorization
+
+    G = np.asarray(core, dtype=np.float64)
+    U = [np.asarray(f, dtype=np.float64) for f in factors]
+    basis = _mode(_mode(_mode(G, U[1].T, 1), U[2].T, 2), U[3].T, 3)  # (r0, C, h, w)
+    B = basis.reshape(basis.shape[0], -1)
+    V = np.asarray(acts, dtype=np.float64).reshape(len(acts), -1)
+    W, _, _ = non_negative_factorization(V, H=B, n_components=B.shape[0], update_H=False, solver="cd",
+                                         max_iter=max_iter)
+    S = _mode(_mode(_mode(G, W.T, 0), U[2].T, 2), U[3].T, 3)  # (N, K, h, w)
+    return W.astype(np.float32), S.astype(np.float32)
 
 
 def reconstruct(S: np.ndarray, P: np.ndarray) -> np.ndarray:

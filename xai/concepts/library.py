@@ -21,9 +21,7 @@ import hashlib
 import json
 import math
 import os
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -31,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from xai import storage
 from xai._paths import ASSETS
 from xai.contract import jsonable
 from xai.errors import InputError, ParameterError
@@ -61,7 +60,7 @@ __all__ = [
 
 FORMAT = "musicxai.concepts"
 FORMAT_VERSION = 1
-SCHEMA_VERSION = 1  # of the SQLite tables; stored as PRAGMA user_version
+SCHEMA_VERSION = storage.SCHEMA_VERSION  # of the tables (one schema for SQLite and PostgreSQL: xai.storage)
 MIN_EXAMPLES = 8
 EXAMPLE_ORIGINS = ("excerpt", "file", "builtin", "discovered")
 CONCEPT_ORIGINS = ("user", "builtin", "discovered")
@@ -584,157 +583,50 @@ def default_library_path() -> Path:
     return Path(data_home) / "musicxai" / "library.sqlite"
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS concepts (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    description TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    author TEXT NOT NULL,
-    created TEXT NOT NULL,
-    updated TEXT NOT NULL,
-    metadata TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS examples (
-    id INTEGER PRIMARY KEY,
-    concept_id INTEGER NOT NULL REFERENCES concepts(id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    title TEXT NOT NULL,
-    source_name TEXT NOT NULL,
-    source_sha256 TEXT NOT NULL,
-    start_bar INTEGER NOT NULL,
-    end_bar INTEGER NOT NULL,
-    start_beat REAL NOT NULL,
-    end_beat REAL NOT NULL,
-    label TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    notes TEXT NOT NULL,
-    UNIQUE (concept_id, ordinal)
-);
-CREATE TABLE IF NOT EXISTS tcav_runs (
-    id INTEGER PRIMARY KEY,
-    created TEXT NOT NULL,
-    model TEXT NOT NULL,
-    concepts TEXT NOT NULL,
-    targets TEXT NOT NULL,
-    layers TEXT NOT NULL,
-    parameters TEXT NOT NULL,
-    results TEXT NOT NULL
-);
-"""
-
 _RUN_KEYS = {"created", "model", "concepts", "targets", "layers", "parameters", "results"}
 _RUN_ALIASES = {"concept": "concepts", "target": "targets", "layer": "layers"}
 
 
 class Library:
-    """The user's concepts and TCAV runs in one SQLite file.
+    """The user's concepts and TCAV runs: one SQLite file, or a PostgreSQL database several servers share.
 
     Every method opens its own short connection and runs in one transaction, so a failure (a crash, a bad
-    import, a full disk) leaves what was already saved as it was, and several app sessions can share a file.
+    import, a full disk, a database server that goes away) leaves what was already saved as it was, and several
+    app sessions (and servers) can share a library: writers are serialised, so concurrent saves lose nothing.
     Another process holding a write lock for longer than ``timeout`` seconds gives an InputError saying the
-    library is busy; a file that is not a SQLite database is reported as damaged and never written to.
+    library is busy; a file that is not a SQLite database is reported as damaged and never written to. The tables
+    and their migrations are :mod:`xai.storage`'s.
 
     Parameters
     ----------
-    path : path-like, optional
-        The SQLite file; default :func:`default_library_path`. Created with its folder on first use.
+    path : path-like or str, optional
+        The SQLite file, or a database URL (``postgresql://user@host:port/dbname``, ``sqlite:///path``). Default:
+        ``$MUSICXAI_DATABASE_URL`` when set, else :func:`default_library_path`. A file is created with its folder
+        on first use.
     timeout : float
-        Seconds to wait for another process's lock before giving up.
+        Seconds to wait for another process's lock (or a database server's answer) before giving up.
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, timeout: float = 2.0):
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 <= timeout <= 600:
-            raise ParameterError(f"The 'timeout' parameter must be a number in [0, 600], got {timeout!r}.")
-        self.path = Path(path).expanduser() if path is not None else default_library_path()
-        self.timeout = float(timeout)
-        self._ready = False
+        self._db = storage.Database(path, default=None if path is not None else default_library_path(),
+                                    timeout=timeout, what="concept library")
+        self.timeout = self._db.timeout
+        # where the library is, as the pages show it: the file, or the database server (without its password)
+        self.path = self._db.path if self._db.kind == "sqlite" else self._db.where
 
     def __repr__(self) -> str:
         return f"Library({str(self.path)!r})"
 
+    @property
+    def shared(self) -> bool:
+        """Whether the library is a database server shared by several app servers (PostgreSQL)."""
+        return self._db.kind == "postgresql"
+
     # -- connections
 
-    @contextmanager
-    def _tx(self, *, write: bool) -> Iterator[sqlite3.Connection]:
-        """One transaction on a fresh connection; SQLite's errors turned into sentences for the user."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise InputError(f"The concept library's folder {self.path.parent} cannot be created ({e}).") from None
-        if self.path.is_dir():
-            raise InputError(f"The concept library path {self.path} is a folder; choose a file name.")
-        con = None
-        try:
-            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-            con.execute("PRAGMA foreign_keys = ON")
-            if not self._ready:
-                self._prepare(con)
-            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        except sqlite3.OperationalError as e:
-            msg = str(e).lower()
-            if "locked" in msg or "busy" in msg:
-                raise InputError(
-                    f"The concept library is busy (another program or session is writing to {self.path}); "
-                    f"wait a moment and try again."
-                ) from None
-            if "unable to open" in msg or "readonly" in msg or "read-only" in msg:
-                raise InputError(
-                    f"The concept library at {self.path} cannot be opened for writing ({e}); check the path and "
-                    f"its permissions, or choose another path."
-                ) from None
-            if "disk i/o" in msg or "full" in msg:
-                raise InputError(
-                    f"The concept library at {self.path} could not be written ({e}); nothing was changed. Check "
-                    f"the free space and try again."
-                ) from None
-            raise self._damaged(e) from None
-        except sqlite3.DatabaseError as e:
-            raise self._damaged(e) from None
-        finally:
-            if con is not None:
-                con.close()
-
-    def _damaged(self, err: Exception) -> InputError:
-        return InputError(
-            f"The concept library at {self.path} is damaged; it was left untouched. Choose another path or "
-            f"restore a backup. (SQLite says: {err}.)"
-        )
-
-    def _prepare(self, con: sqlite3.Connection) -> None:
-        """Check the file is a concept library (or empty) and create the tables; never touch a foreign file."""
-        version = con.execute("PRAGMA user_version").fetchone()[0]  # reads the header: fails on a non-database
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if version > SCHEMA_VERSION:
-            raise InputError(
-                f"The concept library at {self.path} was made by a newer version of musicxai; update musicxai "
-                f"or choose another path."
-            )
-        if tables and "concepts" not in tables:
-            raise InputError(
-                f"The file {self.path} is a database of another program, not a concept library; it was left "
-                f"untouched. Choose another path."
-            )
-        if version < SCHEMA_VERSION or not tables:
-            # Statement by statement: executescript() would commit half-way in Python's legacy transaction mode.
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        con.execute(statement)
-                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                con.execute("COMMIT")
-            except BaseException:
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-                raise
-        self._ready = True
+    def _tx(self, *, write: bool):
+        """One transaction on a fresh connection (:meth:`xai.storage.Database.transaction`)."""
+        return self._db.transaction(write=write)
 
     # -- concepts
 
@@ -745,7 +637,7 @@ class Library:
         with self._tx(write=True) as con:
             self._save(con, concept, overwrite=overwrite)
 
-    def _save(self, con: sqlite3.Connection, c: Concept, *, overwrite: bool) -> None:
+    def _save(self, con: storage.Connection, c: Concept, *, overwrite: bool) -> None:
         row = con.execute("SELECT id FROM concepts WHERE name = ?", (c.name,)).fetchone()
         if row is not None and not overwrite:
             raise InputError(
@@ -807,7 +699,7 @@ class Library:
     def names(self) -> list[str]:
         """Names of the stored concepts, alphabetically."""
         with self._tx(write=False) as con:
-            return [r[0] for r in con.execute("SELECT name FROM concepts ORDER BY name COLLATE NOCASE, name")]
+            return [r[0] for r in con.execute("SELECT name FROM concepts ORDER BY LOWER(name), name")]
 
     def list(self) -> list[dict]:
         """One summary per concept (name, description, origin, author, n_examples, created, updated)."""
@@ -815,7 +707,7 @@ class Library:
             rows = con.execute(
                 "SELECT c.name, c.description, c.origin, c.author, c.created, c.updated, "
                 "(SELECT COUNT(*) FROM examples e WHERE e.concept_id = c.id) "
-                "FROM concepts c ORDER BY c.name COLLATE NOCASE, c.name"
+                "FROM concepts c ORDER BY LOWER(c.name), c.name"
             ).fetchall()
         keys = ("name", "description", "origin", "author", "created", "updated", "n_examples")
         return [dict(zip(keys, r)) for r in rows]

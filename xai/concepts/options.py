@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from xai.contract import Options, option
 
-__all__ = ["TCAVOptions", "DiscoveryOptions", "SanityOptions", "CORRECTIONS", "CLASSIFIERS", "METHODS", "MIN_SET_SIZE"]
+__all__ = ["TCAVOptions", "DiscoveryOptions", "SanityOptions", "CORRECTIONS", "CLASSIFIERS", "METHODS", "MIN_SET_SIZE",
+           "HOLDOUT"]
 
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh", "none")
 CLASSIFIERS = ("logistic", "sgd")
@@ -50,6 +51,7 @@ class TCAVOptions(Options):
 
 
 METHODS = ("nmf", "ntd")
+HOLDOUT = 0.25  # share of pieces held out by default: enough excerpts on both sides of the shipped set
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,14 @@ class DiscoveryOptions(Options):
     excerpt_rank: int = option(
         0, low=0, high=100_000, help="NTD only: rank of the excerpt mode (0: automatic, 4 K capped at the excerpts)."
     )
+    holdout: float = option(
+        HOLDOUT, low=0.0, high=0.5, label="Held-out share of pieces",
+        help="Share of each class's pieces left out of the factorisation; fidelity is also measured on their "
+        "excerpts (projected on the fixed concepts), with the chance floor beside it. 0 fits on every excerpt.")
+    contrast: bool = option(
+        False, label="Two-class mode",
+        help="The paper's two-class mode: factorise only the excerpts of two chosen classes and judge fidelity by "
+        "which of the two the model prefers, so the concepts separate the two instead of re-finding the classes.")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from xai.errors import ParameterError, XaiError
 from xai.export import report
 from xai.views.concepts import concept_importance
 
-__all__ = ["Finding", "FORMAT", "VERSION", "prediction_finding", "discovery_finding", "to_json", "to_html", "from_json"]
+__all__ = ["Finding", "FORMAT", "VERSION", "prediction_finding", "discovery_finding", "attribution_finding",
+           "to_json", "to_html", "from_json"]
 
 FORMAT = "musicxai.finding"
 VERSION = 1
@@ -169,3 +170,27 @@ def discovery_finding(disc, excerpts, concept: int, state: Mapping) -> Finding:
                  "explained_variance": float(disc.explained_variance_)},
         sections=(report.Section("Importance for each style", figures=(concept_importance(disc, concept),)),
                   report.Section("Where it is most present", table=tuple(rows))))
+
+
+ATTRIBUTION_CAVEAT = ("Pixel attributions say where a small change of the input would move the model's score, under "
+                      "one choice of baseline; they are not what the music 'means' to the model. Read them beside "
+                      "the completeness gap, the baselines, the randomisation check and the agreement with LIME.")
+
+
+def attribution_finding(result, *, audio: tuple = ()) -> Finding:
+    """The finding of a captum attribution (the Attributions view): its maps on the input and on the musical grid,
+    every check, and the top segments to hear (``audio``: (caption, WAV bytes) pairs)."""
+    from xai.views import attribution as views  # imported here: the figures bring plotly and captum's names
+
+    name = views.method_name(result.method)
+    return Finding(
+        view="attribute", title=f"{name}: {result.title or result.model} → {result.target_name}",
+        summary=ATTRIBUTION_CAVEAT, parameters={"model": result.model, "title": result.title, **result.options},
+        numbers=result.summary(), model=result.model,
+        sections=(report.Section(f"Where {name} puts the attribution",
+                                 figures=(views.input_map(result), views.grid_map(result)),
+                                 table=tuple(views.ranked_rows(result)[:12])),
+                  report.Section("Checks", figures=(views.agreement_heatmap(result), views.randomisation_plot(result),
+                                                    views.deletion_plot(result)),
+                                 table=tuple(views.baseline_rows(result))),
+                  report.Section("Listen", audio=tuple(audio))))

@@ -12,6 +12,10 @@ Two collections ship in ``assets/hubness/`` (built by ``python -m xai embeddings
   Their notes are read from that file.
 
 Embeddings are stored as float16 (d = 128 or 96), which changes distances by < 0.1 %.
+
+Your own collections (up to millions of items) are ``NAME.npy`` files of (n, d) float32 vectors in the folder
+``$MUSICXAI_COLLECTIONS``, each with an optional ``NAME.labels.npy`` (one class per item): :func:`collections` lists
+them (as ``collection: NAME``) and :func:`load` reads one, memory-mapped. Their items have no notes or sound.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,14 +45,16 @@ META_FILE = "embeddings.json"
 AUDIO_MODELS = ("instrument", "style_audio", "style_midlevel", "style_adversarial")
 SCORE_MODELS = ("composer",)
 SPLITS = ("train", "val", "test")
+COLLECTIONS_ENV = "MUSICXAI_COLLECTIONS"
+COLLECTION_PREFIX = "collection: "
 
 
 @dataclass(frozen=True)
 class Embedding(Result):
     """One embedding space: (n, d) vectors and per-item metadata (plain arrays and lists)."""
 
-    name: str  # the model whose penultimate layer it is
-    collection: str  # 'audio' or 'score'
+    name: str  # the model whose penultimate layer it is (or 'collection: NAME' for your own vectors)
+    collection: str  # 'audio', 'score' or 'vectors' (your own: no notes, no sound)
     vectors: np.ndarray  # (n, d) float32
     classes: tuple[str, ...]  # style classes (the 'class' of every item)
     labels: np.ndarray  # (n,) int index into classes
@@ -60,6 +67,8 @@ class Embedding(Result):
         """What item ``i`` is, in plain values (class, instrument, source piece, bars, tempo, ...)."""
         m = self.meta
         d = {"item": int(i), "class": self.classes[int(self.labels[i])], "piece": m["piece_names"][int(m["piece"][i])]}
+        if self.collection == "vectors":
+            return d
         if self.collection == "audio":
             d.update(instrument=m["instrument_names"][int(m["instrument"][i])],
                      soundfont=m["soundfont_names"][int(m["soundfont"][i])], split=SPLITS[int(m["split"][i])],
@@ -85,8 +94,51 @@ def names(root: Path | None = None) -> list[str]:
     return [e["name"] for e in meta["embeddings"]]
 
 
+def collections(folder: str | os.PathLike | None = None) -> dict[str, Path]:
+    """Your own collections: ``collection: NAME`` -> ``NAME.npy`` for each vectors file in ``folder`` (default
+    ``$MUSICXAI_COLLECTIONS``; none when it is not set)."""
+    folder = folder or os.environ.get(COLLECTIONS_ENV)
+    if not folder or not Path(folder).is_dir():
+        return {}
+    return {COLLECTION_PREFIX + p.stem: p for p in sorted(Path(folder).glob("*.npy"))
+            if not p.name.endswith(".labels.npy")}
+
+
+def load_collection(path: str | os.PathLike, *, name: str | None = None) -> Embedding:
+    """A collection of your own: (n, d) float32 vectors memory-mapped from ``path`` (a .npy file), with
+    ``<stem>.labels.npy`` beside it as the classes when present (else every item is of one class)."""
+    path = Path(path)
+    try:
+        X = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise InputError(f"The collection {path.name} is not a NumPy .npy array of vectors ({e}).") from None
+    if X.ndim != 2 or X.shape[0] < 3:
+        raise InputError(f"The collection {path.name} must be an (items x dimensions) array with at least 3 items; "
+                         f"it has shape {X.shape}.")
+    if X.dtype != np.float32:
+        X = np.asarray(X, dtype=np.float32)
+    lp = path.with_name(path.stem + ".labels.npy")
+    if lp.exists():
+        raw = np.load(lp, allow_pickle=False)
+        if raw.shape != (X.shape[0],):
+            raise InputError(f"{lp.name} has {raw.size} labels for {X.shape[0]} items; give one label per item.")
+        classes, labels = np.unique(raw, return_inverse=True)
+        classes = tuple(str(c) for c in classes)
+    else:
+        classes, labels = ("(no labels)",), np.zeros(X.shape[0], np.int64)
+    meta = {"piece": np.zeros(X.shape[0], np.int8), "piece_names": [""], "path": str(path)}
+    return Embedding(name=name or COLLECTION_PREFIX + path.stem, collection="vectors", vectors=X, classes=classes,
+                     labels=labels.astype(np.int64), meta=meta)
+
+
 def load(name: str, root: Path | None = None) -> Embedding:
-    """The shipped embedding space of model ``name`` with its items' metadata."""
+    """The shipped embedding space of model ``name`` with its items' metadata (or one of your
+    :func:`collections`, by its ``collection: NAME``)."""
+    if name.startswith(COLLECTION_PREFIX):
+        found = collections()
+        if name not in found:
+            raise InputError(f"There is no collection '{name[len(COLLECTION_PREFIX):]}' in ${COLLECTIONS_ENV}.")
+        return load_collection(found[name], name=name)
     a, meta = _assets(root)
     known = {e["name"]: e for e in meta["embeddings"]}
     if name not in known:
@@ -141,6 +193,8 @@ def clip_waveform(emb: Embedding, i: int) -> tuple[np.ndarray, bool]:
 
 def item_wav(emb: Embedding, i: int) -> bytes:
     """WAV bytes to listen to item ``i`` (audio: its clip; score: its notes on the piano)."""
+    if emb.collection == "vectors":
+        raise InputError("The items of your own collection are vectors only: there is nothing to play.")
     if emb.collection == "audio":
         x, _ = clip_waveform(emb, i)
         return audio.to_wav_bytes(x, audio.SAMPLE_RATE)

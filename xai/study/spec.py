@@ -55,7 +55,7 @@ KINDS: dict[str, Kind] = {
     "tcav": Kind(
         axes={"models": ("model", str), "concepts": ("concept", str), "classes": ("target", str),
               "layers": ("layer", str), **_SEEDS},
-        fixed={"relative_to": (str, ""), "library": (str, "")},
+        fixed={"relative_to": (str, ""), "library": (str, ""), "record": (bool, False)},
         options="xai.concepts.options:TCAVOptions",
         help="TCAV of a library or built-in concept for a class at a layer (xai.concepts.experiment.run)"),
     "discovery": Kind(

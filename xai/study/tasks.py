@@ -56,6 +56,8 @@ def tcav(p: dict) -> dict:
                          targets=[p["target"]], layers=[p["layer"]],
                          options=tcav_mod.TCAVOptions.from_dict(p["options"]), random_state=p["seed"])
     res = run.result
+    if p["record"]:  # also in the library's run log (the app's "previous runs"), as the CLI's tcav does
+        experiment.record(run, model, library=lib, command="python -m xai study")
     return {"records": res.to_records(), "scores": res.scores, "random_scores": res.random_scores,
             "cav_accuracies": res.cav_accuracies, "n_random_pool": run.n_pool, "weights_sha256": model.weights_sha256}
 
@@ -172,7 +174,8 @@ def execute(kind: str, params: dict) -> dict:
     except XaiError as e:
         return {"ok": False, "error": str(e), "seconds": round(time.perf_counter() - t0, 3), "host": where}
     except FileNotFoundError as e:
-        return {"ok": False, "error": f"a file it needs is missing: {e.filename}", "host": where,
+        missing = e.filename or str(e).strip() or "(not named)"
+        return {"ok": False, "error": f"a file it needs is missing: {missing}", "host": where,
                 "seconds": round(time.perf_counter() - t0, 3)}
     except Exception as e:  # noqa: BLE001 - a study keeps going past one broken cell; the message says what broke
         last = traceback.format_exception_only(type(e), e)[-1].strip()

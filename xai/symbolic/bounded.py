@@ -9,6 +9,7 @@ the title, part names, tempi, metres and notated end as JSON inside it.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Callable
@@ -31,7 +32,8 @@ def piece_to_bytes(piece: music.Piece) -> bytes:
     The source is left out on purpose: the parent holds the upload already, and the answer stays small.
     """
     meta = {"title": piece.title, "part_names": list(piece.part_names), "tempi": [list(t) for t in piece.tempi],
-            "time_signatures": [[float(b), str(s)] for b, s in piece.time_signatures], "end": piece.end}
+            "time_signatures": [[float(b), str(s)] for b, s in piece.time_signatures], "end": piece.end,
+            "warnings": [str(w) for w in getattr(piece, "warnings", ())]}
     buf = io.BytesIO()
     np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
              **{k: np.asarray(getattr(piece, k), dtype=t) for k, t in _ARRAYS.items()})
@@ -48,6 +50,9 @@ def piece_from_bytes(data: bytes, *, source: music.Source | None = None) -> musi
             arrays["bar_starts"].shape != arrays["bar_numbers"].shape:
         raise ValueError("the arrays of a piece do not match")
     end = meta.get("end")
+    extra = {}
+    if "warnings" in {f.name for f in dataclasses.fields(music.Piece)}:  # how the file was read, in sentences
+        extra["warnings"] = tuple(str(w) for w in meta.get("warnings", ()))
     return music.Piece(
         title=str(meta["title"]),
         part_names=tuple(str(p) for p in meta["part_names"]),
@@ -56,6 +61,7 @@ def piece_from_bytes(data: bytes, *, source: music.Source | None = None) -> musi
         end=None if end is None else float(end),
         source=source,
         **arrays,
+        **extra,
     )
 
 
@@ -93,6 +99,3 @@ def parse(loader: Callable[[bytes, dict], bytes] | str, data: bytes, options: di
         return piece_from_bytes(answer, source=source)
     except (ValueError, KeyError, TypeError, OSError) as exc:
         raise sandbox.WorkerError("the parser's answer is not a piece") from exc
-
-
-sandbox.preload("xai.symbolic.io", "xai.symbolic.bounded", "music21", "mido")

@@ -17,6 +17,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from xai._scratch import use_private_scratch
 from xai.errors import InputError
 from xai.symbolic import io as xio
 from xai.symbolic import music, score
@@ -40,6 +41,7 @@ def _musicxml(piece_id: str) -> bytes:
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     path, _, number = piece_id.partition("#")
+    use_private_scratch()  # music21 pickles what it parses: into this installation's own folder, not /tmp
     try:
         s = corpus.parse(path)
     except Exception as e:  # music21 raises many kinds of errors for a missing or odd corpus file

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from xai._scratch import use_private_scratch
 from xai.symbolic import music
 
 CLASSES = ("bach", "palestrina", "monteverdi", "trecento", "classical", "folk")
@@ -80,6 +81,7 @@ def _parse_file(rel_path: str) -> list[dict]:
     """Parse one corpus file into plain dicts of arrays (one per score; Essen files hold many tunes)."""
     from music21 import corpus, stream
 
+    use_private_scratch()  # music21 pickles what it parses: into this installation's own folder, not /tmp
     try:
         s = corpus.parse(rel_path)
     except Exception as e:  # noqa: BLE001 - a corpus file that fails in any way is reported, not fatal to the build

@@ -36,6 +36,7 @@ def _read(folder: Path) -> dict[str, dict]:
                 "path": path,
                 "class": e.get("class"),
                 "source": e.get("source", ""),
+                "piece_title": str(e.get("piece_title") or ""),  # the piece's real title, where its file lacks one
             }
     return out
 

@@ -561,7 +561,9 @@ def normalise_abc(text: str) -> str:
     music21 splits a ``Q:`` beat on single spaces, so ``Q:1/4 = 144`` gains an empty beat it counts as a whole
     note (144 whole-and-a-quarter notes a minute, read as 720 quarters), and it reads a bare ``Q:120`` as quarter
     notes where ABC means unit note lengths. Each field with a number becomes ``Q:"text" 1/4=N`` with N in
-    quarter notes per minute (a words-only tempo is left as written). Nothing else changes.
+    quarter notes per minute (a words-only tempo is left as written). A file without a version line is marked
+    ABC 2.1, so an accidental holds to the end of its bar as the standard says (music21 reads such a file as
+    ABC 1.3, where it holds for one note). Nothing else changes.
 
     Parameters
     ----------
@@ -605,7 +607,12 @@ def normalise_abc(text: str) -> str:
         new = canonical(m.group(1), m.start())
         return m.group(0) if new is None else f"[Q:{new}]"
 
-    return _Q_INLINE.sub(inline, _Q_LINE.sub(line, text))
+    text = _Q_INLINE.sub(inline, _Q_LINE.sub(line, text))
+    if not re.match(r"\s*%abc-\d", text):
+        # Without a version line music21 reads ABC 1.3, where an accidental holds for one note only; in the ABC
+        # 2.1 standard (and in every printed score) it holds to the end of the bar.
+        text = "%abc-2.1\n" + text
+    return text
 
 
 # --- Humdrum -------------------------------------------------------------------------------------------------------
@@ -615,11 +622,9 @@ _KERN_REF = re.compile(r"^!!!\s*([A-Za-z@0-9]+)[^:]*:\s*(.*)$")
 
 def _kern_fields(text: str) -> Fields:
     refs: dict[str, str] = {}
-    tempi, marks, bars = [], [], []
-    metre = key = ""
-    sig: tuple[tuple[str, int], ...] = ()
-    data_before_bar = False
-    seen_bar = sig_seen = False
+    found: dict = {"tempi": [], "marks": [], "metre": "", "key": "", "sig": None}
+    bars: list[int] = []
+    data_before_bar = seen_bar = False
     for raw in text.splitlines():
         line = raw.rstrip("\r")
         ref = _KERN_REF.match(line)
@@ -630,28 +635,7 @@ def _kern_fields(text: str) -> Fields:
             continue
         first = line.split("\t", 1)[0]
         if first.startswith("*"):
-            toks = line.split("\t")
-            for tok in toks:
-                mm = re.fullmatch(r"\*MM(\d+(?:\.\d+)?)", tok)
-                if mm:
-                    marks.append(tok)
-                    tempi.append(float(mm.group(1)))
-                    break
-            if not metre:
-                m = re.fullmatch(r"\*M(\d+)/(\d+)", first)
-                if m:
-                    metre = f"{m.group(1)}/{m.group(2)}"
-            if not sig_seen and any(re.fullmatch(r"\*k\[[a-g#\-n]*\]", t) for t in toks):
-                sig_seen = True
-                sigs = [tuple((s.upper(), a.count("#") - a.count("-")) for s, a in re.findall(r"([a-g])([#\-]+)", t))
-                        for t in toks if re.fullmatch(r"\*k\[[a-g#\-n]*\]", t)]
-                sig = max(sigs, key=sigs.count)  # voices may differ (a flat in the lower parts only)
-            if not key:
-                m = re.fullmatch(r"\*([A-Ga-g][#\-]?):(\w*)", first)
-                if m:
-                    tonic = m.group(1)[0].upper() + m.group(1)[1:].replace("#", "♯").replace("-", "♭")
-                    mode = _MODE_NAME.get(m.group(2)[:3].lower(), "minor" if m.group(1).islower() else "major")
-                    key = f"{tonic} {mode}"
+            _kern_interpretation(line.split("\t"), found)
             continue
         if first.startswith("="):
             seen_bar = True
@@ -672,15 +656,38 @@ def _kern_fields(text: str) -> Fields:
         title=title,
         composer=refs.get("COM", ""),
         lyricist=refs.get("LYR", "") or refs.get("TXA", ""),
-        tempi=tuple(tempi),
-        tempo_marks=tuple(marks),
-        key=key,
-        key_signature=sig if sig_seen else (),
-        metre=metre,
+        tempi=tuple(found["tempi"]),
+        tempo_marks=tuple(found["marks"]),
+        key=found["key"],
+        key_signature=found["sig"] or (),
+        metre=found["metre"],
         bar_numbers=tuple(bars),
         first_bar=first_bar,
         pickup=data_before_bar if bars else None,
     )
+
+
+def _kern_interpretation(toks: list[str], found: dict) -> None:
+    """Read one interpretation record (``*MM72``, ``*M3/2``, ``*k[b-]``, ``*F:ion``) into ``found``."""
+    for tok in toks:
+        mm = re.fullmatch(r"\*MM(\d+(?:\.\d+)?)", tok)
+        if mm:
+            found["marks"].append(tok)
+            found["tempi"].append(float(mm.group(1)))
+            break
+    first = toks[0]
+    m = re.fullmatch(r"\*M(\d+)/(\d+)", first)
+    if m and not found["metre"]:
+        found["metre"] = f"{m.group(1)}/{m.group(2)}"
+    sigs = [tuple((s.upper(), a.count("#") - a.count("-")) for s, a in re.findall(r"([a-g])([#\-]+)", t))
+            for t in toks if re.fullmatch(r"\*k\[[a-g#\-n]*\]", t)]
+    if sigs and found["sig"] is None:
+        found["sig"] = max(sigs, key=sigs.count)  # voices may differ (a flat in the lower parts only)
+    m = re.fullmatch(r"\*([A-Ga-g][#\-]?):(\w*)", first)
+    if m and not found["key"]:
+        tonic = m.group(1)[0].upper() + m.group(1)[1:].replace("#", "♯").replace("-", "♭")
+        mode = _MODE_NAME.get(m.group(2)[:3].lower(), "minor" if m.group(1).islower() else "major")
+        found["key"] = f"{tonic} {mode}"
 
 
 def _kern_title(refs: dict[str, str]) -> str:
@@ -1104,6 +1111,12 @@ def _mend_bars(piece: music.Piece, fields: Fields) -> tuple[music.Piece, list[st
         return dataclasses.replace(piece, bar_numbers=new), [
             f"The bars were numbered with gaps ({numbers[0]}–{numbers[-1]} for {numbers.size} bars); they are "
             "counted one by one."]
+    if numbers.size > 1 and np.any(np.diff(numbers) < 0) and (not src.size or np.all(np.diff(src) >= 0)):
+        # A bar numbered back to 0 in mid-piece (music21 on a Humdrum repeat) continues the bar before it.
+        fixed = np.maximum.accumulate(numbers)
+        return dataclasses.replace(piece, bar_numbers=fixed), [
+            f"A bar in mid-piece was numbered {int(numbers[np.argmax(np.diff(numbers) < 0) + 1])}; it keeps the "
+            "number of the bar it continues."]
     if not src.size or not numbers.size or np.array_equal(numbers, src) or not np.all(np.diff(src) >= 0):
         return piece, []
     if src.size == numbers.size:

@@ -19,7 +19,14 @@ The default :data:`DEFAULT_LIMITS` (a :class:`Limits`) are:
   refused before it is parsed; tied notes count once in the piece);
 - ``max_minutes = 30.0``: at most 30 minutes long at the file's own tempo (and at most
   ``max_minutes * 480`` beats, so a freak tempo cannot smuggle in an endless score);
-- ``max_tracks = 64``: a MIDI file may have at most 64 tracks.
+- ``max_tracks = 64``: a MIDI file may have at most 64 tracks;
+- ``cpu_seconds = 10.0`` and ``memory_mb = 768``: parsing runs in a child process (:mod:`xai.sandbox`) that is
+  stopped after 10 s of processor time or when it needs 768 MB more than it starts with.
+
+Before any parser runs, :mod:`xai.symbolic.prescan` reads the file once, cheaply, and refuses what no score
+needs: metres beyond 64 beats or a 1/64 beat, tempi of 0 or above 1,000 beats a minute, MIDI delta times longer
+than the standard's 4 bytes, more than 500,000 MIDI events, and scores that music21 could not read in a few
+seconds (more than 15,000 written notes and rests in MusicXML, 6,000 in Humdrum, 2,500 in an ABC tune).
 
 Formats
 -------
@@ -38,6 +45,7 @@ engraved later and its origin cited; for a compressed score that is the zip arch
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import io
 import math
 import re
@@ -46,9 +54,10 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from xml.etree import ElementTree
 
+from xai import sandbox
 from xai._upload import check_upload, identify, read_upload
 from xai.errors import InputError, ParameterError, XaiError, check_int
-from xai.symbolic import music
+from xai.symbolic import bounded, fidelity, music, prescan
 
 __all__ = ["SUPPORTED_EXTENSIONS", "Limits", "DEFAULT_LIMITS", "load", "load_bytes"]
 
@@ -84,12 +93,18 @@ class Limits:
         Longest playing time in minutes at the file's tempo (default 30).
     max_tracks : int
         Most tracks in a MIDI file (default 64).
+    cpu_seconds : float
+        Processor time the parsing may take, in a child process stopped past it (default 10 s).
+    memory_mb : int
+        Memory the parsing may add to what its process starts with, in MB (default 768).
     """
 
     max_bytes: int = 10_000_000
     max_notes: int = 50_000
     max_minutes: float = 30.0
     max_tracks: int = 64
+    cpu_seconds: float = 10.0
+    memory_mb: int = 768
 
     def __post_init__(self):
         check_int("max_bytes", self.max_bytes, 1, 2**40)
@@ -99,6 +114,12 @@ class Limits:
         if isinstance(m, bool) or not isinstance(m, (int, float)) or not math.isfinite(m) or m <= 0:
             raise ParameterError(f"The 'max_minutes' parameter must be a positive number, got {m!r}.")
         object.__setattr__(self, "max_minutes", float(m))
+        sandbox.Budget(cpu_seconds=self.cpu_seconds, memory_mb=self.memory_mb)  # refuses nonsense, in its words
+
+    @property
+    def budget(self) -> sandbox.Budget:
+        """The time and memory the parsing of one upload may take."""
+        return sandbox.Budget(cpu_seconds=self.cpu_seconds, memory_mb=self.memory_mb)
 
 
 DEFAULT_LIMITS = Limits()
@@ -136,7 +157,10 @@ def load(path, *, limits: Limits = DEFAULT_LIMITS) -> music.Piece:
 def load_bytes(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -> music.Piece:
     """Parse an uploaded file's bytes into a :class:`~xai.symbolic.music.Piece`, checking it on the way.
 
-    A MIDI file is first scanned with mido for its tracks, notes, drums and length, so that a huge or
+    Every file is first pre-scanned (:mod:`xai.symbolic.prescan`: metres, tempi, events and notes counted) in
+    this process, then parsed in a child process under ``limits.cpu_seconds`` and ``limits.memory_mb``
+    (:mod:`xai.sandbox`), so that no file can take more than its budget. There, a MIDI file is first scanned
+    with mido for its tracks, notes, drums and length, so that a huge or
     empty file is refused before any time is spent on it, and is then read directly from its ticks
     (:func:`~xai.symbolic.music.from_midi`). Notated formats are checked to look like their format before music21
     parses them. After conversion the piece must have pitched notes and stay within
@@ -168,28 +192,86 @@ def load_bytes(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -
     data, name = check_upload(data, filename, max_bytes=limits.max_bytes, check_name=_format_for,
                               too_big=lambda n, size: _too_big(n, size, limits))
     fmt = _format_for(name)
+    _prescan(data, name, fmt, limits)
+    # The parsing itself runs in a child process stopped past the time and memory budget (xai.sandbox).
+    return bounded.parse(_load_in_child, data, {"name": name, "limits": dataclasses.asdict(limits)},
+                         budget=limits.budget, what=f"'{name}'", source=music.Source.from_bytes(name, fmt, data))
 
+
+def _prescan(data: bytes, name: str, fmt: str, limits: Limits) -> None:
+    """The cheap checks, in this process: header, size in events or notes, metres and tempi (plain refusals)."""
+    if fmt == "midi":
+        _check_midi_header(data, name, limits)
+        prescan.scan_midi(data, name)
+    elif fmt == "musicxml":
+        _musicxml_text(data, name, limits)
+    elif fmt == "abc":
+        _abc_text(data, name)
+    else:
+        _humdrum_text(data, name)
+
+
+def _load_in_child(data: bytes, options: dict) -> bytes:
+    """In the sandbox's child: the upload parsed into a piece, as :func:`xai.symbolic.bounded.piece_to_bytes`."""
+    name, limits = options["name"], Limits(**options["limits"])
+    return bounded.piece_to_bytes(_load_checked(data, name, _format_for(name), limits))
+
+
+_WARM_UP = {
+    "warm.mid": b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk\x00\x00\x00\x0d"
+                b"\x00\x90\x3c\x50\x83\x60\x80\x3c\x00\x00\xff\x2f\x00",
+    "warm.abc": b"X:1\nT:Warm\nM:4/4\nL:1/8\nQ:1/4=100\nK:G\nGABc dedB|\n",
+    "warm.krn": b"**kern\n*M4/4\n*MM100\n=1\n4c\n4e\n2g\n*-\n",
+    "warm.xml": b'<?xml version="1.0"?><score-partwise version="3.1"><part-list><score-part id="P1"><part-name>W'
+                b'</part-name></score-part></part-list><part id="P1"><measure number="1"><attributes><divisions>1'
+                b"</divisions><time><beats>4</beats><beat-type>4</beat-type></time></attributes><note><pitch><step>"
+                b"C</step><octave>4</octave></pitch><duration>4</duration></note></measure></part></score-partwise>",
+}
+
+
+def _warm_up() -> None:
+    """Read a tiny file of each format once: the sandbox's zygote calls this, so its children start warm."""
+    for name, data in _WARM_UP.items():
+        bounded.piece_to_bytes(_load_checked(data, name, _format_for(name), DEFAULT_LIMITS))
+
+
+# The sandbox's zygotes import these once and read one tiny file of each format, so an upload costs a fork.
+sandbox.preload("xai.symbolic.io", "music21", "mido", warm="xai.symbolic.io:_warm_up")
+
+
+def _load_checked(data: bytes, name: str, fmt: str, limits: Limits) -> music.Piece:
+    """Parse and check an upload (the whole of it, as the parent saw it; the parent attaches its own source)."""
     source = music.Source.from_bytes(name, fmt, data)
     if fmt == "midi":
         midi_file = _precheck_midi(data, name, limits)
         piece = music.from_midi(midi_file, title=PurePath(name).stem or name, source=source)
+        piece = _as_written(piece, fidelity.read_fields(data, fmt))
         _check_piece(piece, name, limits)
         return piece
     elif fmt == "musicxml":
         score = _parse(_musicxml_text(data, name, limits), "musicxml", name)
     elif fmt == "abc":
-        score = _parse(_abc_text(data, name), "abc", name)
+        score = _parse(fidelity.normalise_abc(_abc_text(data, name)), "abc", name)
     else:
         score = _parse(_humdrum_text(data, name), "humdrum", name)
 
+    fields = fidelity.read_fields(data, fmt)
     try:
+        fidelity.repair_score(score, fields)
         piece = music.from_music21(score, title=_title(score, name), source=source)
     except XaiError:
         raise
     except Exception as exc:  # music21 objects can be malformed in ways only conversion finds
         raise _unreadable(name, fmt) from exc
+    piece = _as_written(piece, fields)
     _check_piece(piece, name, limits)
     return piece
+
+
+def _as_written(piece: music.Piece, fields) -> music.Piece:
+    """The piece mended to what its file says (tempo, bar numbers, title), with the reading's warnings kept."""
+    piece, reading = fidelity.correct(piece, fields)
+    return dataclasses.replace(piece, warnings=reading.warnings) if reading.warnings else piece
 
 
 # --- dispatch and shared checks -------------------------------------------------------------------------------
@@ -466,6 +548,7 @@ def _musicxml_text(data: bytes, name: str, limits: Limits) -> str:
     written = len(re.findall(r"<pitch[\s>]", text))
     if written > _PITCH_SLACK * limits.max_notes:
         raise _too_many_notes(name, written, limits)
+    prescan.scan_musicxml(text, name)
     return text
 
 
@@ -543,6 +626,7 @@ def _abc_text(data: bytes, name: str) -> str:
     key = _ABC_KEY.search(tune)
     if key is not None and not _ABC_LENGTH_OR_METRE.search(tune, 0, key.start()):
         tune = tune[: key.start()] + "L:1/8\n" + tune[key.start() :]
+    prescan.scan_abc(tune, name)
     return tune
 
 
@@ -553,4 +637,5 @@ def _humdrum_text(data: bytes, name: str) -> str:
             f"'{name}' does not look like a Humdrum score (it has no **kern spine with notes); "
             "check that you picked the right file."
         )
+    prescan.scan_humdrum(text, name)
     return text

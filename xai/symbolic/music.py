@@ -54,6 +54,7 @@ STEPS_PER_QUARTER = 4  # sixteenth-note grid
 WINDOW_QUARTERS = 16
 HOP_QUARTERS = 8
 DEFAULT_QPM = 100.0
+_MAX_BARS = 1_000_000  # bar lines from MIDI time signatures: far more than any piece within the upload limits
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Piece:
     time_signatures: tuple[tuple[float, str], ...] = ()
     source: Source | None = None
     end: float | None = None  # notated end (end of the last bar), when the file says it
+    warnings: tuple[str, ...] = ()  # plain sentences about how the file was read (xai.symbolic.fidelity)
 
     @property
     def n_notes(self) -> int:
@@ -178,6 +180,7 @@ class Piece:
             time_signatures=self.time_signatures,
             source=self.source,
             end=min(end, self.length) - start,
+            warnings=self.warnings,
         )
 
 
@@ -460,7 +463,7 @@ class _MidiEvents:
                 if starts:
                     on_tick, vel = starts.pop(0)
                     self._note(on_tick, tick, msg.note, vel, t_idx, msg.channel, track_name)
-            elif kind == "set_tempo":
+            elif kind == "set_tempo" and msg.tempo > 0:  # a tempo of 0 is refused by the loader's pre-scan
                 self.tempi.append((tick / self.tpb, 60_000_000.0 / msg.tempo))
             elif kind == "time_signature":
                 self.sigs.append((tick / self.tpb, msg.numerator, msg.denominator))
@@ -480,9 +483,12 @@ def _midi_bar_starts(sigs: list[tuple[float, int, int]], length: float) -> np.nd
     bar_starts = []
     for k, (start, num, den) in enumerate(sigs):
         stop = sigs[k + 1][0] if k + 1 < len(sigs) else max(length, start + 1e-9)
-        bar_len = num * 4.0 / den
+        bar_len = num * 4.0 / den if den else 0.0
         if bar_len <= 0:
             continue
+        if (stop - start) / bar_len > _MAX_BARS:  # a 1/65536 metre would ask for billions of bar lines
+            raise InputError(f"A time signature of {num}/{den} would cut this piece into more than "
+                             f"{_MAX_BARS:,} bars; correct the metre in your music program and try again.")
         bar_starts.extend(np.arange(start, stop, bar_len).tolist())
     return np.unique(np.asarray(bar_starts or [0.0], dtype=float))
 

@@ -46,7 +46,7 @@ __all__ = [
     "check_tempo",
 ]
 
-MAX_NUMERATOR = 64  # beats in a bar (64/64 to 64/1): more than any written metre, far below a bomb's
+MAX_NUMERATOR = 255  # beats in a bar: a MIDI byte's most; real cadenzas are written 65/4, 85/32 or 175/4
 MAX_DENOMINATOR = 64  # a sixty-fourth-note beat
 MAX_QPM = 1000.0  # beats a minute; MIDI tempo at least 60,000 microseconds a beat
 MAX_MIDI_EVENTS = 500_000  # mido reads about this many in a few seconds
@@ -130,8 +130,8 @@ def scan_midi(data: bytes, name: str, *, max_events: int = MAX_MIDI_EVENTS) -> M
 
     Checked: every delta time and length is at most 4 bytes long (a longer one overflows the reader), every
     tempo is above 0 and at most :data:`MAX_QPM` (one of 0 divides by zero), every time signature has a
-    numerator from 1 to :data:`MAX_NUMERATOR` and a denominator exponent up to 6 (1/64; 2**255 or 1/65536 build
-    bar lines without end), and there are at most ``max_events`` events. What is merely damaged (a truncated
+    numerator of at least 1 and a denominator exponent up to 6 (1/64; 2**255 or 1/65536 build bar lines without
+    end), and there are at most ``max_events`` events. What is merely damaged (a truncated
     track, a wrong chunk) is left to the MIDI reader, which refuses it with its own sentence.
 
     Parameters

@@ -9,18 +9,21 @@ music21 and verovio are imported where they are used (each takes seconds to impo
 
 from __future__ import annotations
 
-import base64
+import logging
 import re
 import tempfile
 from importlib.resources import files
 from pathlib import Path
 
+from xai._scratch import use_private_scratch
 from xai.errors import InputError, ParameterError
-from xai.symbolic import music
+from xai.symbolic import fidelity, music
 
 __all__ = ["engrave", "highlight"]
 
 _SUFFIX = {"musicxml": ".musicxml", "mxl": ".mxl", "abc": ".abc", "humdrum": ".krn"}
+_NOT_DRAWN = "This score could not be drawn; the piano roll shows its notes."
+_log = logging.getLogger(__name__)
 
 
 def _is_zip(data: bytes) -> bool:
@@ -36,13 +39,26 @@ def _kind(source: music.Source) -> str:
 
 
 def _parse(source: music.Source, kind: str):
-    """Parse the original file with music21 (first score of an opus), through a temporary file."""
+    """Parse the original file with music21 (first score of an opus), through a private temporary file.
+
+    The file goes into a folder of this user only (``tempfile`` makes it mode 700), and music21 is told neither to
+    pickle what it parsed nor to look for an old pickle (by default it keeps one in a scratch folder every user of
+    the machine shares, and loads it back at the next parse of the same path); its scratch folder is the
+    installation's private one all the same (:func:`xai._scratch.use_private_scratch`).
+    """
     from music21 import converter, stream
 
-    with tempfile.TemporaryDirectory() as tmp:
+    use_private_scratch()
+    if kind == "abc":  # the tune the piece was read from, its fields read as the loader reads them
+        text = fidelity.first_abc_tune(fidelity.decode_text(source.data))
+        score = converter.parseData(fidelity.normalise_abc(text), format="abc")
+        fidelity.repair_score(score, fidelity.read_fields(source.data, "abc"))
+        return score.scores[0] if isinstance(score, stream.Opus) and len(score.scores) else score
+    with tempfile.TemporaryDirectory(prefix="musicxai-") as tmp:
         path = Path(tmp) / f"score{_SUFFIX.get(kind, '')}"
         path.write_bytes(source.data)
-        score = converter.parse(str(path), format=None if kind in _SUFFIX else kind)
+        score = converter.parse(str(path), format=None if kind in _SUFFIX else kind, forceSource=True,
+                                storePickle=False)
     if isinstance(score, stream.Opus):
         scores = list(score.scores)
         if not scores:
@@ -52,12 +68,20 @@ def _parse(source: music.Source, kind: str):
 
 
 def _renumber_like(score, piece: music.Piece) -> None:
-    """Shift music21's bar numbers to the piece's where they differ (its ABC reader counts a full first bar as 0)."""
+    """Give music21's bars the piece's numbers: bar by bar where each part has as many bars as the piece (a Humdrum
+    score that starts at bar 115, an ABC tune counted past its repeats), else shifted by the first bar's difference
+    (music21's ABC reader counts a full first bar as 0)."""
     from music21 import stream
 
     parts = list(score.parts) if len(score.parts) else [score]
     first = next(iter(parts[0].getElementsByClass(stream.Measure)), None)
     if first is None or not piece.bar_numbers.size:
+        return
+    per_part = [list(p.getElementsByClass(stream.Measure)) for p in parts]
+    if all(len(ms) == piece.bar_numbers.size for ms in per_part):
+        for ms in per_part:
+            for m, n in zip(ms, piece.bar_numbers.tolist(), strict=True):
+                m.number = int(n)
         return
     shift = int(piece.bar_numbers[0]) - int(first.number)
     if shift:
@@ -125,12 +149,14 @@ def engrave(
     except InputError:
         raise
     except Exception as e:  # music21 and verovio raise many kinds of errors on odd files
-        raise InputError(f"The score of '{src.name}' could not be engraved ({type(e).__name__}).") from e
-    if not ok:
-        raise InputError(f"The score of '{src.name}' could not be engraved.")
+        _log.warning("Engraving failed for '%s' (sha256 %s, bars %s-%s): %r", src.name, src.sha256, start_bar,
+                     end_bar, e)
+        raise InputError(_NOT_DRAWN) from e
+    if not ok or tk.getPageCount() < 1:
+        _log.warning("Engraving failed for '%s' (sha256 %s, bars %s-%s): verovio drew no page", src.name,
+                     src.sha256, start_bar, end_bar)
+        raise InputError(_NOT_DRAWN)
     n = tk.getPageCount()
-    if n < 1:
-        raise InputError(f"The score of '{src.name}' has nothing to engrave.")
     if max_pages is not None:
         n = min(n, max(1, int(max_pages)))
     return [tk.renderToSVG(i) for i in range(1, n + 1)]
@@ -181,10 +207,12 @@ def _load(tk, piece: music.Piece, kind: str, start_bar: int | None, end_bar: int
     """Hand the score to verovio: the file itself for a whole MusicXML or Humdrum score, else through music21."""
     src = piece.source
     whole = start_bar is None and end_bar is None
-    if whole and kind == "mxl":
-        return tk.loadZipDataBase64(base64.b64encode(src.data).decode("ascii"))
-    if whole and kind in ("musicxml", "humdrum"):
-        return tk.loadData(src.data.decode("utf-8", errors="replace"))
+    if whole and kind in ("mxl", "musicxml", "humdrum"):
+        # Unpacked and decoded here (a score saved as UTF-16 reaches verovio as garbage otherwise); the XML
+        # declaration goes, as it would name the encoding the text no longer has.
+        text = re.sub(r"^\s*<\?xml[^>]*\?>", "", fidelity.decode_text(src.data), count=1)
+        if tk.loadData(text) and tk.getPageCount() > 0:
+            return True
     return tk.loadData(_excerpt_musicxml(piece, kind, start_bar, end_bar))
 
 

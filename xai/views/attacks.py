@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from xai.symbolic.music import note_name
-from xai.views.common import base_layout
+from xai.views.common import base_layout, rgba, wrap_title
 
 ORIGINAL, ADVERSARIAL, NOISE = "#1F3A5F", "#B3412B", "#9A9A9A"
 MODEL_COLOURS = {"style_audio": "#1F3A5F", "style_midlevel": "#3B7D4F", "style_adversarial": "#B3412B",
@@ -22,8 +22,10 @@ MODEL_COLOURS = {"style_audio": "#1F3A5F", "style_midlevel": "#3B7D4F", "style_a
 
 def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
     """The app's common figure style (:func:`xai.views.common.base_layout`: font, template) with a legend below."""
-    return base_layout(fig, title=title, height=height, margin={"l": 60, "r": 20, "t": 50, "b": 40},
-                        legend={"orientation": "h", "y": -0.3})
+    wrapped = wrap_title(title)  # two lines where half a page is too narrow for one
+    return base_layout(fig, title=wrapped, height=height + (25 if wrapped != title else 0),
+                       margin={"l": 60, "r": 20, "t": 75 if wrapped != title else 50, "b": 40},
+                       legend={"orientation": "h", "y": -0.3})
 
 
 def probabilities(classes: Sequence[str], original: Sequence[float], adversarial: Sequence[float], *,
@@ -75,6 +77,13 @@ def accuracy_vs_epsilon(study: dict, *, title: str = "Accuracy under attack (unt
                         line={"color": MODEL_COLOURS.get(name)},
                         customdata=[[e, s] for e, s in zip(eps, [None, *m["mean_snr_by_epsilon"]])],
                         hovertemplate="epsilon %{customdata[0]:g}: accuracy %{y:.2f}<extra></extra>")
+    for name, m in study["models"].items():  # Wilson 95 % bands over clips, where the study has them
+        ci = m.get("accuracy_ci95")
+        if ci:
+            colour = rgba(MODEL_COLOURS.get(name, "#777777"), 0.15)
+            fig.add_scatter(x=xs + xs[::-1], y=[c[1] for c in ci] + [c[0] for c in ci][::-1], fill="toself",
+                            fillcolor=colour, line={"width": 0}, hoverinfo="skip", showlegend=False,
+                            name=f"{m.get('title', name)}: 95 % interval")
     chance = study.get("chance")
     if chance:
         fig.add_hline(y=chance, line_dash="dot", annotation_text="chance")

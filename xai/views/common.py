@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from xai.symbolic.music import bars_text, note_name
 
-__all__ = ['CLASS_PALETTE', 'PART_PALETTE', 'SILENT', 'FONT', 'class_colors', 'note_name', 'bars_text', 'rgba', 'base_layout', 'tick_step', 'pitch_ticks', 'part_colorscale']
+__all__ = ['CLASS_PALETTE', 'PART_PALETTE', 'SILENT', 'FONT', 'class_colors', 'note_name', 'bars_text', 'rgba', 'base_layout', 'wrap_title', 'tick_step', 'pitch_ticks', 'part_colorscale']
 
 # Tableau 10: distinct hues that stay apart for the common colour-vision deficiencies and print well.
 CLASS_PALETTE = (
@@ -63,6 +63,23 @@ def base_layout(fig: go.Figure, **kw) -> go.Figure:
     )
     fig.update_layout(**(layout | kw))
     return fig
+
+
+def wrap_title(text: str, width: int = 44) -> str:
+    """A chart title on two lines when it is longer than ``width`` characters.
+
+    Plotly never wraps a title and cuts it at the figure's edge, so a title that fits a full-width chart is clipped
+    in half a page at 1280 px. The break goes before a parenthesis or after a colon where there is one, else at
+    the last space that fits.
+    """
+    if len(text) <= width or "<br>" in text:
+        return text
+    for sep, keep in ((" (", "("), (": ", ":")):
+        i = text.find(sep)
+        if 0 < i <= width:
+            return text[:i] + (keep if keep == ":" else "") + "<br>" + ("(" if keep == "(" else "") + text[i + len(sep):]
+    i = text.rfind(" ", 0, width)
+    return text if i <= 0 else text[:i] + "<br>" + text[i + 1:]
 
 
 def tick_step(n: int, max_ticks: int) -> int:

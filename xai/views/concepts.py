@@ -471,10 +471,21 @@ def concept_importance(discovery: Discovery, concept: int) -> go.Figure:
     )
 
 
-def concept_overview(discovery: Discovery, *, selected: int | None = None) -> go.Figure:
+def _flag_text(flag: dict) -> str:
+    """A short mark for a suspect concept: '⚠ ≈ 3' (near-duplicate of concept 3), '⚠ folk only' (class detector)."""
+    marks = [f"≈ {', '.join(str(j + 1) for j in flag.get('duplicates', []))}"] if flag.get("duplicates") else []
+    if flag.get("class_detector"):
+        marks.append(f"{flag.get('top_class')} only")
+    return (" ⚠ " + "; ".join(marks)) if marks else ""
+
+
+def concept_overview(discovery: Discovery, *, selected: int | None = None,
+                     flags: Sequence[dict] | None = None) -> go.Figure:
     """A concepts x classes grid of importance (blue lowers the class, red raises it), values written in.
 
-    One look says which concepts matter for which class; ``selected`` outlines one concept's row.
+    One look says which concepts matter for which class; ``selected`` outlines one concept's row. With
+    ``flags`` (:func:`xai.concepts.discovery.flags`), suspect concepts are marked on their row's label:
+    '⚠ ≈ 3' for a near-duplicate of concept 3, '⚠ folk only' for a mere class detector.
     """
     imp = discovery.importance_.T  # (K, classes)
     K = imp.shape[0]
@@ -501,6 +512,9 @@ def concept_overview(discovery: Discovery, *, selected: int | None = None) -> go
         shapes.append(dict(type="rect", xref="paper", x0=0, x1=1, y0=selected - 0.5, y1=selected + 0.5,
                            line=dict(color="#222", width=2), fillcolor="rgba(0,0,0,0)"))
     fig.update_yaxes(autorange="reversed")
+    if flags is not None:
+        fig.update_yaxes(tickmode="array", tickvals=labels,
+                         ticktext=[lab + _flag_text(f) for lab, f in zip(labels, flags)])
     fig.update_xaxes(side="top", tickangle=-30)
     return base_layout(fig, height=80 + 30 * K, margin=dict(l=10, r=10, t=40, b=10), shapes=shapes)
 
@@ -509,7 +523,10 @@ def fidelity_plot(points: Sequence[dict], *, chosen: int | None = None) -> go.Fi
     """Fidelity against K: the model's accuracy with the layer rebuilt from K concepts, and more.
 
     Lines: accuracy with the reconstruction, agreement with the original predictions, explained variance of
-    the layer; dashed: the original accuracy. ``chosen`` marks the K on show.
+    the layer; dashed: the original accuracy. ``chosen`` marks the K on show. Where the points hold held-out
+    fidelity (``'heldout'``, see :func:`xai.concepts.discovery.fidelity_curve`), the accuracy on held-out
+    pieces is drawn beside the in-sample one, with its chance floor: what as many random concepts give there,
+    and (dotted grey) always answering the commonest class.
     """
     pts = sorted(points, key=lambda p: p["n_concepts"])
     ks = [p["n_concepts"] for p in pts]
@@ -532,6 +549,7 @@ def fidelity_plot(points: Sequence[dict], *, chosen: int | None = None) -> go.Fi
         fig.add_trace(go.Scatter(x=[chosen, chosen], y=[0, 1.02], mode="lines+text", text=[f" K = {chosen}", ""],
                                  textposition="top right", textfont=dict(color=_REGION, size=12),
                                  line=dict(color=_REGION, width=1.5), hoverinfo="skip", showlegend=False))
+    _heldout_lines(fig, pts)
     log = bool(ks) and max(ks) / max(min(ks), 1) > 10  # K doubles along the curve: even steps on a log axis
     fig.update_xaxes(title_text="K (concepts)", type="log" if log else "linear", tickmode="array", tickvals=ks,
                      ticktext=[str(k) for k in ks], title_standoff=2)
@@ -544,6 +562,25 @@ def fidelity_plot(points: Sequence[dict], *, chosen: int | None = None) -> go.Fi
         legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0),
         margin=dict(l=10, r=10, t=40, b=10),
     )
+
+
+def _heldout_lines(fig: go.Figure, pts: Sequence[dict]) -> None:
+    """Held-out accuracy and its chance floors, after the in-sample lines (drawn only where measured)."""
+    held = [(p["n_concepts"], p["heldout"]) for p in pts if p.get("heldout")]
+    if not held:
+        return
+    ks = [k for k, _ in held]
+    for key, name, color, dash in (
+        ("accuracy", "accuracy on held-out pieces", "#C62828", "solid"),
+        ("random_accuracy", "held out, K random concepts (chance)", "#C62828", "dot"),
+    ):
+        fig.add_trace(go.Scatter(x=ks, y=[h.get(key) for _, h in held], mode="lines+markers", name=name,
+                                 line=dict(color=color, dash=dash, width=2), marker=dict(size=6, symbol="diamond"),
+                                 hovertemplate=f"K = %{{x}}: {name} %{{y:.1%}}<extra></extra>"))
+    chance = held[0][1].get("chance_accuracy")
+    if chance is not None:
+        fig.add_hline(y=chance, line=dict(color="#BBB", dash="dot", width=1.2),
+                      annotation_text=f"one class always {chance:.1%}", annotation_position="bottom left")
 
 
 __all__ += ["concepts_in_piece"]

@@ -28,7 +28,8 @@ def k_occurrence_histogram(nks: Mapping[str, np.ndarray], k: int, *, titles: Map
                                  hovertemplate="N_k = %{x}: %{y} items<extra>" + name + "</extra>"))
     fig.add_vline(x=hub_size * k - 0.5, line_dash="dot", line_color="#777",
                   annotation_text=f"hubs (N_k ≥ {hub_size * k:g})", annotation_position="top right")
-    fig.update_xaxes(title=f"k-occurrence N_{k} (in how many other items' top-{k} lists)")
+    # A long axis title in a chart half the page wide: a smaller font keeps it whole at 1280 px.
+    fig.update_xaxes(title=f"k-occurrence N_{k} (in how many other items' top-{k} lists)", title_font_size=12)
     fig.update_yaxes(title="items", type="log")
     return base_layout(fig, title=f"k-occurrence distribution (k = {k})", height=360)
 

@@ -11,6 +11,7 @@ import torch
 
 from tests._fakes import FakeAudioModel
 from xai.attacks import veracity
+from xai.contract import fields_equal
 
 SAMPLES = 88_200
 
@@ -46,10 +47,46 @@ def test_planted_perturbation_stays_in_its_segments():
     assert 0.0 <= c.lime_recall <= 1.0 and isinstance(c.lime_flip, bool)
     assert len(c.lime_top) == 3
     json.dumps(r.summary())
-    from xai.contract import fields_equal
-
     assert fields_equal(r, type(r).from_json(r.to_json()))
     assert fields_equal(c, type(c).from_json(c.to_json()))
+
+
+def test_every_paper_setting_is_run_and_the_decoy_misleads_energy_only():
+    m = FakeAudioModel(FakeSpecNet(), classes=("a", "b", "c"), name="fake_spec")
+    x = np.random.default_rng(0).standard_normal(SAMPLES).astype(np.float32) * 0.1
+    r = veracity.check_clip(x, m, k=3, samples=300, random_state=1)
+    assert list(r.cases()) == list(veracity.SETTINGS) == ["free", "confident", "planted", "decoy"]
+    free, conf, dec = r.free, r.confident, r.decoy
+    assert free.success and np.count_nonzero(r.delta_free) > r.delta_free.size // 2  # the whole input moved
+    assert np.abs(r.delta_free).max() <= veracity.SPEC_EPSILON / 3 + 1e-6
+    assert conf.success and len(conf.random_top) == 3 and isinstance(conf.random_flip, bool)
+    assert dec.success and len(dec.decoy) == 3 and not set(dec.decoy) & set(dec.planted)
+    spec = torch.from_numpy(r.spectrogram)
+    decoy_only = torch.from_numpy(r.delta_decoy * r.grid.mask(dec.decoy))
+    assert int(m.net.from_spectrogram((spec + decoy_only)[None]).argmax(1)[0]) == dec.original  # harmless alone
+    assert set(dec.energy_top) == set(dec.decoy) and dec.energy_recall == 0.0  # energy follows the decoy ...
+    assert dec.energy_flip is False and dec.planted_flip is True  # ... its pick flips nothing, the planted part does
+    assert r.planted.planted_flip  # the planted part alone is what changed the answer
+    assert fields_equal(r, type(r).from_json(r.to_json()))
+
+
+def test_wilson_interval_on_hand_values():
+    assert veracity.wilson(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert veracity.wilson(0, 30) == pytest.approx((0.0, 0.1135), abs=1e-4)
+    assert veracity.wilson(0, 0) == (None, None)
+
+
+def test_summary_counts_only_successful_attacks_and_pairs_them():
+    def row(success, lime, energy):
+        return {"free": {"success": success, "lime_flip": lime, "energy_flip": energy, "random_flip": False,
+                         "r2": 0.5, "lime_recall": None, "energy_recall": None}}
+
+    rows = [row(True, True, False)] * 6 + [row(True, False, False)] * 3 + [row(False, None, None)]
+    s = veracity.summarise(rows, "free")
+    assert s["n"] == 9 and s["clips"] == 10 and s["attack_success"]["rate"] == 0.9
+    assert s["lime_flip"]["k"] == 6 and s["lime_flip"]["n"] == 9 and s["energy_flip"]["rate"] == 0.0
+    assert s["lime_flip"]["ci95"] == list(veracity.wilson(6, 9))
+    assert s["mcnemar_lime_vs_energy"] == {"lime_only": 6, "energy_only": 0, "p": pytest.approx(0.0312, abs=1e-4)}
 
 
 def test_silent_clip_is_refused():

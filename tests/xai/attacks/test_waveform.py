@@ -150,6 +150,7 @@ def test_options_are_a_declaration_with_method_defaults():
     assert spec["steps"]["low"] == 1 and spec["steps"]["high"] == 5000 and "random_state" in spec
     cw = adv.AttackOptions.for_method("cw")
     assert (cw.epsilon, cw.steps, cw.learning_rate(), cw.cw_alpha()) == (0.01, 200, 2e-4, 10.0)
+    assert (cw.search_steps, cw.confidence) == (5, 0.0)
     assert adv.AttackOptions.for_method("fgsm").learning_rate() is None
     assert adv.AttackOptions.from_dict(cw.to_dict()) == cw
     with pytest.raises(ParameterError, match="'steps' parameter"):
@@ -178,3 +179,99 @@ def test_results_round_trip_through_json():
 
 def test_to_wav_clips_to_the_sample_range():
     assert adv.to_wav(np.full(100, 2.0, np.float32))[:4] == b"RIFF"
+
+
+# --- C&W proper (issue #18): least distortion subject to success, not PGD under another name -----------------------
+
+
+def test_margin_is_carlini_wagner_f6():
+    logits = torch.tensor([[3.0, 1.0, 0.5], [0.0, 2.0, 1.0]])
+    y = torch.tensor([0, 1])
+    assert adv._margin(logits, y, None, 0.0).tolist() == [2.0, 1.0]  # Z_y - max other
+    assert adv._margin(logits, y, torch.tensor([2, 2]), 0.0).tolist() == [2.5, 1.0]  # max other - Z_t
+    assert adv._margin(logits, y, torch.tensor([0, 1]), 0.5).tolist() == [-0.5, -0.5]  # floored at -kappa
+
+
+def test_budget_is_shared_among_search_rounds():
+    assert adv._round_lengths(200, 5) == [40] * 5
+    assert adv._round_lengths(25, 4) == [6, 6, 6, 7]
+    assert adv._round_lengths(3, 5) == [1, 1, 1]
+
+
+def test_cw_reaches_the_goal_with_less_l2_than_pgd_on_the_same_clips():
+    x, net = _clips(8, seed=5), LinearNet(seed=2)
+    pgd = adv.attack_batch(x, net, adv.AttackOptions.for_method("pgd", epsilon=0.05, lr=0.005, steps=200))
+    cw = adv.attack_batch(x, net, adv.AttackOptions.for_method("cw", epsilon=0.05, steps=300))
+    assert pgd.success.all() and cw.success.all()  # the same success ...
+    l2_pgd, l2_cw = np.linalg.norm(pgd.delta, axis=1), np.linalg.norm(cw.delta, axis=1)
+    assert (l2_cw < l2_pgd).all()  # ... with a smaller perturbation on every clip
+    assert np.median(l2_cw / l2_pgd) < 0.5
+    assert (cw.snr_db > pgd.snr_db).all()
+
+
+def test_cw_search_lowers_the_constant_after_success():
+    """A larger budget with more search rounds never returns a larger perturbation: the best is kept."""
+    x, net = _clips(4, seed=7), LinearNet(seed=3)
+    one = adv.attack_batch(x, net, adv.AttackOptions.for_method("cw", epsilon=0.05, steps=60,
+                                                                search_steps=1, stop_early=False))
+    five = adv.attack_batch(x, net, adv.AttackOptions.for_method("cw", epsilon=0.05, steps=300,
+                                                                 search_steps=5, stop_early=False))
+    assert one.success.all() and five.success.all()
+    assert (np.linalg.norm(five.delta, axis=1) <= np.linalg.norm(one.delta, axis=1) + 1e-6).all()
+    assert (five.iterations == 300).all()
+
+
+@pytest.mark.slow
+def test_cw_on_the_shipped_instrument_model_is_quieter_than_pgd():
+    from models import registry
+    from xai.audio import clip as audio
+
+    torch.set_num_threads(1)
+    m = registry.load("instrument")
+    x = audio.load_audio("assets/examples/audio/classical__piano__timgm6mb.ogg").waveform
+    pgd = adv.attack_clip(x, m, adv.AttackOptions.for_method("pgd"))
+    cw = adv.attack_clip(x, m, adv.AttackOptions.for_method("cw"))
+    assert pgd.success and cw.success
+    assert np.linalg.norm(cw.delta) < 0.5 * np.linalg.norm(pgd.delta)
+    assert cw.snr_db > pgd.snr_db + 6.0 and not np.allclose(cw.delta, pgd.delta)
+
+
+# --- bad input (issue #18): each a plain answer, not a traceback ------------------------------------------------
+
+
+def _fake_model():
+    return FakeAudioModel(LinearNet(), classes=("a", "b", "c", "d"))
+
+
+def test_clip_the_model_already_gets_wrong_is_not_attacked():
+    m, x = _fake_model(), _clips(1)[0]
+    current = int(np.argmax(x @ m.net.W.detach().numpy()))
+    wrong = (current + 1) % 4
+    r = adv.attack_clip(x, m, adv.AttackOptions.for_method("pgd", epsilon=0.05), n_samples=N, true_label=wrong)
+    assert r.success and r.iterations == 0 and r.linf == 0.0 and np.array_equal(r.adversarial, r.original)
+    assert "already gets this clip wrong" in r.note and f"'{m.classes[current]}'" in r.note
+    json.dumps(r.summary())
+    # targeted: it still runs, and says the clip was wrong to begin with
+    t = (current + 2) % 4
+    r = adv.attack_clip(x, m, adv.AttackOptions.for_method("pgd", epsilon=0.05, lr=0.005, steps=200, target=t),
+                        n_samples=N, true_label=wrong)
+    assert r.success and r.adversarial_label == m.classes[t] and "already gets this clip wrong" in r.note
+    with pytest.raises(ParameterError, match="true class"):
+        adv.attack_clip(x, m, n_samples=N, true_label=9)
+
+
+@pytest.mark.parametrize("method", ["pgd", "cw"])
+def test_epsilon_too_small_to_change_anything_says_so(method):
+    m, x = _fake_model(), _clips(1)[0]
+    r = adv.attack_clip(x, m, adv.AttackOptions.for_method(method, epsilon=1e-7, steps=10), n_samples=N)
+    assert not r.success and r.adversarial_label == r.original_label
+    assert "larger ε" in r.note and "16-bit" in r.note and "-140 dBFS" in r.note
+    assert r.linf <= np.float32(1e-7)
+
+
+def test_faint_noise_is_not_music():
+    m = _fake_model()
+    noise = (np.random.default_rng(0).standard_normal(N) * 10 ** (-75 / 20)).astype(np.float32)  # -75 dBFS
+    with pytest.raises(InputError, match=r"nearly silent \(-75 dBFS\)"):
+        adv.attack_clip(noise, m, adv.AttackOptions.for_method("pgd", epsilon=0.01), n_samples=N)
+    assert adv.check_audible(_clips(1)[0]) == pytest.approx(-20.0, abs=1.0)

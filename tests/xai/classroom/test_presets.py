@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from tests._postgres import database_url, postgres_server, postgres_url  # noqa: F401 - fixtures
 from xai.classroom import presets, share
 from xai.errors import ParameterError
 
@@ -15,7 +16,7 @@ def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("MUSICXAI_LIBRARY", str(tmp_path / "library.sqlite"))
     monkeypatch.delenv("MUSICXAI_PRESETS", raising=False)
     monkeypatch.setenv("MUSICXAI_SECRET", "presets-test")
-    monkeypatch.setenv("MUSICXAI_TEACHER_PASSWORD", "letmein")
+    monkeypatch.setenv("MUSICXAI_TEACHER_PASSWORD", "letmein-2026")
 
 
 def _preset(name="Week 1", **kw):
@@ -25,7 +26,7 @@ def _preset(name="Week 1", **kw):
 def test_teacher_saves_students_read_and_open_the_same_view():
     store = presets.PresetStore()
     assert store.list() == []
-    saved = store.save(_preset(description="Listen to the cadences."), password="letmein")
+    saved = store.save(_preset(description="Listen to the cadences."), password="letmein-2026")
     assert store.path.name == "presets.json"
     [p] = presets.PresetStore().list()  # another session's store reads the same file
     assert p.name == "Week 1" and p.description == "Listen to the cadences." and p.created == saved.created
@@ -34,13 +35,13 @@ def test_teacher_saves_students_read_and_open_the_same_view():
 
 def test_students_cannot_change_presets():
     store = presets.PresetStore()
-    store.save(_preset(), password="letmein")
+    store.save(_preset(), password="letmein-2026")
     with pytest.raises(ParameterError, match="not the teacher password"):
         store.save(_preset("Mine"), password="guess")
     with pytest.raises(ParameterError, match="not the teacher password"):
         store.delete("Week 1", password="")
     assert [p.name for p in store.list()] == ["Week 1"]
-    store.delete("Week 1", password="letmein")
+    store.delete("Week 1", password="letmein-2026")
     assert store.list() == []
 
 
@@ -51,20 +52,20 @@ def test_teacher_mode_off_without_a_password_and_on_with_the_setup_file(monkeypa
         presets.PresetStore().save(_preset(), password="anything")
     presets.set_teacher_password("from-a-file")
     assert presets.teacher_mode_available() and presets.check_password("from-a-file")
-    assert not presets.check_password("letmein")
-    with pytest.raises(ParameterError, match="at least 6"):
+    assert not presets.check_password("letmein-2026")
+    with pytest.raises(ParameterError, match="at least 8"):
         presets.set_teacher_password("abc")
 
 
 def test_bad_presets_are_refused_plainly():
     store = presets.PresetStore()
     with pytest.raises(ParameterError, match="name"):
-        store.save(_preset(name="  "), password="letmein")
+        store.save(_preset(name="  "), password="letmein-2026")
     with pytest.raises(ParameterError, match="does not have"):
-        store.save(presets.Preset(name="x", view="classify", state={"evil": 1}), password="letmein")
-    store.save(_preset(), password="letmein")
+        store.save(presets.Preset(name="x", view="classify", state={"evil": 1}), password="letmein-2026")
+    store.save(_preset(), password="letmein-2026")
     with pytest.raises(ParameterError, match="exists already"):
-        store.save(_preset(), password="letmein")
+        store.save(_preset(), password="letmein-2026")
     store.path.write_text("{not json")
     with pytest.raises(ParameterError, match="damaged"):
         store.list()
@@ -84,7 +85,7 @@ def test_concurrent_saves_lose_nothing():
 
     def save(i):
         try:
-            store.save(_preset(f"P{i}"), password="letmein")
+            store.save(_preset(f"P{i}"), password="letmein-2026")
         except Exception as e:  # noqa: BLE001 - any failure in a thread is what the test looks for
             errors.append(e)
 
@@ -95,3 +96,37 @@ def test_concurrent_saves_lose_nothing():
         t.join()
     assert not errors
     assert sorted(p.name for p in store.list()) == sorted(f"P{i}" for i in range(20))
+
+
+def test_presets_in_the_shared_database_on_both_back_ends(database_url, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("MUSICXAI_DATABASE_URL", database_url)
+    store = presets.PresetStore()
+    assert store.database is not None and store.list() == []
+    store.save(_preset("Week 1"), password="letmein-2026")
+    store.save(_preset("Week 2", description="Cadences."), password="letmein-2026")
+    other = presets.PresetStore()  # another server on the same database
+    assert [p.name for p in other.list()] == ["Week 1", "Week 2"] and other.get("Week 2").description == "Cadences."
+    with pytest.raises(ParameterError, match="exists already"):
+        other.save(_preset("Week 1"), password="letmein-2026")
+    other.save(_preset("Week 1", description="again"), password="letmein-2026", replace=True)
+    assert [p.name for p in store.list()] == ["Week 2", "Week 1"] and store.get("Week 1").description == "again"
+    with pytest.raises(ParameterError, match="not the teacher password"):
+        store.delete("Week 1", password="nope")
+    store.delete("Week 1", password="letmein-2026")
+    with pytest.raises(ParameterError, match="no class preset called 'Week 1'"):
+        other.delete("Week 1", password="letmein-2026")
+    errors = []
+
+    def save(i):
+        try:
+            presets.PresetStore().save(_preset(f"P{i}"), password="letmein-2026")
+        except Exception as e:  # noqa: BLE001 - any failure in a thread is what the test looks for
+            errors.append(e)
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(store.list()) == 13
+    assert not store.path.exists()  # nothing went to presets.json

@@ -108,7 +108,8 @@ def _signed(view: str, state: dict) -> str:
 
 
 # every view whose page ends with a share panel (pages/*.py: share_panel / restored_state)
-SHARED_VIEWS = ("classify", "tcav", "discover", "audio", "label_noise", "tour", "presets", "hubness", "lime", "attack")
+SHARED_VIEWS = ("classify", "tcav", "discover", "audio", "label_noise", "tour", "presets", "hubness", "lime", "attack",
+                "attribute")
 
 
 def test_importing_share_alone_knows_every_views_schema():

@@ -21,10 +21,10 @@ def found(tmp_path_factory):
     mp.setenv("MUSICXAI_CACHE", str(tmp_path_factory.mktemp("cache")))
     model, excerpts = FakeModel(RollNet()), excerpt_set()
     s = browse.Settings(layer="feat", n_concepts=3)
-    assert s.lookup(model, excerpts) == (None, "missing")
-    disc, status = s.compute(model, excerpts)
+    assert s.lookup(excerpts, model) == (None, "missing")
+    disc, status = s.compute(excerpts, model)
     assert status == "computed"
-    assert s.lookup(model, excerpts)[1] == "cached"
+    assert s.lookup(excerpts, model)[1] == "cached"
     yield model, excerpts, disc
     mp.undo()
 

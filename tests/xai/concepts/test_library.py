@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from tests._fakes import scale_piece
+from tests._postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 from xai.concepts import library as concepts
 from xai.concepts.library import MIN_EXAMPLES, Concept, Example, Library
 from xai.errors import InputError, ParameterError
@@ -30,9 +31,13 @@ def silent_example() -> Example:
     return Example(**{**e.__dict__, **empty, "title": "Empty"})
 
 
-@pytest.fixture
-def lib(tmp_path):
-    return Library(tmp_path / "library.sqlite", timeout=0.1)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def lib(request, tmp_path):
+    """The library's suite on both back ends: a SQLite file, then a fresh PostgreSQL database (tests/_postgres.py
+    starts a real server on loopback; if it cannot, these tests fail and say why)."""
+    if request.param == "sqlite":
+        return Library(tmp_path / "library.sqlite", timeout=0.1)
+    return Library(request.getfixturevalue("postgres_url"), timeout=5)
 
 
 # ------------------------------------------------------------------------------------------ examples/concepts
@@ -368,3 +373,30 @@ def test_a_failure_half_way_through_an_import_keeps_what_was_there(lib, monkeypa
     assert calls == ["good", "second"]
     monkeypatch.undo()
     assert lib.names() == ["kept"]
+
+
+def test_concurrent_saves_from_two_servers_lose_nothing(lib):
+    """Two library objects (two app servers) on one database, saving at once: every concept and run is kept."""
+    import threading
+
+    other = Library(lib._db.url if lib.shared else lib.path, timeout=30)
+    lib.timeout = 30
+    lib._db.timeout = 30
+    errors = []
+
+    def saver(store, who):
+        try:
+            for i in range(6):
+                store.save(make_concept(2, name=f"{who} {i}"))
+                store.save_run({"concepts": [f"{who} {i}"], "targets": "bach", "layers": "block3"})
+        except Exception as e:  # noqa: BLE001 - reported by the assertion
+            errors.append(e)
+
+    threads = [threading.Thread(target=saver, args=(s, w)) for s, w in ((lib, "a"), (other, "b"), (lib, "c"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    assert len(lib) == 18 and len(other.runs()) == 18
+    assert other.get("a 5").n_examples == 2 and lib.get("b 0").to_dict() == other.get("b 0").to_dict()

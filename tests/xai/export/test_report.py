@@ -63,7 +63,7 @@ def test_midi_zip_numbers_repeated_names_and_safe_filenames():
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     ex = excerpt_set()
-    d = discovery.discover(FakeModel(RollNet()), ex.X, y=ex.labels, layer="feat", n_concepts=3)
+    d = discovery.discover(ex.X, FakeModel(RollNet()), y=ex.labels, layer="feat", n_concepts=3)
     return ex, d
 
 

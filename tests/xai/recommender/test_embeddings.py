@@ -94,3 +94,32 @@ def test_embedding_round_trips_through_json():
     e = embeddings.load("composer")
     small = embeddings.replace(e, vectors=e.vectors[:5], labels=e.labels[:5])
     assert fields_equal(small, embeddings.Embedding.from_json(small.to_json()))
+
+
+def test_your_own_collections_are_listed_and_read_memory_mapped(tmp_path, monkeypatch):
+    import numpy as np
+
+    from xai.errors import InputError
+
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "big.npy", rng.normal(size=(50, 8)).astype(np.float32))
+    np.save(tmp_path / "big.labels.npy", np.array(["x", "y"] * 25))
+    np.save(tmp_path / "plain.npy", rng.normal(size=(20, 4)))  # float64: converted once
+    np.save(tmp_path / "bad.npy", np.arange(5))
+    monkeypatch.setenv("MUSICXAI_COLLECTIONS", str(tmp_path))
+    found = embeddings.collections()
+    assert set(found) == {"collection: big", "collection: plain", "collection: bad"}
+    e = embeddings.load("collection: big")
+    assert e.collection == "vectors" and isinstance(e.vectors, np.memmap) and e.classes == ("x", "y")
+    assert e.describe(3) == {"item": 3, "class": "y", "piece": ""}
+    assert embeddings.load("collection: plain").vectors.dtype == np.float32
+    assert embeddings.hub_profile(e, np.arange(50), top=5)["class"]
+    with pytest.raises(InputError, match="at least 3 items"):
+        embeddings.load("collection: bad")
+    with pytest.raises(InputError, match="nothing to play"):
+        embeddings.item_wav(e, 0)
+    with pytest.raises(InputError, match="no collection 'other'"):
+        embeddings.load("collection: other")
+    np.save(tmp_path / "big.labels.npy", np.array(["x"] * 7))
+    with pytest.raises(InputError, match="one label per item"):
+        embeddings.load("collection: big")

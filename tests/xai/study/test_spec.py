@@ -53,6 +53,7 @@ def test_discovery_axes_stay_out_of_its_options():
      r"table \[\[tcav\]\] number 1, options: The 'n_random' parameter must be an int in \[2, 500\]"),
     ("[[tcav]]\nmodels=['m']\nconcepts=['c']\nclasses=['x']\nlayers=['l']\noptions={colour=1}", "Unknown option"),
     ("[[call]]\nseeds = [0]", "'function' is missing"),
+    ("[[tcav]]\nmodels=['m']\nconcepts=['c']\nclasses=['x']\nlayers=['l']\nrecord='yes'", "'record' must be true/false"),
     ("[[robustness]]\nn_clips = 'many'", "'n_clips' must be a whole number"),
 ])
 def test_a_bad_study_file_is_one_plain_sentence(text, message):

@@ -35,7 +35,32 @@ CHECKS = ("tempo", "key", "metre", "first bar", "bar numbers", "title", "engrave
 
 # (format, check) -> {file: why it is allowed to fail}. A file here that passes is fine; a file not here that
 # fails is a regression.
-KNOWN: dict[tuple[str, str], dict[str, str]] = {}
+_SPELLED = "Humdrum spells every note's accidental, so this is the file's own signature disagreeing with its notes"
+KNOWN: dict[tuple[str, str], dict[str, str]] = {
+    ("abc", "key"): {
+        "essenFolksong/test0.abc": "K:E over a tune with no C sharp or G sharp at all: the file's key is wrong",
+        "ryansMammoth/LookBeforeYouStrathspey.abc": "a mixolydian strathspey written K:D with C naturals",
+    },
+    ("musicxml", "engraves"): {
+        "demos/incorrect_time_signature_pv.mxl": "music21's demo of a broken time signature; the user is told in a "
+                                                 "sentence and the piano roll shows the notes",
+    },
+    ("humdrum", "key"): {
+        "palestrina/Credo_13_a.krn": _SPELLED,
+        "palestrina/Credo_16_d.krn": _SPELLED,
+        "palestrina/Gloria_19_c.krn": _SPELLED,
+    },
+}
+
+
+# Real ASAP scores whose odd bars are written as time signatures such as 65/4 or 85/32, which the loader's metre
+# limit (issue #17) refuses before reading: every check fails for them until that limit admits such bars.
+_REFUSED_METRE = ("Beethoven/Piano_Sonatas/24-1/midi_score.mid", "Beethoven/Piano_Sonatas/24-1_no_repeat/midi_score.mid",
+                  "Beethoven/Piano_Sonatas/32-1/midi_score.mid", "Chopin/Sonata_3/4th/midi_score.mid",
+                  "Liszt/Transcendental_Etudes/1/midi_score.mid", "Mozart/Piano_Sonatas/12-2/midi_score.mid",
+                  "asap/Mozart/Fantasie_475/midi_score.mid", "asap/Ravel/Pavane/midi_score.mid")
+for _check in CHECKS:
+    KNOWN.setdefault(("midi", _check), {}).update(dict.fromkeys(_REFUSED_METRE, "metre refused by the loader"))
 
 
 def _sample(paths: list[Path], n: int) -> list[Path]:
@@ -107,7 +132,7 @@ def readings(tmp_path_factory) -> dict[str, dict[str, dict[str, str]]]:
         out[fmt] = {}
         for i, path in enumerate(paths):
             engrave = fmt != "abc" or i % ABC_ENGRAVE_EVERY == 0
-            name = str(path.relative_to(CORPUS)) if path.is_relative_to(CORPUS) else "/".join(path.parts[-3:])
+            name = str(path.relative_to(CORPUS)) if path.is_relative_to(CORPUS) else "/".join(path.parts[-4:])
             out[fmt][name] = _check_file(path, fmt, engrave)
     return out
 

@@ -71,12 +71,11 @@ def test_midi_time_signature_denominators_past_1_64_are_refused(exponent, shown)
     assert f"a metre of {shown} in a time-signature event" in msg
 
 
-@pytest.mark.parametrize("num", [0, 65, 255])
-def test_midi_time_signature_numerators_out_of_range_are_refused(num):
-    assert f"a metre of {num}/4" in refusal(prescan.scan_midi, midi(timesig(num, 2)), "bomb.mid")
+def test_a_midi_time_signature_of_zero_beats_is_refused():
+    assert "a metre of 0/4" in refusal(prescan.scan_midi, midi(timesig(0, 2)), "bomb.mid")
 
 
-@pytest.mark.parametrize("num, exponent", [(1, 0), (64, 6), (7, 3), (4, 2)])
+@pytest.mark.parametrize("num, exponent", [(1, 0), (64, 6), (7, 3), (4, 2), (65, 2), (175, 2), (85, 5), (255, 0)])
 def test_midi_metres_at_the_limits_pass(num, exponent):
     prescan.scan_midi(midi(timesig(num, exponent)), "ok.mid")
 
@@ -107,9 +106,9 @@ def test_the_midi_scan_stops_quietly_at_damage_the_reader_will_name():
 # --- metres and tempi --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("num, den", [(99_999_999, 4), (1, 65_536), (0, 4), (3, 0), (4, 3), (65, 4), (4, 128)])
+@pytest.mark.parametrize("num, den", [(99_999_999, 4), (1, 65_536), (0, 4), (3, 0), (4, 3), (256, 4), (4, 128)])
 def test_check_metre_refuses(num, den):
-    assert "this tool reads metres of 1 to 64 beats" in refusal(prescan.check_metre, num, den, "x.abc", "an M: line")
+    assert "this tool reads metres of 1 to 255 beats" in refusal(prescan.check_metre, num, den, "x.abc", "an M: line")
 
 
 @pytest.mark.parametrize("qpm", [0, -5, 1000.5, float("inf"), float("nan")])
@@ -137,7 +136,7 @@ def test_an_abc_metre_change_inside_the_tune_is_checked():
     assert "1/65536" in refusal(prescan.scan_abc, abc(body="CDEF|[M:1/65536]GABc|"), "bomb.abc")
 
 
-@pytest.mark.parametrize("metre", ["C", "C|", "none", "6/8", "2+2+3/8", "(3+2)/8", "64/64"])
+@pytest.mark.parametrize("metre", ["C", "C|", "none", "6/8", "2+2+3/8", "(3+2)/8", "64/64", "65/4", "175/4"])
 def test_abc_metres_musicians_write_pass(metre):
     prescan.scan_abc(abc(f"M:{metre}\nL:1/8\n"), "ok.abc")
 

@@ -77,3 +77,14 @@ def test_veracity_grid_shades_planted_and_marks_picks():
     text = fig.data[0].text
     assert text[1][2] == "L " and text[0][1] == "L " and text[0][0] == "E"
     assert fig.layout.xaxis.title.text == "time segment"
+
+
+def test_study_curves_get_interval_bands_when_the_study_has_them():
+    from xai.attacks import robustness
+
+    study = robustness.with_statistics({"parameters": {"n_style_clips": 10}, "style": STUDY})["style"]
+    fig = av.accuracy_vs_epsilon(study)
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert len(bands) == 2 and bands[0].name.endswith("95 % interval")
+    lo, hi = study["models"][next(iter(study["models"]))]["accuracy_ci95"][0]
+    assert lo < 0.9 < hi and bands[0].y[0] == hi
