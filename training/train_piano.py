@@ -277,6 +277,12 @@ def final() -> dict:
     wpath = MODELS / f"{NAME}.safetensors"
     save_file({k: v.detach().float().contiguous() for k, v in net.state_dict().items()}, str(wpath))
     digest = hashlib.sha256(wpath.read_bytes()).hexdigest()
+    return finish_final(net, ds, hist, time.time() - t0, digest)
+
+
+def finish_final(net: nn.Module, ds: asap.Dataset, hist: list[dict], seconds: float, digest: str) -> dict:
+    """Evaluate the final model on the held-out works, save the results to the cache and write the cards if the CV is done."""
+    held = held_out_mask(ds)
     m_held = _eval(net, ds, held, notes_only=False)
     mq_held = _eval(net, ds, held, notes_only=True)
     # per held-out performance
@@ -294,11 +300,11 @@ def final() -> dict:
         "held": m_held,
         "held_notes_only": mq_held,
         "performances": perfs,
-        "seconds": round(time.time() - t0, 1),
-        "parameters": fin["parameters"],
+        "seconds": round(seconds, 1),
+        "parameters": int(sum(p.numel() for p in net.parameters())),
     }
     (asap.cache_dir() / "asap" / "piano_final.json").write_text(json.dumps(res, indent=1))
-    log(f"final done in {time.time() - t0:.0f} s; weights sha256 {digest}")
+    log(f"final done in {seconds:.0f} s; weights sha256 {digest}")
     cvres = json.loads((asap.cache_dir() / "asap" / "piano_cv.json").read_text())
     if "cv" in cvres:
         return write_card()
@@ -306,11 +312,42 @@ def final() -> dict:
     return res
 
 
+def recover_final() -> dict:
+    """Re-evaluate the saved final weights (held-out works) when ``final`` stopped after saving them.
+
+    Used once for the shipped model: the first ``final`` run trained and saved the weights, then failed on a typo
+    while writing its results; the training history is read back from the training log, and the training time is
+    the span of the log lines of that run.
+    """
+    import re
+
+    from safetensors.torch import load_file
+
+    torch.set_num_threads(1)
+    ds = asap.Dataset(asap.build_cache())
+    net = PianoRollCNN(len(ds.classes), width=PARAMS["width"])
+    wpath = MODELS / f"{NAME}.safetensors"
+    net.load_state_dict(load_file(str(wpath)))
+    net.eval()
+    lines = LOG.read_text().splitlines()
+    hist = [json.loads(m.group(1).replace("'", '"')) for m in (re.search(r"\] final (\{.*\})$", x) for x in lines) if m]
+    stamps = [x[1:9] for x in lines if "] final" in x]
+    t = [int(a) * 3600 + int(b) * 60 + int(c) for a, b, c in (st.split(":") for st in stamps)]
+    seconds = float(t[-1] - t[0]) if t else float("nan")
+    log(f"recovering final results from saved weights ({len(hist)} history entries, ~{seconds:.0f} s of training)")
+    return finish_final(net, ds, hist, seconds, hashlib.sha256(wpath.read_bytes()).hexdigest())
+
+
 def write_card() -> dict:
     """Assemble the JSON and markdown cards from the CV, baseline and final-training results in the cache."""
     ds = asap.Dataset(asap.build_cache())
     cache = asap.cache_dir() / "asap"
     cvres = json.loads((cache / "piano_cv.json").read_text())
+    if "cv" not in cvres:  # CV still running: report the folds completed so far, and say so
+        cvres["cv"] = asap.aggregate(cvres["per_fold"])
+        cvres["notes_only_cv"] = asap.aggregate(cvres["per_fold_notes_only"])
+        log(f"card from a partial CV: {len(cvres['per_fold'])} of {asap.N_FOLDS} folds")
+    cvres["folds_completed"] = len(cvres["per_fold"])
     base = json.loads((cache / "piano_baseline_cv.json").read_text())
     fin = json.loads((cache / "piano_final.json").read_text())
     nom = cache / "piano_cv_notes_only_model.json"
@@ -392,6 +429,7 @@ def make_card(ds: asap.Dataset, fin: dict, cvres: dict, base: dict) -> dict:
             "windows": {"performance": int((~ds.is_score[ds.win_rec]).sum()), "score": int(ds.is_score[ds.win_rec].sum())},
         },
         "metrics": {
+            "cv_folds_completed": cvres["folds_completed"],
             "cv": _summary(cvres["cv"]),
             "cv_notes_only_input": _summary(cvres["notes_only_cv"]) | {
                 "how": "the same fold models, fed the test performances with velocity flattened (onset channel 1.0) and timing re-quantised: "
@@ -485,7 +523,7 @@ def markdown_card(card: dict) -> str:
         f"`PianoRollCNN` width {card['architecture']['width']}, {card['architecture']['parameters']:,} parameters, ReLU blocks "
         f"{', '.join(card['architecture']['layers'])} (pitch x time feature maps).",
         "",
-        "## Cross-validated (5 folds by work, mean ± std over folds; test = performances only)",
+        f"## Cross-validated (5 folds by work, mean ± std over the {card['metrics']['cv_folds_completed']} folds completed; test = performances only)",
         "",
         "| | model | model, notes only | baseline (LR, 138 features) | baseline, notes only |",
         "|---|---|---|---|---|",
@@ -553,7 +591,7 @@ def markdown_card(card: dict) -> str:
         "MAESTRO (Hawthorne et al., ICLR 2019; CC BY-NC-SA 4.0). The weights are for non-commercial use and share alike.",
         "",
         "## Reproduce",
-        f"`{card['reproduce']}` (CV {card['training']['seconds_cv']:.0f} s, final {card['training']['seconds_final']:.0f} s on "
+        f"`{card['reproduce']}` (CV {card['training']['seconds_cv'] or float('nan'):.0f} s, final {card['training']['seconds_final']:.0f} s on "
         f"{card['training']['machine']}; torch {card['training']['torch']}). Every parameter is in `piano_composer.json` under "
         "`training.params`; the log is `piano_composer.train.log`.",
         "",
@@ -564,10 +602,13 @@ def markdown_card(card: dict) -> str:
 def main(argv: list[str]) -> None:  # pragma: no cover - needs the data
     """``cv`` or ``final`` (``cv --notes-only-model N`` also trains notes-only models on the first N folds)."""
     torch.set_num_threads(1)
-    if not argv or argv[0] not in ("cv", "final", "card", "notes-only-cv"):
+    if not argv or argv[0] not in ("cv", "final", "card", "notes-only-cv", "recover-final"):
         sys.exit("usage: python -m training.train_piano cv|final|card|notes-only-cv 0,1")
     if argv[0] == "notes-only-cv":
         notes_only_model_cv([int(k) for k in argv[1].split(",")])
+        return
+    if argv[0] == "recover-final":
+        recover_final()
         return
     if argv[0] == "card":
         write_card()
