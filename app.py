@@ -5,6 +5,8 @@ folder listing, so the sidebar shows only the sections below (and the helper mod
 appear as pages).
 """
 
+import os
+
 import streamlit as st
 
 from models import registry
@@ -31,7 +33,9 @@ with st.sidebar:
         # The choice lives under its own key, not the widget's, so it survives pages that omit the widget.
         current = st.session_state.get("model_name")
         if current not in names:
-            current = "composer" if "composer" in names else names[0]
+            # The piano composers first (the question musicologists ask); MUSICXAI_DEFAULT_MODEL overrides it.
+            preferred = (os.environ.get("MUSICXAI_DEFAULT_MODEL", ""), "piano_composer", "composer")
+            current = next((n for n in preferred if n in names), names[0])
         st.session_state["model_name"] = st.selectbox(
             "Model",
             names,

@@ -32,7 +32,7 @@ def score_tab() -> None:
         return
     model = cache.model(names[0] if "composer" not in names else "composer")
     bars = [int(b) for b in piece.bar_numbers]
-    belongs_to(cache.piece_key(piece), (K + "sym_bar",), tag=K + "sym_bars_of")  # one piece's bars, not the next's
+    belongs_to(cache.piece_key(piece), {K + "sym_bar": bars[0]}, tag=K + "sym_bars_of")  # this piece's bars
     c1, c2, c3, c4 = st.columns(4)
     first = c1.selectbox("From bar", bars, key=K + "sym_bar")
     n_bars = c2.number_input("Bars", 1, 16, 4, key=K + "sym_n",

@@ -48,7 +48,10 @@ def load_upload(data: bytes, filename: str) -> music.Piece:
 def load_example(name: str) -> music.Piece:
     """One of the bundled example pieces, through the same loader as an upload, under its real title."""
     piece = load_upload(*examples.example_file(name))
-    title = examples.example_info(name).get("piece_title")
+    info = examples.example_info(name)
+    if info.get("annotations") is not None:  # an ASAP performance: its bars from its beat annotations
+        piece = xio.with_annotations_file(piece, info["annotations"])
+    title = info.get("piece_title")
     return dataclasses.replace(piece, title=title) if title and title != piece.title else piece
 
 
@@ -84,12 +87,13 @@ def bundled_sources() -> dict[str, str]:
 
 
 @st.cache_resource(show_spinner="Loading the random excerpts and the class excerpts…")
-def tcav_inputs() -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
-    """The shipped random pool, the piece each pool row came from, and the held-out excerpts per class.
+def tcav_inputs(model_name: str = "composer") -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
+    """A model's shipped random pool, the piece each pool row came from, and the held-out excerpts per class.
 
-    Held once per server: the pool alone is some 20 MB, which :func:`xai.concepts.library.random_pool` copies per call.
+    Held once per server and model: the pool alone is some 20 MB, which
+    :func:`xai.concepts.library.tcav_sets` copies per call.
     """
-    return concepts.random_pool(), concepts.random_pool_sources(), concepts.class_examples()
+    return concepts.tcav_sets(model(model_name))
 
 
 _TCAV_KEEP = 16  # results kept per server; each holds its CAVs (a few MB at the widest layer)
@@ -112,15 +116,17 @@ def tcav_result(key: tuple, compute: Callable[[], Any]) -> tuple[Any, bool]:
 @st.cache_data(show_spinner=False, max_entries=32)
 def concept_strip(key: str, model_name: str, layer: str, cav_key: str, hop: float, _piece: music.Piece,
                   _cav: np.ndarray) -> tuple[list[music.Window], np.ndarray]:
-    """The piece's windows (every ``hop`` quarters) and each one's cosine similarity with a CAV of ``layer``."""
-    wins, X = music.encode(_piece, hop=hop)
+    """The piece's windows (every ``hop`` quarters; the model's own for one that reads seconds) and each one's
+    cosine similarity with a CAV of ``layer``."""
+    m = model(model_name)
+    wins, X = music.encode(_piece, hop=hop) if music.input_spec(m).grid == "quarters" else music.encode_for(_piece, m)
     return wins, tcav.concept_strip(X, model(model_name).net, cav=_cav, layer=layer)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def concept_baseline(model_name: str, layer: str, cav_key: str, _cav: np.ndarray) -> float:
     """The mean cosine similarity of the random pool's excerpts with a CAV: what 'no concept' looks like."""
-    pool, _, _ = tcav_inputs()
+    pool, _, _ = tcav_inputs(model_name)
     return float(np.mean(tcav.concept_strip(pool, model(model_name).net, cav=_cav, layer=layer)))
 
 

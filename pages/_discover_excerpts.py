@@ -70,8 +70,8 @@ def _filters(disc, excerpts) -> dict:
 
 def follow(disc) -> None:
     """Concept numbers belong to one factorisation: a new one starts every concept picker again from concept 0."""
-    belongs_to(cache.discovery_key(disc), (K + "concept", K + "a_concept", K + "b_concept", K + "piece_k"),
-               tag=K + "concepts_of")
+    belongs_to(cache.discovery_key(disc), {K + "concept": 0, K + "a_concept": None, K + "b_concept": None,
+                                           K + "piece_k": 0}, tag=K + "concepts_of")
 
 
 def _pick_concept(disc, summaries) -> int:

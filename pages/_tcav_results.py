@@ -257,7 +257,8 @@ def strip(model) -> None:
         return
     results = last["results"]
     owner = (last["model"], *((r.concept, r.relative_to, tuple(r.layers)) for r in results))
-    belongs_to(owner, (K + "strip_result", K + "strip_layer"), tag=K + "strip_of")  # a new test's concepts
+    belongs_to(owner, {K + "strip_result": 0, K + "strip_layer": list(results[0].layers)[0]},
+               tag=K + "strip_of")  # a new test's concept directions
     c1, c2 = st.columns(2)
     k = c1.selectbox(
         "Concept direction",

@@ -38,18 +38,23 @@ def transcription_caption(piece: music.Piece) -> str:
     )
 
 
-def belongs_to(owner, keys: tuple[str, ...], *, tag: str) -> bool:
-    """Forget the widgets ``keys`` when what they describe (``owner``: a piece's key, a model's name, ...) changes.
+def belongs_to(owner, defaults: dict, *, tag: str) -> bool:
+    """Put widgets back on their defaults when what they describe (``owner``: a piece's key, a model's name, ...)
+    changes: ``defaults`` maps each widget's key to the value it starts from (None: forget the widget's state).
 
     A widget keyed by name keeps its value while the value is still among its options, so a bar number, a window
-    index or a class picked for one piece would silently carry over to the next. Call this before drawing the
-    widgets: on a new owner they start again from their defaults. Returns True when the owner changed.
+    or a song picked for one piece would silently carry over to the next; and only a value set through the
+    session state redraws the browser's copy of the widget (forgetting the state leaves the old label on show).
+    Call this before drawing the widgets. Returns True when the owner changed.
     """
     ss = st.session_state
     if ss.get(tag) == owner:
         return False
-    for key in keys:
-        ss.pop(key, None)
+    for key, value in defaults.items():
+        if value is None:
+            ss.pop(key, None)
+        else:
+            ss[key] = value
     ss[tag] = owner
     return True
 
@@ -59,7 +64,12 @@ def model_label(name: str) -> str:
     that is right half the time says so where it is chosen."""
     card = registry.card(name)
     title = card.get("title") or name
+    if name == "composer":  # six styles from the Middle Ages to folk song, beside the piano composers
+        title = f"Styles across eras: {title}"
     acc = (card.get("metrics") or {}).get("test", {}).get("accuracy")
+    cv = ((card.get("metrics") or {}).get("cv") or {}).get("work_accuracy")
+    if acc is None and isinstance(cv, dict) and "mean" in cv:
+        return f"{cv['mean']:.0%} of works right (cross-validated by work) · {title}"
     if acc is None:
         return title
     chance = f" (chance {1 / len(card['classes']):.0%})" if card.get("classes") else ""
@@ -102,9 +112,11 @@ def _choose_piece(prefix: str, *, upload_hint: str) -> music.Piece | None:
         st.caption(transcription_caption(transcribed))
         return transcribed
     if choice == "An example piece":
-        name = st.selectbox("Example", list(examples.EXAMPLES), key=prefix + "example")
+        names = examples.for_model(st.session_state.get("model_name"))
+        name = st.selectbox("Example", names, key=prefix + "example")
         info = examples.example_info(name)
-        st.caption(f"Held out from training. True style: **{info['class'] or 'unknown'}**. Source: {info['source']}.")
+        truth = "composer" if info.get("models") else "style"
+        st.caption(f"Held out from training. True {truth}: **{info['class'] or 'unknown'}**. Source: {info['source']}.")
         with st.spinner("Reading the score…"):
             return cache.load_example(name)
     up = st.file_uploader(

@@ -39,6 +39,9 @@ def _results(piece, pred) -> None:
         "zoom out."
     )
     whole_audio = _hear_and_read(piece, pred.windows[sel])
+    if not piece.bars_known:
+        st.caption("A performance without beat annotations: its windows are cited by seconds, as the model reads "
+                   "them; bar numbers would be guesses.")
     if piece.source is not None and piece.source.is_scored:
         with st.expander(f"The whole score (first {SCORE_PAGES} pages at most)"):
             try:
@@ -79,10 +82,10 @@ def _pick_window(piece, pred) -> tuple[int, list[int]]:
     A new piece or model starts again from its most confident window: window numbers of one piece mean nothing
     for the next.
     """
-    belongs_to((cache.piece_key(piece), pred.model), (K + "window",), tag=K + "window_of")
     best = pred.most_confident(N_HIGHLIGHT)
     sounding = [i for i, lab in enumerate(pred.window_labels()) if lab is not None]
     options = best + [i for i in sounding if i not in best]
+    belongs_to((cache.piece_key(piece), pred.model), {K + "window": options[0]}, tag=K + "window_of")
     if st.session_state.get(K + "pending_window") in options:  # the window a share link names
         st.session_state[K + "window"] = st.session_state.pop(K + "pending_window")
     sel = st.selectbox(
@@ -100,7 +103,7 @@ def _hear_and_read(piece, w):
     key = cache.piece_key(piece)
     listen, read = st.columns([1, 2], gap="large")
     with listen:
-        st.markdown(f"**Hear {views.bars_text(w.start_bar, w.end_bar)}**")
+        st.markdown(f"**Hear {w.label}**")
         with st.spinner("Synthesising the excerpt…"):
             st.audio(cache.audio(key, w.start_beat, w.end_beat, piece), format="audio/wav")
         st.caption("Played with a General MIDI piano sound, at the file's tempo.")

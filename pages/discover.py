@@ -120,8 +120,12 @@ try:
     model = cache.model(model_name)
     excerpts = cache.discovery_excerpts()
     if tuple(model.classes) != tuple(excerpts.classes):
-        raise InputError(f"Concept discovery runs on the style classifier's excerpts; the model '{model_name}' has "
-                         f"other classes. Pick the style classifier in the sidebar.")
+        # Not an error: this installation has no excerpts in this model's windows to discover concepts in.
+        st.info(f"No concepts have been discovered for '{model_name}' yet: discovery needs excerpts in this "
+                "model's own windows (20-second piano performances for the piano composers), and none ship with "
+                "this installation. Pick 'composer' (styles across eras) in the sidebar to explore its discovered "
+                "concepts; on this model, Classify and TCAV work now.")
+        st.stop()
     restore(model)
     disc, status = result(model, excerpts, settings(model))
     if disc is not None:

@@ -154,8 +154,8 @@ def _heldout(emb, s) -> None:
     n = r.split_counts
     st.markdown(f"**Measured out of sample.** {n['train']:,} of {sum(n.values()):,} items are the model's own "
                 f"training clips ({n['val']:,} chose its training epoch, {n['test']:,} were held out), and training "
-                f"pulled their embeddings towards their {r.label_kind}. Recommendations for the held-out clips, "
-                "without the unreduced distances' hubness reduction:")
+                f"pulled their embeddings towards their {r.label_kind}. Recommendations for the held-out clips, with "
+                "plain Euclidean neighbours (no hubness reduction):")
     st.table(pd.DataFrame([{
         "queries → references": row["what"], "queries": row["queries"],
         "k-NN accuracy [95 % CI]": f"{row['knn_accuracy']:.3f} [{row['knn_accuracy_ci95'][0]:.3f}–"
@@ -188,6 +188,7 @@ def _recommend(emb, rep, s) -> None:
         return
     rng = np.random.default_rng(0)
     choices = sorted(set(rng.choice(len(emb), 40, replace=False).tolist()) | {int(i) for i, _ in rep.hubs(5)})
+    belongs_to(emb.name, {K + "item": choices[0]}, tag=K + "item_of")  # one embedding's songs, not the last one's
     item = st.selectbox("Song", choices, format_func=lambda i: _item_label(emb, i), key=K + "item")
     nk = int(rep.k_occurrence[item])
     st.caption(f"This item is in {nk} other items' top-{s['k']} lists under {TITLES[s['reduction']]}.")
@@ -239,6 +240,7 @@ def _attack(emb, s) -> dict | None:
         st.info("The hub attack perturbs recordings: choose an audio model's embedding.")
         return None
     pool = hub_attack.pick_songs(emb, 20, random_state=1)
+    belongs_to(emb.name, {K + "att_item": int(pool[0])}, tag=K + "att_item_of")
     item = st.selectbox("Song to attack", pool.tolist(), format_func=lambda i: _item_label(emb, i), key=K + "att_item")
     opts = option_widgets(hub_attack.HubAttackOptions, K + "att", only=("eps", "steps"), columns=2)
     st.button("Attack it (without, then with Mutual Proximity)", type="primary", on_click=_attack_request,
@@ -292,7 +294,6 @@ def main() -> None:
     rep = {r.reduction: r for r in reports}[s["reduction"]]
     _overview(emb, reports, s)
     attack_numbers = None
-    belongs_to(emb.name, (K + "item", K + "att_item"), tag=K + "items_of")  # one embedding's songs, not the next's
     t1, t2, t3 = st.tabs(["Recommend", "Biggest hubs", "Hub attack"])
     try:
         with t1:

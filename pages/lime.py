@@ -24,6 +24,7 @@ from xai.local import lime
 from xai.local.lime import AudioGridOptions, LimeOptions, PieceGridOptions
 
 PREDICTED = "(the predicted class)"
+SUREST = "(where the model is surest)"
 SEGMENT_TEXT = {"bars-voices": "Bars × voices", "bars-registers": "Bars × registers (pitch bands)",
                 "stems": "Rendered parts (stems) for an audio model"}
 # The options' declarations (bounds, defaults, help) and the widget key of each option on this page.
@@ -157,7 +158,8 @@ def _score_page() -> None:
     piece = choose_piece(K, upload_hint="Upload a score or MIDI file to explain the model's answer for it.")
     if piece is None:
         return
-    belongs_to(cache.piece_key(piece), (K + "start", K + "stem_bar", K + "nbars"), tag=K + "bars_of")
+    belongs_to(cache.piece_key(piece), {K + "start": SUREST, K + "stem_bar": int(piece.bar_numbers[0])},
+               tag=K + "bars_of")  # one piece's bar numbers, not the last one's
     kinds = ["bars-voices", "bars-registers", "stems"] if len(np.unique(piece.parts)) > 1 else \
         ["bars-registers", "stems"]
     kind = st.radio("Segments", kinds, format_func=SEGMENT_TEXT.get, horizontal=True, key=K + "kind",
@@ -191,7 +193,7 @@ def _score_page() -> None:
         st.caption(f"Model: `{mname}` (pick another in the sidebar).")
         target = _class_choice(model.classes, key=K + "class")
         c1, c2 = st.columns(2)
-        start = c1.selectbox("From bar", ["(where the model is surest)", *[int(n) for n in nums]], key=K + "start")
+        start = c1.selectbox("From bar", [SUREST, *[int(n) for n in nums]], key=K + "start")
         n_bars = c2.slider("Bars", 2, min(32, max(2, len(nums))), min(8, max(2, len(nums))), key=K + "nbars",
                            help="How many bars are explained (the model's windows over them are asked).")
         start_bar = None if isinstance(start, str) else int(start)

@@ -114,7 +114,7 @@ def _run_one(model, a: concepts.Concept, b: concepts.Concept | None, targets, la
                                random_state=seed)
     run, cached = cache.tcav_result(key, lambda: experiment.run(
         a, model, relative_to=b, targets=targets, layers=layers, options=options, random_state=seed,
-        progress=progress, inputs=cache.tcav_inputs()))
+        progress=progress, inputs=cache.tcav_inputs(model.name)))
     return run, cached
 
 

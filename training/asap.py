@@ -31,18 +31,23 @@ from pathlib import Path
 
 import numpy as np
 
+from xai.symbolic import timing
+
+# Shared with the product (xai.symbolic.music.encode_for), so uploads are rendered as the training windows were.
+from xai.symbolic.timing import apply_pedal, render, window_starts  # noqa: F401
+
 CLASSES: tuple[str, ...] = ("Bach", "Beethoven", "Chopin", "Haydn", "Liszt", "Schubert")
 # Too few works for an honest by-work evaluation: Mozart 4 works (16 performances), Schumann 3 (28).
 LEFT_OUT: tuple[str, ...] = ("Mozart", "Schumann")
 
-WINDOW_SECONDS = 20.0
-HOP_SECONDS = 10.0
-FPS = 10
+WINDOW_SECONDS = timing.WINDOW_SECONDS
+HOP_SECONDS = timing.HOP_SECONDS
+FPS = timing.FPS
 PITCH_LOW = 21
 PITCH_HIGH = 108
 N_PITCHES = PITCH_HIGH - PITCH_LOW + 1
 N_FRAMES = int(WINDOW_SECONDS * FPS)
-PEDAL_THRESHOLD = 64
+PEDAL_THRESHOLD = timing.PEDAL_THRESHOLD
 CACHE_VERSION = 1
 
 ARCHIVE = Path(os.environ.get("MUSICXAI_DATA", "/work/shared/data")) / "asap.tar.xz"
@@ -173,56 +178,13 @@ def read_metadata(root: Path | str, composers: tuple[str, ...] = CLASSES) -> lis
 
 
 def pedal_intervals(midi) -> np.ndarray:
-    """Sustain-pedal-down intervals (start, end) in seconds from CC64 of all instruments, shape (K, 2).
+    """Sustain-pedal-down intervals (start, end) in seconds from CC64 of all instruments of a pretty_midi object.
 
-    The pedal is down while CC64 >= 64. A pedal still down at the end of the file is released at the
-    file's end.
+    The pedal is down while CC64 >= 64 (:func:`xai.symbolic.timing.pedal_intervals`); a pedal still down at the
+    end of the file is released at the file's end.
     """
-    ccs = sorted(
-        ((c.time, c.value) for inst in midi.instruments for c in inst.control_changes if c.number == 64),
-        key=lambda x: x[0],
-    )
-    out, down = [], None
-    for t, v in ccs:
-        if v >= PEDAL_THRESHOLD and down is None:
-            down = t
-        elif v < PEDAL_THRESHOLD and down is not None:
-            out.append((down, t))
-            down = None
-    if down is not None:
-        out.append((down, max(midi.get_end_time(), down)))
-    return np.asarray(out, dtype=np.float64).reshape(-1, 2)
-
-
-def apply_pedal(notes: np.ndarray, intervals: np.ndarray) -> np.ndarray:
-    """Extend each note released while the pedal is down until the pedal's release.
-
-    A sounding piano string keeps sounding under the pedal, so the piano roll should show it held. A
-    re-struck pitch cuts its previous note (the hammer stops the old sound), so extended offsets are
-    clipped at the next onset of the same pitch.
-
-    Parameters
-    ----------
-    notes : (N, 4) array of onset s, offset s, pitch, velocity.
-    intervals : (K, 2) pedal-down intervals from :func:`pedal_intervals`.
-    """
-    notes = np.array(notes, dtype=np.float64, copy=True)
-    if len(notes) == 0 or len(intervals) == 0:
-        return notes
-    off = notes[:, 1]
-    k = np.searchsorted(intervals[:, 0], off, side="right") - 1  # last pedal press at or before the release
-    inside = (k >= 0) & (off < intervals[np.maximum(k, 0), 1])
-    new_off = np.where(inside, intervals[np.maximum(k, 0), 1], off)
-    # clip at the next onset of the same pitch
-    order = np.lexsort((notes[:, 0], notes[:, 2]))
-    p, on = notes[order, 2], notes[order, 0]
-    nxt = np.full(len(order), np.inf)
-    same = p[1:] == p[:-1]
-    nxt[:-1][same] = on[1:][same]
-    limit = np.empty(len(order))
-    limit[order] = nxt
-    notes[:, 1] = np.maximum(np.minimum(new_off, np.maximum(limit, off)), off)
-    return notes
+    ccs = [(c.time, c.value) for inst in midi.instruments for c in inst.control_changes if c.number == 64]
+    return timing.pedal_intervals(ccs, midi.get_end_time())
 
 
 def read_notes(path: Path | str, *, pedal: bool = True, constant_velocity: float | None = None) -> np.ndarray:
@@ -286,56 +248,6 @@ def quantise_to_beats(notes: np.ndarray, beats: np.ndarray) -> np.ndarray:
     return notes.astype(np.float32)
 
 
-def window_starts(notes: np.ndarray, window: float = WINDOW_SECONDS, hop: float = HOP_SECONDS) -> np.ndarray:
-    """Start seconds of the windows of one recording: from its first onset, every ``hop``, while a window fits.
-
-    A recording shorter than one window gets one window (zero-padded at the end).
-    """
-    if len(notes) == 0:
-        return np.zeros(0, dtype=np.float32)
-    t0 = float(np.floor(notes[:, 0].min()))
-    end = float(notes[:, 1].max())
-    n = max(1, int(np.floor((end - t0 - window) / hop)) + 1)
-    return (t0 + hop * np.arange(n)).astype(np.float32)
-
-
-def render(
-    notes: np.ndarray,
-    start: float,
-    *,
-    n_frames: int = N_FRAMES,
-    fps: int = FPS,
-    flat_velocity: bool = False,
-    transpose: int = 0,
-) -> np.ndarray:
-    """The (2, 88, n_frames) float32 piano roll of the notes in [start, start + n_frames / fps).
-
-    Channel 0 holds onsets carrying velocity (or 1.0 with ``flat_velocity``), channel 1 is 1.0 wherever a
-    note sounds (pedal already applied to the notes). Frame f covers [start + f/fps, start + (f+1)/fps);
-    a note sounds from its onset frame up to the frame containing its offset (at least one frame).
-    Pitches outside MIDI 21..108 (also after ``transpose``) are dropped.
-    """
-    roll = np.zeros((2, N_PITCHES, n_frames), dtype=np.float32)
-    if len(notes) == 0:
-        return roll
-    end = start + n_frames / fps
-    sel = (notes[:, 1] > start) & (notes[:, 0] < end)
-    n = notes[sel]
-    p = n[:, 2].astype(np.int64) + transpose - PITCH_LOW
-    ok = (p >= 0) & (p < N_PITCHES)
-    n, p = n[ok], p[ok]
-    if len(n) == 0:
-        return roll
-    f_on = np.floor((n[:, 0] - start) * fps + 1e-6).astype(np.int64)
-    f_off = np.maximum(np.ceil((n[:, 1] - start) * fps - 1e-6).astype(np.int64), f_on + 1)
-    vel = np.ones(len(n), dtype=np.float32) if flat_velocity else n[:, 3].astype(np.float32)
-    on_ok = (f_on >= 0) & (f_on < n_frames)
-    np.maximum.at(roll[0], (p[on_ok], f_on[on_ok]), vel[on_ok])
-    diff = np.zeros((N_PITCHES, n_frames + 1), dtype=np.int32)
-    np.add.at(diff, (p, np.clip(f_on, 0, n_frames)), 1)
-    np.add.at(diff, (p, np.clip(f_off, 0, n_frames)), -1)
-    roll[1] = np.cumsum(diff, axis=1)[:, :n_frames] > 0
-    return roll
 
 
 def cache_path() -> Path:

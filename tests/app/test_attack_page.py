@@ -58,3 +58,10 @@ def test_symbolic_attack_finds_edits(page):
     assert page.success  # 3 edits flip the Bach example (measured); the notated score shows them coloured
     assert any("edited voices in colour" in e.label for e in page.expander)
     assert any("where a note was added or removed is coloured" in c.value for c in page.caption)
+
+
+def test_veracity_tab_names_the_papers_setting_with_intervals(page):
+    assert not page.exception
+    text = "\n".join(m.value for m in page.markdown)
+    assert "Headline: setting (a)" in text and "21–53 %" in text and " of 24)" in text
+    assert any("Wilson 95 % intervals" in c.value and "8192" in c.value for c in page.caption)

@@ -87,3 +87,12 @@ def test_a_transcription_is_sent_to_the_score_views(page):
     assert sent.title.endswith("(transcribed)") and sent.n_notes > 0
     assert any("now offer this transcription" in s.value for s in page.success)
     assert "Discovered concepts" in [link.label for link in page.get("page_link")]
+
+
+def test_out_of_distribution_indicator_beside_the_prediction(page):
+    _shown(page)  # the first example: rendered with a soundfont the models never heard, but familiar-sounding
+    said = [c.value for c in page.caption] + [w.value for w in page.warning]
+    assert any(s.startswith(("Within what the model knows", "Outside what the model knows")) for s in said)
+    page.radio(key="aud_source").set_value("Your own recording").run()
+    page.file_uploader[0].set_value(("tone.wav", _wav(), "audio/wav")).run()  # a warbling sine: not music it knows
+    assert any(w.value.startswith("Outside what the model knows") for w in page.warning)

@@ -66,3 +66,9 @@ def test_a_collection_of_your_own_vectors_is_analysed_without_sound(tmp_path, mo
     acc = next(m for m in at.metric if m.label == "k-NN accuracy")
     assert acc.value != "n/a" and float(acc.value) > 0.5
     assert not at.get("audio")  # your own vectors: nothing to play, and nothing tries to
+
+
+def test_retrieval_measured_out_of_sample(page):
+    _ok(page)
+    text = "\n".join(m.value for m in page.markdown)
+    assert "Measured out of sample" in text and "training clips" in text

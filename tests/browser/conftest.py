@@ -30,7 +30,8 @@ def _free_port() -> int:
 def app_url():
     port = _free_port()
     data_dir = tempfile.mkdtemp(prefix="musicxai-browser-")
-    env = dict(os.environ, MUSICXAI_LIBRARY=os.path.join(data_dir, "library.sqlite"))
+    # The journeys were written for the style classifier; the piano journey picks piano_composer in the sidebar.
+    env = dict(os.environ, MUSICXAI_LIBRARY=os.path.join(data_dir, "library.sqlite"), MUSICXAI_DEFAULT_MODEL="composer")
     log = open(os.path.join(data_dir, "server.log"), "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port", str(port),

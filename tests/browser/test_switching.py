@@ -35,18 +35,20 @@ def _value(page, label) -> str:
 
 
 def _open_list(page, label):
-    """Open a selectbox's list (again if a rerun redrew the box under the click)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
+    """Open a selectbox's list: its arrow button, else the keyboard (a rerun may redraw the box under a click)."""
     opts = page.get_by_role("option")
-    for _ in range(5):
+    for attempt in range(6):
         _settled(page)
-        _box(page, label).click()
-        try:
-            opts.first.wait_for(timeout=5000)
+        box = _box(page, label)
+        if attempt % 2 == 0:
+            box.locator("xpath=following-sibling::button").click()
+        else:
+            box.focus()
+            page.keyboard.press("ArrowDown")
+        page.wait_for_timeout(1500)
+        if opts.count():
             return opts
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
+        page.keyboard.press("Escape")
     opts.first.wait_for()
     return opts
 

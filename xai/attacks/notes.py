@@ -149,7 +149,7 @@ def piece_log_probabilities(pieces: list[music.Piece], model, *, batch_size: int
     """Piece-level class log-probabilities of several pieces, as :func:`xai.symbolic.predict.classify` computes them."""
     rolls, owner = [], []
     for i, p in enumerate(pieces):
-        wins, X = music.encode(p, length=model.window_quarters, hop=model.hop_quarters)
+        wins, X = music.encode_for(p, model)
         sounding = np.array([w.n_notes > 0 for w in wins])
         rolls.append(X[sounding])
         owner += [i] * int(sounding.sum())
@@ -287,6 +287,7 @@ def attack_piece(piece: music.Piece, model, *, target: int | str | None = None, 
     +- a whole tone) or 'chromatic'; ``beam`` candidates checked exactly per round. ``progress(fraction,
     message)`` returning True cancels (raises :class:`~xai.errors.Cancelled`).
     """
+    music.require_quarters(model, "Note attacks")
     if piece.n_notes == 0:
         raise InputError("This piece has no notes, so there is nothing to change.")
     if isinstance(max_edits, bool) or not isinstance(max_edits, (int, np.integer)) or not 1 <= max_edits <= 64:

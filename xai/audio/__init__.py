@@ -6,4 +6,6 @@
 - :mod:`xai.audio.transcribe`  basic-pitch transcription of a recording -> Piece
 - :mod:`xai.audio.dataset`     rendering pieces with soundfonts, augmentation, the cached clip splits
 - :mod:`xai.audio.midlevel`    named mid-level features of an excerpt (targets of the interpretable model)
+- :mod:`xai.audio.bottleneck`  how well the interpretable model's bottleneck predicts them, within instruments too
+- :mod:`xai.audio.ood`         is a recording outside what a model knows? (Mahalanobis distance in its embedding)
 """

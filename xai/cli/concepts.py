@@ -163,7 +163,7 @@ def tcav(args) -> list[dict]:
         builtins = {}
     found = {n: concepts.check_usable(_find_concept(n, library, builtins)) for n in dict.fromkeys(args.concept)}
     other = concepts.check_usable(_find_concept(args.relative_to, library, builtins)) if args.relative_to else None
-    inputs = (concepts.random_pool(), concepts.random_pool_sources(), concepts.class_examples())
+    inputs = concepts.tcav_sets(model)
     records = []
     for concept in found.values():
         run = experiment.run(concept, model, relative_to=other, targets=targets, layers=layers_, options=options,

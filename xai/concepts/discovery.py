@@ -985,8 +985,11 @@ def in_piece(piece: music.Piece, model, *, discovery: Discovery, hop: float = mu
     if discovery.layer not in getattr(model, "layers", (discovery.layer,)):
         raise ParameterError(f"These concepts were found at layer '{discovery.layer}', which this model does not "
                              f"have.")
-    wins, X = music.encode(piece, length=float(discovery.params.get("window_quarters", music.WINDOW_QUARTERS)),
-                           hop=hop)
+    if music.input_spec(model).grid == "seconds":  # a model that reads seconds: its own windows
+        wins, X = music.encode_for(piece, model)
+    else:
+        wins, X = music.encode(piece, length=float(discovery.params.get("window_quarters", music.WINDOW_QUARTERS)),
+                               hop=hop)
     X = np.ascontiguousarray(X, dtype=np.float32)
     shape = _layer_shape(net, discovery.layer, X.shape[1:])
     acts, _ = _layer_data(net, X, discovery.layer, shape, grads=False, batch_size=batch_size)
@@ -1108,9 +1111,10 @@ def _lookup(excerpts: ExcerptSet, model, stem: str, opts: DiscoveryOptions, *, s
         if found.weights_sha256 != getattr(model, "weights_sha256", "") or found.excerpts_sha256 != excerpts.sha256:
             stale = True
             continue
-        if (float(found.params.get("holdout", 0.0)) != opts.holdout
-                or bool(found.params.get("contrast", False)) != opts.contrast):
-            continue  # made before held-out fidelity existed, or under other settings: compute it anew
+        legacy = "holdout" not in found.params  # made before held-out fidelity existed: shown, marked unmeasured
+        if (not legacy and float(found.params["holdout"]) != opts.holdout) or \
+                bool(found.params.get("contrast", False)) != opts.contrast:
+            continue  # made under other settings: compute it anew
         if curve and not found.fidelity_curve_:
             continue  # asked for the curve, which this one lacks: compute it below
         return found, where, stale

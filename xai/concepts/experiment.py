@@ -33,7 +33,7 @@ class TCAVRun(Result):
     overlap: overlap.OverlapReport | None = None
 
 
-def example_sources(concept: concepts.Concept, *, hop: float | None = None) -> list[str]:
+def example_sources(concept: concepts.Concept, *, hop: float | None = None, model=None) -> list[str]:
     """The piece each window of :func:`xai.concepts.library.example_rolls` comes from, in the same order.
 
     Runs resample a concept's examples by piece, so that examples of one piece are never on both sides of the
@@ -42,11 +42,12 @@ def example_sources(concept: concepts.Concept, *, hop: float | None = None) -> l
     from xai.symbolic import music
 
     hop = music.HOP_QUARTERS if hop is None else hop
+    seconds = model is not None and music.input_spec(model).grid == "seconds"
     out = []
     for k, e in enumerate(concept.examples):
         if e.n_notes == 0:
             continue
-        wins, X = music.encode(e.to_piece(), hop=hop)
+        wins, X = music.encode_for(e.to_piece(), model) if seconds else music.encode(e.to_piece(), hop=hop)
         n = sum(1 for i, w in enumerate(wins) if w.n_notes > 0 and X[i].any())
         out.extend([e.source_name or f"example {k + 1}"] * n)
     return out
@@ -76,8 +77,8 @@ def cache_key(concept: concepts.Concept, model, *, relative_to: concepts.Concept
     )
 
 
-def _inputs() -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
-    return concepts.random_pool(), concepts.random_pool_sources(), concepts.class_examples()
+def _inputs(model=None) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
+    return concepts.tcav_sets(model)
 
 
 def run(
@@ -116,7 +117,7 @@ def run(
     -------
     TCAVRun
     """
-    pool, sources, class_X = inputs if inputs is not None else _inputs()
+    pool, sources, class_X = inputs if inputs is not None else _inputs(model)
     for t in targets:
         if t not in class_X:
             raise InputError(f"The shipped concept sets hold no excerpts of the class '{t}' to score.")
@@ -128,12 +129,16 @@ def run(
     common = {"class_X": class_X, "random_X": pool, "random_groups": list(sources), "layers": list(layers),
               "targets": list(targets), "classes": model.classes, "options": options,
               "random_state": random_state, "progress": progress}
-    X, src = concepts.example_rolls(concept), example_sources(concept)
+    # A concept's excerpts are model-independent; they are cut into the windows of the model tested here.
+    X, src = concepts.example_rolls(concept, model=model), example_sources(concept, model=model)
+    if X.shape[1:] != pool.shape[1:]:
+        raise InputError(f"The TCAV excerpts given are {pool.shape[-1]} steps long but '{model.name}' reads "
+                         f"{X.shape[-1]}; use the model's own sets (xai.concepts.library.tcav_sets).")
     if relative_to is None:
         res = tcav.score(X, model.net, name=concept.name, concept_groups=src, **common)
         X_all, src_all = X, src
     else:
-        XB, srcB = concepts.example_rolls(relative_to), example_sources(relative_to)
+        XB, srcB = concepts.example_rolls(relative_to, model=model), example_sources(relative_to, model=model)
         res = tcav.relative_score(X, XB, model.net, names=(concept.name, relative_to.name), groups=(src, srcB),
                                   **common)
         X_all, src_all = np.concatenate([X, XB]), src + srcB

@@ -7,8 +7,9 @@ runs them on a model's layer.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -206,6 +207,17 @@ def factorise(acts, K, *, method, max_iter, tol, excerpt_rank, random_state, sol
     return np.ascontiguousarray(P, dtype=np.float32), np.ascontiguousarray(S, dtype=np.float32), info, core, factors
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the solver's convergence notice in projections: a few hundred sweeps on fixed directions is a
+    close enough least-squares fit, and the notice would repeat for every piece a user opens."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
 def nmf_project(acts: np.ndarray, P: np.ndarray, *, max_iter: int = 400) -> np.ndarray:
     """Presence maps of new maps on fixed NMF directions: non-negative least squares at every position.
 
@@ -227,8 +239,9 @@ def nmf_project(acts: np.ndarray, P: np.ndarray, *, max_iter: int = 400) -> np.n
 
     N, C, h, w = acts.shape
     V = acts.transpose(0, 2, 3, 1).reshape(-1, C).astype(np.float64)
-    W, _, _ = non_negative_factorization(V, H=P.astype(np.float64), n_components=P.shape[0], update_H=False,
-                                         solver="cd", max_iter=max_iter)
+    with _quiet():
+        W, _, _ = non_negative_factorization(V, H=P.astype(np.float64), n_components=P.shape[0], update_H=False,
+                                             solver="cd", max_iter=max_iter)
     return W.reshape(N, h, w, -1).transpose(0, 3, 1, 2).astype(np.float32)
 
 
@@ -265,8 +278,9 @@ def ntd_project(acts: np.ndarray, core: np.ndarray, factors: Sequence[np.ndarray
     basis = _mode(_mode(_mode(G, U[1].T, 1), U[2].T, 2), U[3].T, 3)  # (r0, C, h, w)
     B = basis.reshape(basis.shape[0], -1)
     V = np.asarray(acts, dtype=np.float64).reshape(len(acts), -1)
-    W, _, _ = non_negative_factorization(V, H=B, n_components=B.shape[0], update_H=False, solver="cd",
-                                         max_iter=max_iter)
+    with _quiet():
+        W, _, _ = non_negative_factorization(V, H=B, n_components=B.shape[0], update_H=False, solver="cd",
+                                             max_iter=max_iter)
     S = _mode(_mode(_mode(G, W.T, 0), U[2].T, 2), U[3].T, 3)  # (N, K, h, w)
     return W.astype(np.float32), S.astype(np.float32)
 

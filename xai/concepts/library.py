@@ -551,18 +551,25 @@ def check_usable(concept: Concept) -> Concept:
     return replace(concept, examples=distinct) if dropped else concept
 
 
-def example_rolls(concept: Concept, *, hop: float = music.HOP_QUARTERS) -> np.ndarray:
-    """Every model window of every example as piano rolls, shape (N, 2, 88, 64) float32; silent windows left out.
+def example_rolls(concept: Concept, *, hop: float = music.HOP_QUARTERS, model=None) -> np.ndarray:
+    """Every model window of every example as piano rolls, shape (N, 2, 88, T) float32; silent windows left out.
 
-    This is what TCAV shows the model for the concept: each example is cut into bar-aligned windows exactly as
-    an uploaded piece is (:func:`xai.symbolic.music.encode`).
+    This is what TCAV shows the model for the concept: each example is cut into windows exactly as an uploaded
+    piece is. A concept's excerpts belong to no model: without ``model`` they become the bar-aligned 16-quarter
+    windows every ``hop`` quarters (:func:`xai.symbolic.music.encode`, T = 64); with a model, its own windows
+    (:func:`xai.symbolic.music.encode_for`: 20-s windows at 10 frames a second for ``piano_composer``, an
+    excerpt shorter than that padded with silence).
     """
-    steps = int(round(music.WINDOW_QUARTERS * music.STEPS_PER_QUARTER))
+    spec = music.input_spec(model) if model is not None else music.InputSpec("quarters", music.WINDOW_QUARTERS, hop)
+    steps = spec.n_steps
     out = []
     for e in concept.examples:
         if e.n_notes == 0:
             continue
-        wins, X = music.encode(e.to_piece(), hop=hop)
+        if spec.grid == "quarters":
+            wins, X = music.encode(e.to_piece(), length=spec.window, hop=hop)
+        else:
+            wins, X = music.encode_for(e.to_piece(), model)
         keep = [k for k, w in enumerate(wins) if w.n_notes > 0 and X[k].any()]
         if keep:
             out.append(X[keep])
@@ -860,6 +867,29 @@ def random_pool_sources(path: str | os.PathLike | None = None) -> list[str]:
     ``Example.source_name``), so that a random set never shares music with the concept.
     """
     return list(json.loads(str(_pool_file(path)["random_sources"])))
+
+
+def tcav_sets(model=None) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
+    """TCAV's shipped sets for a model: (random pool, the piece of each pool row, held-out excerpts per class).
+
+    A model that reads bar-aligned quarters uses ``pool.npz``; a model that reads seconds uses
+    ``pool_<name>.npz`` (built by its own recipe, e.g. ``python -m training.piano_pool``), whose rolls are
+    stored as uint8 (x 127). InputError, in a sentence, when a model has no shipped sets.
+    """
+    if model is None or music.input_spec(model).grid == "quarters":
+        return random_pool(), random_pool_sources(), class_examples()
+    name = getattr(model, "name", "")
+    p = ASSETS / f"pool_{name}.npz"
+    if not p.exists():
+        raise InputError(f"No TCAV excerpts ship for the model '{name}' (expected {p.name}), so TCAV cannot run "
+                         "on it yet.")
+    z = _pool(p, p.stat().st_mtime)
+
+    def rolls(a: np.ndarray) -> np.ndarray:
+        return a.astype(np.float32) / 127.0 if a.dtype == np.uint8 else a.astype(np.float32)
+
+    return (rolls(z["random"]), list(json.loads(str(z["random_sources"]))),
+            {k[len("class_"):]: rolls(z[k]) for k in z if k.startswith("class_")})
 
 
 def class_examples(path: str | os.PathLike | None = None) -> dict[str, np.ndarray]:

@@ -162,8 +162,7 @@ def run(model, *, targets=None, layers=None, options: SanityOptions = SanityOpti
     from xai.symbolic import music
 
     t0 = time.perf_counter()
-    pool, sources, class_X = inputs if inputs is not None else (
-        concepts.random_pool(), concepts.random_pool_sources(), concepts.class_examples())
+    pool, sources, class_X = inputs if inputs is not None else concepts.tcav_sets(model)
     targets = tuple(targets or [c for c in model.classes if c in class_X])
     layers = tuple(layers or model.layers)
     class_X = {t: class_X[t][: options.max_class] for t in targets}
@@ -181,7 +180,8 @@ def run(model, *, targets=None, layers=None, options: SanityOptions = SanityOpti
         sig.append(res.significant)
         better.append(res.cav_better)
 
-    steps = int(round((model.window_quarters - model.hop_quarters) * music.STEPS_PER_QUARTER))
+    spec = music.input_spec(model)  # consecutive windows share (window - hop) of the model's time steps
+    steps = int(round((spec.window - spec.hop) * spec.n_steps / spec.window))
     target = targets[0]
     cX, cg, planted_class = _planted(class_X, target, overlap_steps=steps, size=options.concept_size)
     kw = common | {"class_X": planted_class, "targets": [target]}

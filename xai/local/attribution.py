@@ -519,6 +519,7 @@ def attribute_piece(piece: music.Piece, model, target: int | str | None = None, 
     -------
     Attribution
     """
+    music.require_quarters(model, "Attributions")
     progress = progress or no_progress
     opts = _options(options)
     if target is not None:

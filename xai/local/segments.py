@@ -259,6 +259,7 @@ class PieceLime(Explanation):
 
 def default_span(piece: music.Piece, model, target: int, n_bars: int) -> int:
     """The first bar of the window where the model is surest of ``target`` (the explanation starts there)."""
+    music.require_quarters(model, "LIME")
     pred = classify(piece, model)
     p = np.nan_to_num(pred.window_probabilities[:, target], nan=-1.0)
     return int(pred.windows[int(np.argmax(p))].start_bar)
@@ -312,6 +313,7 @@ def explain_piece(piece: music.Piece, model, target: int | str | None = None, *,
 
     Options left None take their declared defaults.
     """
+    music.require_quarters(model, "LIME")
     progress = progress or no_progress
     grid = PieceGridOptions.from_dict({k: v for k, v in dict(
         segments=segments, n_bars=n_bars, bars_per_segment=bars_per_segment, n_registers=n_registers).items()

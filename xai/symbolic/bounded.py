@@ -35,8 +35,9 @@ def piece_to_bytes(piece: music.Piece) -> bytes:
             "time_signatures": [[float(b), str(s)] for b, s in piece.time_signatures], "end": piece.end,
             "warnings": [str(w) for w in getattr(piece, "warnings", ())]}
     buf = io.BytesIO()
+    extra = {} if getattr(piece, "pedal", None) is None else {"pedal": np.asarray(piece.pedal, np.float64).reshape(-1, 2)}
     np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
-             **{k: np.asarray(getattr(piece, k), dtype=t) for k, t in _ARRAYS.items()})
+             **{k: np.asarray(getattr(piece, k), dtype=t) for k, t in _ARRAYS.items()}, **extra)
     return buf.getvalue()
 
 
@@ -45,6 +46,7 @@ def piece_from_bytes(data: bytes, *, source: music.Source | None = None) -> musi
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         arrays = {k: np.asarray(npz[k], dtype=t) for k, t in _ARRAYS.items()}
         meta = json.loads(npz["meta"].tobytes().decode("utf-8"))
+        pedal = np.asarray(npz["pedal"], dtype=np.float64).reshape(-1, 2) if "pedal" in npz.files else None
     n = arrays["pitches"].shape
     if any(arrays[k].ndim != 1 or arrays[k].shape != n for k in _NOTE_ARRAYS) or \
             arrays["bar_starts"].shape != arrays["bar_numbers"].shape:
@@ -53,6 +55,8 @@ def piece_from_bytes(data: bytes, *, source: music.Source | None = None) -> musi
     extra = {}
     if "warnings" in {f.name for f in dataclasses.fields(music.Piece)}:  # how the file was read, in sentences
         extra["warnings"] = tuple(str(w) for w in meta.get("warnings", ()))
+    if pedal is not None:  # the sustain pedal of a MIDI performance (xai.symbolic.music.from_midi)
+        extra["pedal"] = pedal
     return music.Piece(
         title=str(meta["title"]),
         part_names=tuple(str(p) for p in meta["part_names"]),

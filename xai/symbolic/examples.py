@@ -14,7 +14,8 @@ from pathlib import Path
 from xai._paths import ASSETS
 from xai.errors import InputError
 
-__all__ = ["EXAMPLES_DIR", "EXAMPLES", "INFO", "example_path", "example_info", "example_file", "by_sha256"]
+__all__ = ["EXAMPLES_DIR", "EXAMPLES", "INFO", "example_path", "example_info", "example_file", "by_sha256",
+           "for_model"]
 
 EXAMPLES_DIR = ASSETS / "examples"
 
@@ -37,6 +38,8 @@ def _read(folder: Path) -> dict[str, dict]:
                 "class": e.get("class"),
                 "source": e.get("source", ""),
                 "piece_title": str(e.get("piece_title") or ""),  # the piece's real title, where its file lacks one
+                "models": tuple(str(m) for m in e.get("models") or ()),  # the models it was held out from ('' = all)
+                "annotations": folder / str(e["annotations"]) if e.get("annotations") else None,  # ASAP beats
             }
     return out
 
@@ -57,6 +60,12 @@ def example_info(name: str) -> dict:
     """Title, path, true class and source (provenance) of an example."""
     example_path(name)
     return dict(INFO[name])
+
+
+def for_model(model_name: str | None) -> list[str]:
+    """Example names with the ones held out from ``model_name`` first (a model's own examples lead its list)."""
+    mine = [n for n, e in INFO.items() if model_name and model_name in e["models"]]
+    return mine + [n for n in INFO if n not in mine]
 
 
 def example_file(name: str) -> tuple[bytes, str]:

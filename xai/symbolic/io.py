@@ -48,10 +48,11 @@ import codecs
 import dataclasses
 import io
 import math
+import os
 import re
 import zipfile
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from xml.etree import ElementTree
 
 from xai import sandbox
@@ -59,7 +60,8 @@ from xai._upload import check_upload, identify, read_upload
 from xai.errors import InputError, ParameterError, XaiError, check_int
 from xai.symbolic import bounded, fidelity, music, prescan
 
-__all__ = ["SUPPORTED_EXTENSIONS", "Limits", "DEFAULT_LIMITS", "load", "load_bytes"]
+__all__ = ["SUPPORTED_EXTENSIONS", "Limits", "DEFAULT_LIMITS", "load", "load_bytes", "annotations_beside",
+           "with_annotations_file"]
 
 SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".mid": "midi",
@@ -151,7 +153,35 @@ def load(path, *, limits: Limits = DEFAULT_LIMITS) -> music.Piece:
     _check_limits(limits)
     data, name = read_upload(path, max_bytes=limits.max_bytes, check_name=_format_for,
                              too_big=lambda n, size: _too_big(n, size, limits))
-    return load_bytes(data, name, limits=limits)
+    piece = load_bytes(data, name, limits=limits)
+    beside = annotations_beside(path)
+    return with_annotations_file(piece, beside) if beside is not None else piece
+
+
+def annotations_beside(path) -> Path | None:
+    """``<stem>_annotations.txt`` next to a MIDI performance on disk (ASAP's beat annotations), if there is one."""
+    if not isinstance(path, (str, os.PathLike)):
+        return None
+    p = Path(path)
+    if p.suffix.lower() not in (".mid", ".midi"):
+        return None
+    cand = p.with_name(p.stem + "_annotations.txt")
+    return cand if cand.is_file() else None
+
+
+def with_annotations_file(piece: music.Piece, path) -> music.Piece:
+    """A performance with its bars from a beat-annotation file; the piece unchanged when the file cannot be read.
+
+    Annotations are a help, never a reason to refuse the music: a file too big, unreadable or without downbeats
+    leaves the piece as it was (a performance's windows are then cited by seconds).
+    """
+    try:
+        p = Path(path)
+        if p.stat().st_size > 2_000_000:
+            return piece
+        return music.with_annotations(piece, p.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, InputError):
+        return piece
 
 
 def load_bytes(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -> music.Piece:

@@ -11,16 +11,19 @@ import, and most uses of a piece (windows, piano rolls) need none of them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from xai.errors import InputError
+from xai.symbolic import timing
 
 __all__ = [
     "PITCH_LOW",
@@ -42,6 +45,13 @@ __all__ = [
     "windows",
     "excerpt_rolls",
     "encode",
+    "InputSpec",
+    "input_spec",
+    "note_seconds",
+    "encode_for",
+    "encode_seconds",
+    "require_quarters",
+    "with_annotations",
     "to_midi_bytes",
     "render_audio",
     "soundfont_path",
@@ -99,11 +109,31 @@ class Piece:
     source: Source | None = None
     end: float | None = None  # notated end (end of the last bar), when the file says it
     warnings: tuple[str, ...] = ()  # plain sentences about how the file was read (xai.symbolic.fidelity)
+    pedal: np.ndarray | None = None  # (K, 2) sustain-pedal-down spans in quarters (MIDI CC64); None: not known
+    bar_source: str = ""  # '' bars as the file says; 'annotations' bars from beat annotations (ASAP)
 
     @property
     def n_notes(self) -> int:
         """How many notes the piece has."""
         return int(self.pitches.size)
+
+    @cached_property
+    def performed(self) -> bool:
+        """True for a recorded performance (a MIDI file whose onsets fall off every notated grid).
+
+        A performance's time line is its seconds; its MIDI bar lines are the recorder's default metre and
+        tempo, not the music's, unless beat annotations replaced them (``bar_source == 'annotations'``).
+        """
+        src = self.source
+        if src is not None and src.is_scored:
+            return False
+        return timing.is_performed(self.onsets)
+
+    @property
+    def bars_known(self) -> bool:
+        """True when the bar numbers are the music's: a score's, or a performance's through its annotations."""
+        return self.bar_source == "annotations" or not self.performed
+
 
     @property
     def length(self) -> float:
@@ -164,6 +194,10 @@ class Piece:
         if bar_starts.size == 0 or bar_starts[0] > 1e-9:
             bar_starts = np.concatenate([[0.0], bar_starts])
             bar_numbers = np.concatenate([[self.bar_at(start)], bar_numbers])
+        pedal = None
+        if self.pedal is not None:
+            ped = np.clip(np.asarray(self.pedal, dtype=float).reshape(-1, 2), start, end)
+            pedal = ped[ped[:, 1] > ped[:, 0]] - start
         tempo_at = [t for t in self.tempi if t[0] <= start][-1:] or [self.tempi[0]]
         tempi = ((0.0, tempo_at[0][1]),) + tuple((b - start, q) for b, q in self.tempi if start < b < end)
         return Piece(
@@ -181,12 +215,18 @@ class Piece:
             source=self.source,
             end=min(end, self.length) - start,
             warnings=self.warnings,
+            pedal=pedal,
+            bar_source=self.bar_source,
         )
 
 
 @dataclass(frozen=True)
 class Window:
-    """One excerpt the model reads: a span of beats and the bars it covers (inclusive)."""
+    """One excerpt the model reads: a span of beats and the bars it covers (inclusive).
+
+    Windows of a model that reads seconds (``piano_composer``) also carry their span in seconds; their bar
+    numbers are the music's only where ``bars_known`` (a score, or a performance with beat annotations).
+    """
 
     index: int
     start_beat: float
@@ -194,6 +234,23 @@ class Window:
     start_bar: int
     end_bar: int
     n_notes: int
+    start_second: float | None = None
+    end_second: float | None = None
+    bars_known: bool = True
+
+    @property
+    def label(self) -> str:
+        """How the window is cited: its bars where they are known, else its seconds ('0:20–0:40')."""
+        if self.start_second is None:
+            return bars_text(self.start_bar, self.end_bar)
+        clock = f"{_clock(self.start_second)}–{_clock(self.end_second or self.start_second)}"
+        return f"{bars_text(self.start_bar, self.end_bar)} ({clock})" if self.bars_known else clock
+
+
+def _clock(seconds: float) -> str:
+    """'1:05' for 65 seconds."""
+    s = int(round(max(seconds, 0.0)))
+    return f"{s // 60}:{s % 60:02d}"
 
 
 def piece_key(piece: Piece) -> str:
@@ -431,6 +488,7 @@ def from_midi(midi_file, *, title: str, source: Source | None = None) -> Piece:
         time_signatures=tuple((b, f"{n}/{d}") for b, n, d in sigs),
         source=source,
         end=float(bar_starts[-1] + last_len) if len(arr) else None,
+        pedal=timing.pedal_intervals(events.pedal, length) if events.pedal else None,
     )
 
 
@@ -445,6 +503,7 @@ class _MidiEvents:
         self.names: list[str] = []
         self.tempi: list[tuple[float, float]] = []
         self.sigs: list[tuple[float, int, int]] = []
+        self.pedal: list[tuple[float, int]] = []  # (beat, CC64 value) of every channel: one piano, one pedal
         self.end_tick = 0
 
     def read_track(self, t_idx: int, track) -> None:
@@ -465,6 +524,8 @@ class _MidiEvents:
                     self._note(on_tick, tick, msg.note, vel, t_idx, msg.channel, track_name)
             elif kind == "set_tempo" and msg.tempo > 0:  # a tempo of 0 is refused by the loader's pre-scan
                 self.tempi.append((tick / self.tpb, 60_000_000.0 / msg.tempo))
+            elif kind == "control_change" and msg.control == 64:
+                self.pedal.append((tick / self.tpb, msg.value))
             elif kind == "time_signature":
                 self.sigs.append((tick / self.tpb, msg.numerator, msg.denominator))
             elif kind == "track_name" and not track_name:
@@ -596,6 +657,152 @@ def encode(
     wins = windows(piece, length=length, hop=hop)
     roll = piano_roll(piece)
     return wins, excerpt_rolls(roll, wins)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The grid a model reads: windows in quarters (bar-aligned) or in seconds (from the first note).
+
+    ``grid`` is 'quarters' (``window`` and ``hop`` in quarters, :data:`STEPS_PER_QUARTER` steps a quarter) or
+    'seconds' (``window`` and ``hop`` in seconds, ``fps`` frames a second).
+    """
+
+    grid: str
+    window: float
+    hop: float
+    fps: int = 0
+
+    @property
+    def n_steps(self) -> int:
+        """Time steps of one window's roll."""
+        per = self.fps if self.grid == "seconds" else STEPS_PER_QUARTER
+        return int(round(self.window * per))
+
+    @property
+    def unit(self) -> str:
+        """'quarters' or 'seconds', for sentences."""
+        return self.grid
+
+
+def input_spec(model) -> InputSpec:
+    """What a symbolic model reads, from its card's ``input`` (seconds) or its ``window_quarters`` (quarters).
+
+    A model without a card (a test fake) reads :data:`WINDOW_QUARTERS`-quarter windows unless it says otherwise.
+    """
+    inp = (getattr(model, "card", None) or {}).get("input", {})
+    if float(inp.get("window_seconds", 0) or 0) > 0:
+        return InputSpec("seconds", float(inp["window_seconds"]), float(inp.get("hop_seconds", inp["window_seconds"])),
+                         int(inp.get("frames_per_second", timing.FPS)))
+    length = float(getattr(model, "window_quarters", 0) or WINDOW_QUARTERS)
+    hop = float(getattr(model, "hop_quarters", 0) or HOP_QUARTERS)
+    return InputSpec("quarters", length, hop)
+
+
+def note_seconds(piece: Piece) -> np.ndarray:
+    """The piece's notes in seconds as a model trained on performances saw them: (N, 4) float32.
+
+    Columns: onset s, offset s, MIDI pitch, velocity (0..1), sorted by onset. A performance keeps its
+    velocities (/127) and its sustain pedal (a note released under the pedal sounds until the pedal lifts); a
+    score (notation, or a quantised MIDI file) is played at its tempo map with every velocity 1.0 and no
+    pedal, as the score MIDI files in training were. A piece read from notation has no pedal marks here, so a
+    score's pedalling (*Ped.*) is not heard.
+    """
+    # Rounded to 0.1 µs, so that a note-off and a pedal press on the same MIDI tick stay simultaneous (as in
+    # training, which read times straight from the ticks) despite the float rounding of beats -> seconds.
+    on = np.round(np.asarray(piece.seconds(piece.onsets), dtype=np.float64).reshape(-1), 7)
+    off = np.round(np.asarray(piece.seconds(piece.onsets + piece.durations), dtype=np.float64).reshape(-1), 7)
+    vel = piece.velocities.astype(np.float64) / 127.0 if piece.performed else np.ones(piece.n_notes)
+    notes = np.stack([on, off, piece.pitches.astype(np.float64), vel], axis=1) if piece.n_notes else \
+        np.zeros((0, 4))
+    if piece.performed and piece.pedal is not None and len(piece.pedal):
+        ped = np.asarray(piece.pedal, dtype=np.float64).reshape(-1, 2)
+        ped_s = np.round(np.stack([piece.seconds(ped[:, 0]), piece.seconds(ped[:, 1])], axis=1), 7)
+        notes = timing.apply_pedal(notes, ped_s)
+    notes = notes[np.argsort(notes[:, 0], kind="stable")]
+    return notes.astype(np.float32)
+
+
+def encode_for(piece: Piece, model) -> tuple[list[Window], np.ndarray]:
+    """The one path from a piece to a model's input, whatever grid the model reads.
+
+    A model that reads quarters gets :func:`encode` (bar-aligned windows; bit-identical to it). A model that
+    reads seconds gets windows of ``window`` seconds every ``hop`` seconds from the first note, rendered at
+    ``fps`` exactly as :mod:`training.asap` renders its training windows (:func:`note_seconds`,
+    :func:`xai.symbolic.timing.render`). Those windows carry their seconds and the bars they cover (through the
+    tempo map, or a performance's beat annotations); a performance without annotations has no bar numbers to
+    trust, and its windows say so (``bars_known`` False).
+
+    Parameters
+    ----------
+    piece : Piece
+    model : a symbolic model (:class:`xai.contract.Model`); its input is read by :func:`input_spec`.
+
+    Returns
+    -------
+    (list of Window, ndarray)
+        The windows and their rolls, (N, 2, 88, T) float32.
+    """
+    spec = input_spec(model)
+    if spec.grid == "quarters":
+        return encode(piece, length=spec.window, hop=spec.hop)
+    return encode_seconds(piece, spec)
+
+
+def require_quarters(model, what: str) -> None:
+    """Refuse, in a sentence, an explainer that cuts bars of quarters for a model that reads seconds.
+
+    Explainers that edit or differentiate the piano roll on the beat grid (LIME's note segments, attributions,
+    note attacks) do not yet rebuild a performance's seconds grid; they say so instead of failing.
+    """
+    spec = input_spec(model)
+    if spec.grid != "quarters":
+        name = getattr(model, "name", "this model")
+        raise InputError(f"{what} is not available yet for '{name}', which reads {spec.window:g}-second windows of "
+                         "performances rather than bars; choose the 'composer' model (styles across eras) for it, "
+                         "or use Classify, TCAV and Discovered concepts with this one.")
+
+
+def encode_seconds(piece: Piece, spec: InputSpec) -> tuple[list[Window], np.ndarray]:
+    """Windows in seconds and their rolls (see :func:`encode_for`)."""
+    notes = note_seconds(piece)
+    if len(notes) == 0:
+        starts = np.zeros(1, dtype=np.float32)
+    else:
+        starts = timing.window_starts(notes, spec.window, spec.hop)
+    n_frames = spec.n_steps
+    X = np.stack([timing.render(notes, float(s), n_frames=n_frames, fps=spec.fps) for s in starts]) \
+        if len(starts) else np.zeros((0, 2, N_PITCHES, n_frames), dtype=np.float32)
+    known = piece.bars_known
+    total = piece.duration_seconds
+    wins = []
+    for i, s in enumerate(starts.astype(np.float64)):
+        e = s + spec.window
+        b0, b1 = piece.beat_at_seconds(s), piece.beat_at_seconds(min(e, max(total, s + 1e-3)))
+        n = int(np.count_nonzero((notes[:, 0] < e) & (notes[:, 1] > s))) if len(notes) else 0
+        wins.append(Window(i, b0, max(b1, b0), piece.bar_at(b0), piece.bar_at(max(b1 - 1e-6, b0)), n,
+                           start_second=float(s), end_second=float(e), bars_known=known))
+    return wins, X
+
+
+def with_annotations(piece: Piece, text: str) -> Piece:
+    """A performance with its bars taken from beat annotations (ASAP ``*_annotations.txt``: seconds, b/db).
+
+    Each annotated downbeat starts a bar; the bars are numbered from 1, and music before the first downbeat
+    (a pickup) is bar 0. The notes are unchanged. Raises InputError when the text has no downbeats.
+    """
+    try:
+        _beats, downs = timing.read_annotations(text)
+    except ValueError:
+        downs = np.zeros(0)
+    if downs.size == 0:
+        raise InputError("The beat annotations hold no downbeats, so the bars of this performance are not known.")
+    starts = np.array([piece.beat_at_seconds(float(t)) for t in downs])
+    starts = np.unique(starts)
+    numbers = np.arange(1, starts.size + 1, dtype=np.int64)
+    if piece.n_notes and float(piece.onsets.min()) < starts[0] - 1e-6:
+        starts = np.concatenate([[0.0], starts])
+        numbers = np.concatenate([[0], numbers])
+    return dataclasses.replace(piece, bar_starts=starts, bar_numbers=numbers, bar_source="annotations")
 
 
 def soundfont_path() -> Path:

@@ -1,4 +1,4 @@
-"""Predictions of the style classifier for a whole piece and for each bar-aligned window.
+"""Predictions of a symbolic classifier for a whole piece and for each window (bars, or seconds).
 
 The piece-level prediction is the mean of the window log-probabilities (a product of experts over the
 excerpts that have notes), renormalised; silent windows are shown but do not vote.
@@ -62,10 +62,12 @@ class Prediction(Result):
             },
             "windows": [
                 {
-                    "start_bar": w.start_bar,
-                    "end_bar": w.end_bar,
+                    "start_bar": w.start_bar if w.bars_known else None,
+                    "end_bar": w.end_bar if w.bars_known else None,
                     "start_beat": w.start_beat,
                     "end_beat": w.end_beat,
+                    **({} if w.start_second is None else {"start_second": round(w.start_second, 3),
+                                                          "end_second": round(float(w.end_second), 3)}),
                     "label": lab,
                     "probabilities": None
                     if lab is None
@@ -95,11 +97,12 @@ def classify(piece: music.Piece, model) -> Prediction:
     piece : Piece
         The music, from :func:`xai.symbolic.io.load` or the corpus.
     model : models.registry.Model
-        A loaded classifier (its window length and hop are used).
+        A loaded classifier; its input grid (bar-aligned quarters, or seconds for a model trained on
+        performances) is read from it (:func:`xai.symbolic.music.encode_for`).
     """
     if piece.n_notes == 0:
         raise InputError("This piece has no notes, so there is nothing to classify.")
-    wins, X = music.encode(piece, length=model.window_quarters, hop=model.hop_quarters)
+    wins, X = music.encode_for(piece, model)
     sounding = np.array([w.n_notes > 0 for w in wins])
     probs = np.full((len(wins), len(model.classes)), np.nan)
     probs[sounding] = window_probabilities(model.net, X[sounding])

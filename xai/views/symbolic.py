@@ -63,8 +63,11 @@ def piece_summary(piece: music.Piece, prediction: Prediction) -> str:
     secs = piece.duration_seconds
     length = f"{int(secs // 60)}:{int(round(secs % 60)):02d}"
     parts = len(piece.part_names)
+    bars = (f"{len(piece.bar_numbers)} bars (bars {piece.bar_numbers.min()}–{piece.bar_numbers.max()})"
+            + (", from beat annotations" if piece.bar_source == "annotations" else "")) if piece.bars_known \
+        else "a performance without bar lines (windows in seconds)"
     return (
-        f"{fmt} · {len(piece.bar_numbers)} bars (bars {piece.bar_numbers.min()}–{piece.bar_numbers.max()}) · "
+        f"{fmt} · {bars} · "
         f"{length} min · {parts} part{'s' if parts != 1 else ''} · {piece.n_notes:,} notes · "
         f"{len(prediction.windows)} windows"
     )
@@ -75,9 +78,9 @@ def window_caption(prediction: Prediction, index: int) -> str:
     w = prediction.windows[index]
     probs = prediction.window_probabilities[index]
     if np.isnan(probs).any():
-        return f"{bars_text(w.start_bar, w.end_bar)} · silent"
+        return f"{w.label} · silent"
     k = int(np.argmax(probs))
-    return f"{bars_text(w.start_bar, w.end_bar)} · {prediction.classes[k]} {probs[k]:.2f}"
+    return f"{w.label} · {prediction.classes[k]} {probs[k]:.2f}"
 
 
 def window_rows(prediction: Prediction) -> list[dict]:
@@ -91,7 +94,7 @@ def window_rows(prediction: Prediction) -> list[dict]:
         k = None if silent else int(np.argmax(probs))
         row = {
             "window": w.index + 1,
-            "bars": bars_text(w.start_bar, w.end_bar),
+            "bars": w.label,
             "start_bar": w.start_bar,
             "end_bar": w.end_bar,
             "start_beat": w.start_beat,
@@ -183,7 +186,7 @@ def prediction_timeline(prediction: Prediction, *, kind: str = "stacked") -> go.
     probs = np.asarray(prediction.window_probabilities, dtype=float)
     n = len(prediction.windows)
     x = np.arange(n)
-    labels = [bars_text(w.start_bar, w.end_bar) for w in prediction.windows]
+    labels = [w.label for w in prediction.windows]
     fig = go.Figure()
     for k, c in enumerate(classes):
         common = dict(

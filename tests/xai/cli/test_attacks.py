@@ -51,3 +51,15 @@ def test_bad_input_gets_plain_answers(capsys, tmp_path):
         rc = cli.main(["attack", str(path), "--model", "instrument"])
         err = capsys.readouterr().err
         assert rc == 2 and expected in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_veracity_command_reports_every_setting_with_intervals(capsys, tmp_path):
+    torch.set_num_threads(1)
+    rc = cli.main(["veracity", "--clips", "1", "--samples", "50", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0 and out.count("n = 1") == 4 and "[" in out
+    d = json.loads((tmp_path / "veracity_instrument.json").read_text())
+    assert list(d["summaries"]) == ["free", "confident", "planted", "decoy"] and d["headline"] == "free"
+    assert d["parameters"]["n_clips"] == 1 and "test" in d["parameters"]["clips"]
+    assert d["paper"]["rows"][0]["lime_top3_flip"] == 0.53
