@@ -99,3 +99,41 @@ def load(name: str = "composer") -> Model:
         card=c,
         weights_sha256=digest,
     )
+
+
+def headline(card: dict) -> dict:
+    """A card's headline numbers whatever its form: a held-out test split, or cross-validation by work.
+
+    Returns ``accuracy`` (pieces / works / clips), ``excerpt_accuracy`` (windows), their baseline counterparts,
+    ``spread`` (std over folds, cross-validated cards only), ``unit``, ``n``, ``per_class_f1`` and ``confusion``;
+    missing values are None, so the Home and Models views read every shipped card the same way.
+    """
+    metrics = card.get("metrics") or {}
+    base = card.get("baseline") or {}
+    cv = metrics.get("cv")
+    if isinstance(cv, dict):
+        def mean(d, key):
+            v = (d or {}).get(key)
+            return v.get("mean") if isinstance(v, dict) else v
+
+        conf = cv.get("confusion_works_summed")
+        folds = metrics.get("cv_folds_completed") or len(metrics.get("per_fold") or [])
+        return {"accuracy": mean(cv, "work_accuracy"), "excerpt_accuracy": mean(cv, "window_accuracy"),
+                "baseline_accuracy": mean(base.get("cv"), "work_accuracy"),
+                "baseline_excerpt_accuracy": mean(base.get("cv"), "window_accuracy"),
+                "spread": (cv.get("work_accuracy") or {}).get("std") if isinstance(cv.get("work_accuracy"), dict)
+                else None,
+                "unit": f"works, {folds}-fold cross-validation by work", "excerpt_unit": "20-s windows",
+                "n": int(sum(map(sum, conf))) if conf else None, "per_class_f1": cv.get("per_class_f1_works"),
+                "confusion": conf}
+    test = metrics.get("test") or {}
+    piece = test.get("piece") if isinstance(test.get("piece"), dict) else None
+    main = piece or test
+    window = test.get("window") if isinstance(test.get("window"), dict) else {}
+    btest = base.get("test") or {}
+    return {"accuracy": main.get("accuracy", test.get("piece_accuracy")),
+            "excerpt_accuracy": window.get("accuracy", test.get("window_accuracy")),
+            "baseline_accuracy": btest.get("piece_accuracy"), "baseline_excerpt_accuracy": btest.get("window_accuracy"),
+            "spread": None, "unit": "test pieces" if piece else "test clips", "excerpt_unit": "test excerpts",
+            "n": main.get("n"), "per_class_f1": main.get("per_class_f1", test.get("per_class_f1")),
+            "confusion": main.get("confusion")}

@@ -16,7 +16,8 @@ from xai.views import attacks as av
 
 PAIRED_TEST_HEADINGS = {"a": "Model A", "b": "Model B", "epsilon": "ε", "a_only_correct": "Only A right",
                         "b_only_correct": "Only B right", "mcnemar_p": "McNemar p", "wilcoxon_p": "Wilcoxon p",
-                        "n_both_clean_correct": "Both right unattacked"}  # short: all eight fit at 1280 px
+                        "n_both_clean_correct": "Both right unattacked", "mcnemar_p_holm": "McNemar p, Holm",
+                        "wilcoxon_p_holm": "Wilcoxon p, Holm"}  # short headings: every column fits at 1280 px
 INSTRUMENT_HEADINGS = {"attack": "Attack", "accuracy": "Accuracy", "snr_db": "SNR (dB)", "clean": "Clean accuracy",
                        "source": "Source"}
 

@@ -27,20 +27,20 @@ def _model_card(name: str) -> None:
     data = card.get("data")
     st.markdown(f"**Trained on:** {data}" if data else "**Trained on:** not stated in the model card yet.")
 
-    piece_acc = _get(card, "metrics", "test", "piece_accuracy")
-    window_acc = _get(card, "metrics", "test", "window_accuracy")
-    base_piece = _get(card, "baseline", "test", "piece_accuracy")
-    base_window = _get(card, "baseline", "test", "window_accuracy")
+    h = registry.headline(card)
+    piece_acc, window_acc = h["accuracy"], h["excerpt_accuracy"]
+    base_piece, base_window = h["baseline_accuracy"], h["baseline_excerpt_accuracy"]
     if piece_acc is None and window_acc is None:
         st.warning(
             "No measured accuracy is recorded for this model yet. Until it is, treat its answers as a "
             "demonstration of the tool, not as evidence about the music."
         )
     else:
-        n_test = _get(card, "metrics", "test", "piece", "n")
+        n_test = h["n"]
+        spread = f", ± {100 * h['spread']:.0f} points over folds" if h["spread"] else ""
         st.markdown(
             "**Measured on pieces it never saw in training**"
-            + (f" ({n_test} test pieces)" if n_test else "")
+            + (f" ({n_test} {h['unit']}{spread})" if n_test else "")
             + ", next to a simple baseline"
             + (f" ({_get(card, 'baseline', 'description')})" if _get(card, "baseline", "description") else "")
             + ":"
@@ -61,7 +61,7 @@ def _model_card(name: str) -> None:
                 col.metric(label, _pct(value), delta=delta, help=help_)
         if classes:
             cols[2].metric("Guessing", _pct(1 / len(classes)), help="Accuracy of picking a style at random.")
-        f1 = _get(card, "metrics", "test", "per_class_f1") or _get(card, "metrics", "test", "piece", "per_class_f1")
+        f1 = h["per_class_f1"]
         if isinstance(f1, dict) and f1:
             st.markdown(
                 "**How well it knows each style** (F1 on test pieces; 1 is perfect): "

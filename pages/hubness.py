@@ -13,7 +13,7 @@ import streamlit as st
 
 from pages import _cache as cache
 from pages._nav import require_entrypoint
-from pages._widgets import belongs_to, chart, option_widgets
+from pages._widgets import chart, option_widgets
 from xai.audio import clip as audio
 from xai.errors import XaiError
 from xai.export import finding as fmod
@@ -188,8 +188,8 @@ def _recommend(emb, rep, s) -> None:
         return
     rng = np.random.default_rng(0)
     choices = sorted(set(rng.choice(len(emb), 40, replace=False).tolist()) | {int(i) for i, _ in rep.hubs(5)})
-    belongs_to(emb.name, {K + "item": choices[0]}, tag=K + "item_of")  # one embedding's songs, not the last one's
-    item = st.selectbox("Song", choices, format_func=lambda i: _item_label(emb, i), key=K + "item")
+    # One picker per embedding (its own songs and labels): a song picked in another never shows up here.
+    item = st.selectbox("Song", choices, format_func=lambda i: _item_label(emb, i), key=f"{K}item_{emb.name}")
     nk = int(rep.k_occurrence[item])
     st.caption(f"This item is in {nk} other items' top-{s['k']} lists under {TITLES[s['reduction']]}.")
     _listen(emb.name, item, "The song")
@@ -240,8 +240,8 @@ def _attack(emb, s) -> dict | None:
         st.info("The hub attack perturbs recordings: choose an audio model's embedding.")
         return None
     pool = hub_attack.pick_songs(emb, 20, random_state=1)
-    belongs_to(emb.name, {K + "att_item": int(pool[0])}, tag=K + "att_item_of")
-    item = st.selectbox("Song to attack", pool.tolist(), format_func=lambda i: _item_label(emb, i), key=K + "att_item")
+    item = st.selectbox("Song to attack", pool.tolist(), format_func=lambda i: _item_label(emb, i),
+                        key=f"{K}att_item_{emb.name}")  # one picker per embedding, as for recommendations
     opts = option_widgets(hub_attack.HubAttackOptions, K + "att", only=("eps", "steps"), columns=2)
     st.button("Attack it (without, then with Mutual Proximity)", type="primary", on_click=_attack_request,
               key=K + "att_run")

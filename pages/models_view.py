@@ -30,11 +30,10 @@ def _get(d, *keys):
 
 
 def _test_metrics(card: dict) -> tuple[dict, str]:
-    """The card's main test metrics and what they count: pieces for the symbolic model, clips for audio."""
-    test = _get(card, "metrics", "test") or {}
-    if isinstance(test.get("piece"), dict):
-        return test["piece"], "test pieces"
-    return test, "test clips"
+    """The card's main metrics and what they count: test pieces or clips, or works under cross-validation."""
+    h = registry.headline(card)
+    return {"accuracy": h["accuracy"], "n": h["n"], "per_class_f1": h["per_class_f1"],
+            "confusion": h["confusion"]}, h["unit"]
 
 
 def _summary_rows(names: list[str]) -> list[dict]:

@@ -37,9 +37,7 @@ a sample of queries and reported (recall@m of the candidates and recall@10 of th
 - from ``IVF_MIN`` items (collections of a million), an inverted-file join: k-means cells of about
   ``IVF_CELL`` items, each item's ``IVF_PROBE`` nearest cells probed, and exact distances within them computed as
   one matrix product per cell (every item that probes a cell is a query against it), keeping a running top-m per
-  item, then one round of neighbours' neighbours (each item compared with the 10 nearest of its 10 nearest, as in
-  NN-descent) for the true neighbours across cell boundaries. Memory is O(n m) for the candidate lists plus one
-  cell's (or one block's) temporaries; the vectors can be a read-only memory map
+  item. Memory is O(n m) for the candidate lists plus one cell's block; the vectors can be a read-only memory map
   (``np.load(path, mmap_mode="r")``), read one cell at a time. The reductions then work on the candidate lists
   block by block (Gaussian MP and the others: O(n m) memory; empirical MP needs every item's full distance row and
   is used only on the exact path).
@@ -68,9 +66,10 @@ REDUCTION_TITLES = {"none": "none (Euclidean)", "mp": "Mutual Proximity (empiric
 EXACT_MAX = 10_000
 IVF_MIN = 100_000  # from here on the approximate index is the inverted-file join (HNSW below)
 IVF_CELL = 1_000  # items per k-means cell of the inverted-file join
-IVF_PROBE = 4  # cells probed per item: recall@10 0.989 at 200k synthetic items, 0.84 at 1M (bench/hubness.py) ...
-IVF_REFINE = 1  # ... so one round of neighbours' neighbours follows (NN-descent's idea)
-IVF_FAN = 10  # neighbours (and their neighbours) compared in a refining round
+# Cells probed per item. Recall@10 on the synthetic bench data (bench/hubness.py): 4 probes give 0.99 at 200k items
+# but 0.84 at 1M (more cells, so more true neighbours across a boundary); 8 give 0.97 at 1M (12: 0.996), measured on
+# 300 sampled queries. One round of neighbours' neighbours (NN-descent) on top of 4 probes reached only 0.89 at 1M.
+IVF_PROBE = 8
 REDUCE_BLOCK = 65_536  # rows re-ranked at a time (bounded memory for a million items)
 HUB_SIZE = 2.0
 LS_K = 5
@@ -309,7 +308,7 @@ def _recall(X: np.ndarray, ind: np.ndarray, *, recall_sample: int, random_state:
 
 
 def _ivf(X: np.ndarray, m: int, *, recall_sample: int, random_state: int, cell: int = IVF_CELL,
-         probe: int = IVF_PROBE, refine: int = IVF_REFINE, progress: Progress | None = None) -> Graph:
+         probe: int = IVF_PROBE, progress: Progress | None = None) -> Graph:
     """The inverted-file join (see the module docstring): k-means cells, each item's ``probe`` nearest cells."""
     faiss = _faiss()
     n, d = X.shape
@@ -360,47 +359,10 @@ def _ivf(X: np.ndarray, m: int, *, recall_sample: int, random_state: int, cell: 
     if short:
         raise InputError(f"The approximate index found fewer than {m} neighbours for some items ({short} slots "
                          "empty): the collection is too small or too clustered for it; use exact search.")
-    for r in range(refine):
-        ind, dist = _refine(X, ind, dist, progress=progress, round_=r + 1)
     recall, recall10 = _recall(X, ind, recall_sample=recall_sample, random_state=random_state)
     return Graph(indices=ind, distances=dist, exact=False,
-                 method=f"faiss IVF join ({nlist} k-means cells, {probe} probed per item"
-                        + (f", {refine} round{'s' if refine > 1 else ''} of neighbours' neighbours)" if refine else ")"),
-                 recall=recall, recall10=recall10)
-
-
-def _refine(X: np.ndarray, ind: np.ndarray, dist: np.ndarray, *, fan: int = IVF_FAN, block: int = 4096,
-            progress: Progress | None = None, round_: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """One round of neighbours' neighbours (as in NN-descent): each item's candidates are compared with the
-    ``fan`` nearest neighbours of its ``fan`` nearest neighbours, by exact distance, and the nearest m kept.
-
-    A true neighbour that the probed cells missed (it sits across a cell boundary) is very likely a neighbour of
-    a neighbour, so one round lifts recall at a cost of n * fan^2 distances, in blocks of ``block`` items.
-    """
-    n, m = ind.shape
-    f = int(min(fan, m))
-    out_i = np.empty_like(ind)
-    out_d = np.empty_like(dist)
-    for s in range(0, n, block):
-        e = min(n, s + block)
-        rows = np.arange(s, e)
-        cand = np.concatenate([ind[s:e], ind[ind[s:e, :f], :f].reshape(e - s, f * f)], axis=1)
-        xb = np.asarray(X[s:e], dtype=np.float32)
-        order = np.argsort(cand, axis=1, kind="stable")
-        ids = np.take_along_axis(cand, order, axis=1)
-        dup = np.zeros(ids.shape, bool)
-        dup[:, 1:] = ids[:, 1:] == ids[:, :-1]
-        C = np.asarray(X[ids.ravel()], dtype=np.float32).reshape(e - s, ids.shape[1], -1)
-        d2 = np.einsum("bkd,bkd->bk", C, C) - 2.0 * np.einsum("bkd,bd->bk", C, xb) + np.einsum("bd,bd->b", xb, xb)[:, None]
-        d2[dup | (ids == rows[:, None])] = np.inf  # each candidate once, never the item itself
-        top = np.argpartition(d2, m - 1, axis=1)[:, :m]
-        td = np.take_along_axis(d2, top, axis=1)
-        o = np.argsort(td, axis=1, kind="stable")
-        out_i[s:e] = np.take_along_axis(np.take_along_axis(ids, top, axis=1), o, axis=1)
-        out_d[s:e] = np.sqrt(np.maximum(np.take_along_axis(td, o, axis=1), 0.0))
-        if progress and (s // block) % 16 == 0:
-            progress(e / n, f"refining the neighbours (round {round_}): {e} of {n} items")
-    return out_i, out_d
+                 method=f"faiss IVF join ({nlist} k-means cells, {probe} probed per item)", recall=recall,
+                 recall10=recall10)
 
 
 # --- hubness reduction ------------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from xai.symbolic.predict import Prediction
 from xai.views.common import (
     PART_PALETTE,
     SILENT,
-    bars_text,
     base_layout,
     class_colors,
     note_name,

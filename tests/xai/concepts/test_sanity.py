@@ -37,7 +37,7 @@ def test_random_concepts_are_not_reported_and_a_planted_one_is(name):
     assert s["randomisation"][-1]["significant"] == [False]  # the tested layer itself random: nothing left
     assert s["seeds"]["significance_agrees"]
     shipped = (sanity.shipped(name) or {}).get("test_subset")
-    assert shipped is not None, f"no sanity numbers ship for '{name}': python -m xai sanity --recompute --write"
+    assert shipped is not None, f"no sanity numbers ship for '{name}': python -m xai sanity --model {name} --recompute --write (several minutes on 2 cores)"
     np.testing.assert_allclose(rep.p_values, np.array(shipped["p_values"]), atol=1e-6)
     assert shipped["false_positives"]["significant"] == fp["significant"]
 

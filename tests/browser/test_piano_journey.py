@@ -1,0 +1,53 @@
+"""Real-browser journey with piano_composer: Classify a held-out performance -> TCAV -> Discovered concepts."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from models import registry
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser,
+              pytest.mark.skipif("piano_composer" not in registry.available(), reason="piano_composer not shipped")]
+SHOTS = Path(__file__).resolve().parents[2] / "bench" / "results"
+
+
+def _pick_piano_model(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("heading", name="Music XAI").first.wait_for()
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    box.wait_for()
+    option = page.get_by_role("option", name="piano_composer")
+    for _ in range(5):  # the first click can land while the sidebar is still being laid out
+        box.click()
+        try:
+            option.wait_for(timeout=5000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    option.click()
+    page.locator('[data-testid="stSidebar"]').get_by_text("Composer of a piano performance").first.wait_for()
+
+
+def test_classify_tcav_and_discovery_with_the_piano_model(page, app_url):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    _pick_piano_model(page, app_url)
+    page.get_by_role("link", name="Classify a piece").first.click()
+    page.get_by_role("heading", name="Classify a piece").wait_for()
+    reading = page.get_by_text("The model hears this as")
+    reading.wait_for(timeout=120000)
+    assert "True composer: Bach" in page.get_by_text("Held out from training").first.inner_text()
+    page.get_by_text("Where in the piece").wait_for()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "classify_piano_1280x800.png"))
+    assert "Traceback" not in page.content()
+
+    page.get_by_role("link", name="Test a concept").first.click()
+    page.get_by_role("heading", name="Test a concept").first.wait_for()
+    assert not page.locator('[data-testid="stException"]').count()
+
+    page.get_by_role("link", name="Discovered concepts").first.click()
+    page.get_by_role("heading", name="Discovered concepts").wait_for()
+    page.get_by_text("No concepts have been discovered for 'piano_composer' yet").wait_for()
+    assert not page.locator('[data-testid="stException"]').count()
+    assert "Traceback" not in page.content()
