@@ -37,7 +37,7 @@ def study_tab() -> None:
     tests = pd.DataFrame(s["style"]["paired_tests"]).rename(columns=PAIRED_TEST_HEADINGS)
     if not tests.empty:
         st.markdown("**Paired tests per clip** — McNemar (exact) on right/wrong at each ε; Wilcoxon signed-rank on "
-                    "the smallest ε that flips each clip both models got right; `_holm`: Holm-adjusted for the "
+                    "the smallest ε that flips each clip both models got right; 'Holm' columns: adjusted with Holm's method for the "
                     "number of tests in the family.")
         st.dataframe(tests, hide_index=True)
     if s.get("statistics"):

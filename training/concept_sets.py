@@ -217,6 +217,7 @@ def _print(report: dict) -> None:
 
 
 def main(argv=None) -> int:
+    """Build the shipped concept sets (``build``) or print what they hold."""
     ap = argparse.ArgumentParser(prog="python -m training.concept_sets")
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="mine the built-in concepts and write the random pool and class excerpts")

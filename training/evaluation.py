@@ -19,6 +19,7 @@ def piece_level(probs: np.ndarray, piece_idx: np.ndarray, y: np.ndarray) -> tupl
 
 
 def metrics(pred: np.ndarray, true: np.ndarray, classes) -> dict:
+    """Accuracy, balanced accuracy, per-class F1 and the confusion matrix of predictions against truth."""
     from sklearn.metrics import confusion_matrix, f1_score
 
     k = len(classes)

@@ -113,6 +113,7 @@ class Sampler:
             self.by_class.append((idx, w[idx] / w[idx].sum()))
 
     def window(self, i: int) -> np.ndarray:
+        """Training window ``i`` rendered with this epoch's augmentation (transposition, shift, stretch, velocity)."""
         p, rng, ds = self.p, self.rng, self.ds
         r = int(self.rec[i])
         notes = (ds.notes_q(r) if self.notes_only else ds.notes(r)).copy()
@@ -127,6 +128,7 @@ class Sampler:
         return asap.render(notes, start, transpose=k, flat_velocity=self.notes_only)
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A class-balanced batch of ``n`` augmented windows and their labels."""
         cls = self.rng.integers(0, len(self.by_class), n)
         idx = [int(self.rng.choice(self.by_class[c][0], p=self.by_class[c][1])) for c in cls]
         x = np.stack([self.window(i) for i in idx])
