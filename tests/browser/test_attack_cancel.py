@@ -9,10 +9,10 @@ def test_cancel_stops_a_long_attack(page, app_url):
     page.goto(app_url + "/attack")
     page.get_by_role("button", name="Attack", exact=True).wait_for()
     for label, value in (("Most steps", "2000"), ("Learning rate", "0.000001")):  # far from the goal: runs long
-        box = page.get_by_label(label)
+        box = page.get_by_role("spinbutton", name=label)  # not the widget's help button, labelled alike
         box.fill(value)
         box.press("Enter")
-    page.get_by_label("Learning rate").wait_for()
+    page.get_by_role("spinbutton", name="Learning rate").wait_for()
     page.wait_for_timeout(1500)
     page.get_by_role("button", name="Attack", exact=True).click()
     page.get_by_role("button", name="Cancel").click()
