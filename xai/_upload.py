@@ -63,6 +63,17 @@ def identify(data: bytes) -> str | None:
     return None
 
 
+def format_for(name: str, extensions: dict, *, kind: str, sentence: str) -> str:
+    """The format an upload's name promises by its extension, or a plain refusal naming what is read.
+
+    ``kind`` says what the tool reads ("a format", "an audio format"); ``sentence`` lists the formats.
+    """
+    fmt = extensions.get(PurePath(name).suffix.lower())
+    if fmt is None:
+        raise InputError(f"'{name}' is not {kind} this tool reads. {sentence}")
+    return fmt
+
+
 def upload_name(filename: str) -> str:
     """The file's own name without any folder (Windows or POSIX), or 'The file' when there is none."""
     return PurePath(filename.replace("\\", "/")).name or "The file"

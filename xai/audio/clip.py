@@ -275,10 +275,7 @@ def _check_limits(limits) -> None:
 
 
 def _format_for(name: str) -> str:
-    fmt = SUPPORTED_AUDIO_EXTENSIONS.get(PurePath(name).suffix.lower())
-    if fmt is None:
-        raise InputError(f"'{name}' is not an audio format this tool reads. {_FORMATS_SENTENCE}")
-    return fmt
+    return _upload.format_for(name, SUPPORTED_AUDIO_EXTENSIONS, kind="an audio format", sentence=_FORMATS_SENTENCE)
 
 
 def _sniff(data: bytes, name: str) -> str:

@@ -56,7 +56,7 @@ from pathlib import Path, PurePath
 from xml.etree import ElementTree
 
 from xai import sandbox
-from xai._upload import check_upload, identify, read_upload
+from xai._upload import check_upload, format_for, identify, read_upload
 from xai.errors import InputError, ParameterError, XaiError, check_int
 from xai.symbolic import bounded, fidelity, music, prescan
 
@@ -313,10 +313,7 @@ def _check_limits(limits) -> None:
 
 
 def _format_for(name: str) -> str:
-    fmt = SUPPORTED_EXTENSIONS.get(PurePath(name).suffix.lower())
-    if fmt is None:
-        raise InputError(f"'{name}' is not a format this tool reads. {_FORMATS_SENTENCE}")
-    return fmt
+    return format_for(name, SUPPORTED_EXTENSIONS, kind="a format", sentence=_FORMATS_SENTENCE)
 
 
 def _size(n: float) -> str:
