@@ -51,6 +51,7 @@ __all__ = [
     "encode_for",
     "encode_seconds",
     "require_quarters",
+    "window_rolls",
     "with_annotations",
     "to_midi_bytes",
     "render_audio",
@@ -698,7 +699,7 @@ def input_spec(model) -> InputSpec:
     return InputSpec("quarters", length, hop)
 
 
-def note_seconds(piece: Piece) -> np.ndarray:
+def note_seconds(piece: Piece, keep: np.ndarray | None = None) -> np.ndarray:
     """The piece's notes in seconds as a model trained on performances saw them: (N, 4) float32.
 
     Columns: onset s, offset s, MIDI pitch, velocity (0..1), sorted by onset. A performance keeps its
@@ -706,6 +707,9 @@ def note_seconds(piece: Piece) -> np.ndarray:
     score (notation, or a quantised MIDI file) is played at its tempo map with every velocity 1.0 and no
     pedal, as the score MIDI files in training were. A piece read from notation has no pedal marks here, so a
     score's pedalling (*Ped.*) is not heard.
+
+    ``keep`` (N,) bool keeps only those notes, still read as the whole piece is (a performance stays a
+    performance however few notes are kept): the explainers that switch notes off use it.
     """
     # Rounded to 0.1 µs, so that a note-off and a pedal press on the same MIDI tick stay simultaneous (as in
     # training, which read times straight from the ticks) despite the float rounding of beats -> seconds.
@@ -714,6 +718,8 @@ def note_seconds(piece: Piece) -> np.ndarray:
     vel = piece.velocities.astype(np.float64) / 127.0 if piece.performed else np.ones(piece.n_notes)
     notes = np.stack([on, off, piece.pitches.astype(np.float64), vel], axis=1) if piece.n_notes else \
         np.zeros((0, 4))
+    if keep is not None:
+        notes = notes[np.asarray(keep, dtype=bool).reshape(-1)]
     if piece.performed and piece.pedal is not None and len(piece.pedal):
         ped = np.asarray(piece.pedal, dtype=np.float64).reshape(-1, 2)
         ped_s = np.round(np.stack([piece.seconds(ped[:, 0]), piece.seconds(ped[:, 1])], axis=1), 7)
@@ -746,6 +752,36 @@ def encode_for(piece: Piece, model) -> tuple[list[Window], np.ndarray]:
     if spec.grid == "quarters":
         return encode(piece, length=spec.window, hop=spec.hop)
     return encode_seconds(piece, spec)
+
+
+def window_rolls(piece: Piece, model, wins: list[Window], keep: np.ndarray | None = None) -> np.ndarray:
+    """The rolls of fixed windows ``wins`` (from :func:`encode_for` on ``piece``), with only the kept notes.
+
+    The explainers that switch notes off (LIME's segments, attributions' keep/remove, note attacks) must
+    show the model the same windows with fewer notes, whatever grid it reads: windows of a subset of the notes
+    would otherwise start elsewhere (a seconds grid starts at the first note). ``keep`` (N,) bool, None = all
+    notes; with every note kept the result equals ``encode_for(piece, model)[1]``.
+
+    Returns
+    -------
+    ndarray
+        (len(wins), 2, 88, T) float32, T the model's window length in steps.
+    """
+    spec = input_spec(model)
+    mask = np.ones(piece.n_notes, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).reshape(-1)
+    if mask.shape != (piece.n_notes,):
+        raise ValueError(f"keep has {mask.size} entries for {piece.n_notes} notes")
+    if spec.grid == "quarters":
+        sub = dataclasses.replace(piece, onsets=piece.onsets[mask], durations=piece.durations[mask],
+                      pitches=piece.pitches[mask], velocities=piece.velocities[mask], parts=piece.parts[mask],
+                      end=piece.end if piece.end is not None else piece.length)
+        T = max([int(round(w.start_beat * STEPS_PER_QUARTER)) + spec.n_steps for w in wins] or [spec.n_steps])
+        return excerpt_rolls(piano_roll(sub, n_steps=T), wins)
+    notes = note_seconds(piece, keep=mask)
+    if not wins:
+        return np.zeros((0, 2, N_PITCHES, spec.n_steps), dtype=np.float32)
+    return np.stack([timing.render(notes, float(w.start_second or 0.0), n_frames=spec.n_steps, fps=spec.fps)
+                     for w in wins])
 
 
 def require_quarters(model, what: str) -> None:
