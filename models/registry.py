@@ -137,3 +137,55 @@ def headline(card: dict) -> dict:
             "spread": None, "unit": "test pieces" if piece else "test clips", "excerpt_unit": "test excerpts",
             "n": main.get("n"), "per_class_f1": main.get("per_class_f1", test.get("per_class_f1")),
             "confusion": main.get("confusion")}
+
+
+def lookup(card: dict, *keys):
+    """``card[k1][k2]...``, or None where any level is missing: cards of different forms read alike.
+
+    Examples
+    --------
+    >>> lookup({"metrics": {"test": {"accuracy": 0.8}}}, "metrics", "test", "accuracy")
+    0.8
+    >>> lookup({"metrics": {}}, "metrics", "test_pgd", "attacked_accuracy") is None
+    True
+    """
+    d = card
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def summary_row(name: str) -> dict:
+    """One model's row in the table of every model: input, task, classes, headline accuracy and what it was
+    measured on (:func:`headline`), the held-out soundfont accuracy (audio models) and the parameter count."""
+    c = card(name)
+    h = headline(c)
+    return {
+        "model": name,
+        "input": c.get("modality", "symbolic"),
+        "task": c.get("task", "style"),
+        "classes": len(c.get("classes", [])),
+        "test accuracy": h["accuracy"],
+        "measured on": f"{h['n'] if h['n'] is not None else '?'} {h['unit']}",
+        "held-out soundfont accuracy": lookup(c, "metrics", "test_heldout_soundfont", "accuracy"),
+        "parameters": lookup(c, "architecture", "parameters"),
+    }
+
+
+def picker_label(name: str) -> str:
+    """A model as offered in a picker: its card's title after its measured accuracy beside chance (first, as a
+    narrow picker cuts the end off), so a model that is right half the time says so where it is chosen."""
+    c = card(name)
+    title = c.get("title") or name
+    if name == "composer":  # six styles from the Middle Ages to folk song, beside the piano composers
+        title = f"Styles across eras: {title}"
+    acc = lookup(c, "metrics", "test", "accuracy")
+    cv = lookup(c, "metrics", "cv", "work_accuracy")
+    if acc is None and isinstance(cv, dict) and "mean" in cv:
+        return f"{cv['mean']:.0%} of works right (cross-validated by work) · {title}"
+    if acc is None:
+        return title
+    chance = f" (chance {1 / len(c['classes']):.0%})" if c.get("classes") else ""
+    return f"{acc:.0%} right{chance} · {title}"

@@ -30,13 +30,18 @@ def score_tab() -> None:
         return
     if piece is None:
         return
-    model = cache.model(names[0] if "composer" not in names else "composer")
+    mname = st.session_state.get("model_name") or "composer"
+    model = cache.model(mname if mname in names else ("composer" if "composer" in names else names[0]))
+    seconds = music.input_spec(model).grid == "seconds"
+    st.caption(f"Model: `{model.name}` (pick another in the sidebar).")
     bars = [int(b) for b in piece.bar_numbers]
     belongs_to(cache.piece_key(piece), {K + "sym_bar": bars[0]}, tag=K + "sym_bars_of")  # this piece's bars
     c1, c2, c3, c4 = st.columns(4)
     first = c1.selectbox("From bar", bars, key=K + "sym_bar")
-    n_bars = c2.number_input("Bars", 1, 16, 4, key=K + "sym_n",
-                             help="The excerpt the model classifies; 4 bars of 4/4 fill one window.")
+    n_bars = c2.number_input("Bars", 1, 32 if seconds else 16, 8 if seconds else 4, key=K + "sym_n",
+                             help="The excerpt the model classifies; about 20 seconds of music fill one of this "
+                                  "model's windows." if seconds else
+                                  "The excerpt the model classifies; 4 bars of 4/4 fill one window.")
     target = c3.selectbox("Goal", [ANY, *model.classes], key=K + "sym_target")
     max_edits = c4.number_input("Most edits", 1, 32, 8, key=K + "sym_max")
     pitches = st.radio("Inserted notes use", ["piece", "chromatic"], horizontal=True, key=K + "sym_pitches",

@@ -88,7 +88,7 @@ def _veracity_tab() -> None:
     _veracity_clip(veracity)
     shipped = veracity.load_shipped()
     if shipped and "summaries" in shipped:
-        _veracity_shipped(shipped)
+        _veracity_shipped(veracity, shipped)
 
 
 def _veracity_clip(veracity) -> None:
@@ -130,9 +130,9 @@ def _veracity_clip(veracity) -> None:
             continue
         st.dataframe(pd.DataFrame([
             {"pick": "LIME top-k", "segments": c["lime_top"], "flips the answer": yes[c["lime_flip"]],
-             "planted segments found": found(c["lime_recall"])},
+             "planted segments found": veracity.recall_text(c["lime_recall"])},
             {"pick": "largest energy of δ", "segments": c["energy_top"], "flips the answer": yes[c["energy_flip"]],
-             "planted segments found": found(c["energy_recall"])},
+             "planted segments found": veracity.recall_text(c["energy_recall"])},
             {"pick": "k random segments", "segments": c.get("random_top", []),
              "flips the answer": yes[c.get("random_flip")], "planted segments found": "–"},
         ]), hide_index=True)
@@ -143,35 +143,23 @@ def _veracity_clip(veracity) -> None:
                    f"from wrong ones). Shaded: planted; L: LIME's picks; E: energy picks.{decoy}")
 
 
-def found(r: float | None) -> str:
-    """A recall as a percentage, '–' where it does not apply."""
-    return "–" if r is None else f"{r:.0%}"
-
-
-def _pct(r: dict) -> str:
-    """'27 % [14–45 %] (8 of 30)': a rate with its Wilson 95 % interval and n."""
-    if r["rate"] is None:
-        return "– (n = 0)"
-    lo, hi = r["ci95"]
-    return f"{r['rate']:.0%} [{lo:.0%}–{hi:.0%}] ({r['k']} of {r['n']})"
-
-
-def _veracity_shipped(shipped: dict) -> None:
+def _veracity_shipped(veracity, shipped: dict) -> None:
     p, sums = shipped["parameters"], shipped["summaries"]
     st.subheader("Over many test clips")
-    lines = [f"- *{s['setting']}*: LIME's top-{p['k']} flips the answer in **{_pct(s['lime_flip'])}** of the "
-             f"attacked clips, the energy pick in {_pct(s['energy_flip'])}, k random segments in "
-             f"{_pct(s['random_flip'])}." for key, s in sums.items() if key in ("free", "confident")]
+    rate = veracity.rate_text
+    lines = [f"- *{s['setting']}*: LIME's top-{p['k']} flips the answer in **{rate(s['lime_flip'])}** of the "
+             f"attacked clips, the energy pick in {rate(s['energy_flip'])}, k random segments in "
+             f"{rate(s['random_flip'])}." for key, s in sums.items() if key in ("free", "confident")]
     st.markdown("**Headline: setting (a), the whole input, where neither pick knows where the cause is**\n"
                 + "\n".join(lines) + "\n\nThe paper, in this setting on a singing-voice detector: LIME's top-3 "
                 "flips 21–53 % (Table 1), and the energy (norm) pick flips more for every k (Fig. 2). In (b) the "
                 "energy pick is an oracle and in (c) a decoy misleads it, so those rows test LIME, not the "
                 "comparison.")
     rows = [{"setting": s["setting"], "clips attacked (n)": f"{s['n']} of {s['clips']}",
-             "LIME top-k flips": _pct(s["lime_flip"]), "energy top-k flips": _pct(s["energy_flip"]),
-             "random k flips": _pct(s["random_flip"]),
-             "planted part alone flips": _pct(s["planted_flip"]) if "planted_flip" in s else "–",
-             "LIME finds planted": "–" if s.get("lime_recall") is None else f"{s['lime_recall']:.0%}",
+             "LIME top-k flips": veracity.rate_text(s["lime_flip"]),
+             "energy top-k flips": veracity.rate_text(s["energy_flip"]), "random k flips": veracity.rate_text(s["random_flip"]),
+             "planted part alone flips": veracity.rate_text(s["planted_flip"]) if "planted_flip" in s else "–",
+             "LIME finds planted": veracity.recall_text(s.get("lime_recall")),
              "LIME vs energy (McNemar p)": s["mcnemar_lime_vs_energy"]["p"],
              "mean R²": s["mean_r2"]} for s in sums.values()]
     rows += [{"setting": f"paper: {r['domain']}, {r['direction']}, k = 3", "clips attacked (n)": "–",

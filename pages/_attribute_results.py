@@ -25,8 +25,8 @@ def _headline(res) -> None:
     name = views.method_name(res.method)
     k = res.options.get("top_k", 3)
     top = ", ".join(f"**{res.segments[i]['label']}** ({res.grid[res.method][i]:+.3g})" for i in res.top(k))
-    where = (f"bars {res.start_bar}–{res.end_bar}" if res.kind != "time-bands"
-             else f"the 4 s from {res.start_s:g} s")
+    where = (f"the 4 s from {res.start_s:g} s" if res.kind == "time-bands" else res.window_label
+             or f"bars {res.start_bar}–{res.end_bar}")
     st.markdown(f"For **{res.target_name}** (p = {res.probability:.2f} on {where}), {name} puts the most on: {top}.")
     st.caption(CAVEAT)
 

@@ -26,12 +26,17 @@ def _excerpt_card(disc, excerpts, concept: int, r: dict, rank: int, *, peak: flo
     else:
         reg = discovery.concept_region(disc, r["row"], concept, excerpts=excerpts)
         span = (reg["start_beat"], reg["end_beat"])
-        text = f"Listen: {views.bars_text(reg['start_bar'], reg['end_bar'])}, where the concept is strongest."
+        text = f"Listen: {views.bars_text(reg['start_bar'], reg['end_bar'])}{_clock(excerpts, r, span)}, where the " \
+               "concept is strongest."
     chart(views.discovery_roll(piece, disc.presence_[r["row"], concept], region=None if whole else span, peak=peak,
-                               height=height), key + "roll")
+                               height=height, window_quarters=_window(disc)), key + "roll")
     if piece.n_notes:
         st.audio(cache.excerpt_audio(excerpts.sha256, r["excerpt"], *span, excerpts), format="audio/wav")
         st.caption(text)
+    if excerpts.grid == "seconds":  # a performance: its score is not shipped
+        if not whole and piece.n_notes and st.toggle("Whole excerpt", key=key + "more"):
+            st.audio(cache.excerpt_audio(excerpts.sha256, r["excerpt"], None, None, excerpts), format="audio/wav")
+        return
     if st.toggle("Whole excerpt and score" if not whole else "Score", key=key + "more"):
         if piece.n_notes and not whole:
             st.audio(cache.excerpt_audio(excerpts.sha256, r["excerpt"], None, None, excerpts), format="audio/wav")
@@ -40,6 +45,21 @@ def _excerpt_card(disc, excerpts, concept: int, r: dict, rank: int, *, peak: flo
                 show_svgs(cache.corpus_bars(r["piece"], r["start_bar"], r["end_bar"]))
         except InputError as e:
             st.warning(f"The score could not be shown ({e}) The piano roll and the audio above hold the notes.")
+
+
+def _clock(excerpts, r: dict, span: tuple[float, float]) -> str:
+    """' (0:24–0:31)': where a span of a performance's excerpt sits in the performance; '' for score excerpts."""
+    where = excerpts.seconds(r["excerpt"])
+    if where is None:
+        return ""
+    per = float(excerpts.meta["seconds_per_beat"])
+    a, b = (int(round(where[0] + x * per)) for x in span)
+    return f" ({a // 60}:{a % 60:02d}–{b // 60}:{b % 60:02d})"
+
+
+def _window(disc) -> float:
+    """How long an excerpt is, in the quarters its piece is drawn in."""
+    return float(disc.params.get("window_quarters", 16.0))
 
 
 def _gallery(disc, excerpts, concept: int, rows: list[dict], *, per_row: int, prefix: str, height: int = 260,
@@ -151,9 +171,9 @@ def in_your_piece(model, disc) -> None:
     w = found.windows[found.strongest(k)]
     excerpt = piece.slice(w.start_beat, w.end_beat)
     peak = float(disc.presence_[:, k].max())
-    st.markdown(f"**{views.concept_label(k)}** is strongest in {views.bars_text(w.start_bar, w.end_bar)} "
+    st.markdown(f"**{views.concept_label(k)}** is strongest in {w.label} "
                 f"(presence {found.strength[w.index, k]:.2f}; in the shipped excerpts its peak is {peak:.2f}).")
-    chart(views.discovery_roll(excerpt, found.presence[w.index, k], peak=peak or None, height=260),
-          K + "piece_roll")
+    chart(views.discovery_roll(excerpt, found.presence[w.index, k], peak=peak or None, height=260,
+                               window_quarters=max(w.end_beat - w.start_beat, 1e-3)), K + "piece_roll")
     st.audio(cache.audio(cache.piece_key(piece), w.start_beat, w.end_beat, piece), format="audio/wav")
-    st.caption(f"Listen: {views.bars_text(w.start_bar, w.end_bar)} of {piece.title}.")
+    st.caption(f"Listen: {w.label} of {piece.title}.")

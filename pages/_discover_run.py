@@ -7,12 +7,12 @@ import time
 import streamlit as st
 
 from pages import _cache as cache
-from xai.concepts import discovery
+from xai.concepts import browse, discovery
 from xai.concepts.browse import K_CHOICES, Settings
 
 K = "disc_"  # widget key prefix of the page
 ALL = "All classes"
-PAIR = "Two classes (contrast)"
+PAIR = "Two classes (pairwise)"
 METHOD_HELP = {
     "nmf": "NMF (as ICE): every position of every excerpt's map is a mix of the K concepts.",
     "ntd": "NTD (Tucker): the concepts' presence is tied to a few shared excerpt, pitch and time profiles.",
@@ -37,7 +37,8 @@ def settings(model) -> Settings:
                          help="Find concepts in every class's excerpts, in one class only, or in two classes "
                          "contrasted: " + OPTIONS["contrast"]["help"])
     if scope == PAIR:
-        pair = st.multiselect("The two classes", list(model.classes), default=list(model.classes[:2]),
+        pair = st.multiselect("The two classes (the first is the one the difference of logits favours)",
+                              list(model.classes), default=list(browse.default_pair(model, layer)),
                               max_selections=2, key=K + "pair", help=OPTIONS["contrast"]["help"])
         if len(pair) == 2:
             return Settings(layer=layer, method=method, n_concepts=n, classes=tuple(pair), contrast=True)
@@ -57,44 +58,9 @@ def run(model, excerpts, s: Settings, *, curve: bool, note: str = "") -> tuple:
     disc, status = s.compute(excerpts, model, curve=curve, progress=progress)
     bar.empty()
     seconds = time.perf_counter() - t0
-    _timings()[(s.method, curve)] = seconds / max(1, len(excerpts.rows(classes=s.classes)))
+    browse.record_timing(s.method, curve, seconds, len(excerpts.rows(classes=s.classes)))
     st.toast(f"Factorised in {seconds:.0f} s.")
     return disc, status
-
-
-@st.cache_resource(show_spinner=False)
-def _timings() -> dict:
-    """Seconds per excerpt of the factorisations run on this server, by (method, fidelity curve or not)."""
-    return {}
-
-
-def _per_excerpt(model, excerpts, s: Settings, *, curve: bool) -> tuple[float | None, str]:
-    """Measured seconds per excerpt for a new factorisation like ``s``, and where the measure comes from."""
-    if (per := _timings().get((s.method, curve))) is not None:
-        return per, "measured on this server"
-    shipped, _ = Settings(layer=s.layer, method=s.method).lookup(excerpts, model)  # the default's stored result
-    if shipped is None or not shipped.params.get("seconds_total"):
-        return None, ""
-    seconds = float(shipped.params["seconds_total"])
-    if curve:
-        seconds += sum(float(p.get("seconds", 0.0)) for p in shipped.fidelity_curve_)
-    return seconds / max(1, shipped.n_excerpts), "measured when the shipped result was made"
-
-
-def _duration(seconds: float) -> str:
-    """A duration as a person would say it: 'about 40 seconds', 'about 3 minutes'."""
-    if seconds < 90:
-        return f"about {max(5, round(seconds / 5) * 5):.0f} seconds"
-    return f"about {round(seconds / 60):.0f} minutes"
-
-
-def _estimate(model, excerpts, s: Settings, n: int, *, curve: bool) -> str:
-    """The time a new factorisation of ``n`` excerpts should take, in words, from measured time per excerpt."""
-    per, where = _per_excerpt(model, excerpts, s, curve=curve)
-    if per is None:
-        return "can take from seconds to minutes."
-    return (f"should take {_duration(per * n)} ({per * 1000:.0f} ms per excerpt, {where}; longer while the "
-            "computer is busy).")
 
 
 def request(key: tuple) -> None:
@@ -127,7 +93,7 @@ def result(model, excerpts, s: Settings):
         n = len(excerpts.rows(classes=s.classes))
         curve = st.session_state.get(K + "curve_new", False)
         st.info(f"{discovery.status_message(status)} Factorising layer {s.layer} over {n} excerpts "
-                f"{_estimate(model, excerpts, s, n, curve=curve)}")
+                f"{browse.estimate(model, excerpts, s, n, curve=curve)}")
         curve = st.checkbox("Also measure the fidelity for other K (slower)", key=K + "curve_new")
         st.button("Run a new factorisation", type="primary", key=K + "run", on_click=request, args=(key,))
     if requested(key):

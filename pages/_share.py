@@ -24,10 +24,6 @@ QUERY_KEY = "share"
 _DONE = "_share_handled"  # session state: the tokens this session has already acted on (as "token|view")
 
 
-def _view_paths() -> dict[str, str]:
-    return {v.path.rsplit("/", 1)[-1].removesuffix(".py"): v.path for views in SECTIONS.values() for v in views}
-
-
 def share_url(view: str, token: str) -> str:
     """The link for a token: absolute when Streamlit knows the browser's URL, else relative to the app."""
     base = ""
@@ -41,13 +37,6 @@ def share_url(view: str, token: str) -> str:
     prefix = (st.get_option("server.baseUrlPath") or "").strip("/")
     path = "/".join(p for p in (prefix, view) if p)
     return f"{base}/{path}?{QUERY_KEY}={token}"
-
-
-def _safe_html(f: fmod.Finding) -> str:
-    try:
-        return fmod.to_html(f)
-    except (XaiError, ValueError, TypeError, KeyError, OSError) as e:  # a download never shows a traceback
-        return f"<!doctype html><p>This report could not be written: {type(e).__name__}: {e}</p>"
 
 
 def share_panel(finding: fmod.Finding | None, state: dict, *, key: str, what: str = "the analysis",
@@ -68,7 +57,7 @@ def share_panel(finding: fmod.Finding | None, state: dict, *, key: str, what: st
         numbers = None
         st.warning(str(e))
     c1, c2, _ = st.columns([1, 1, 2])
-    c1.download_button("Report (HTML)", lambda: _safe_html(finding), file_name=f"{stem}_report.html",
+    c1.download_button("Report (HTML)", lambda: fmod.to_html_or_note(finding), file_name=f"{stem}_report.html",
                        mime="text/html", icon=":material/description:", on_click="ignore", key=key + "share_html",
                        help="One file that opens offline: figures, numbers, parameters, audio, the model's card.")
     if numbers is not None:
@@ -122,13 +111,13 @@ def share_target(current_view: str) -> str | None:
         st.warning(str(e))
         return None
     _use_model(linked_state.get("model"))
-    paths = _view_paths()
-    current_view = current_view or next(iter(paths))  # the default page's url path is ""
-    if view not in paths:
+    views = share.view_index(v for vs in SECTIONS.values() for v in vs)
+    current_view = current_view or next(iter(views))  # the default page's url path is ""
+    if view not in views:
         _handled(f"{token}|@error")
         st.warning("This share link names a view this installation does not have; showing the default view.")
         return None
-    return None if view == current_view else paths[view]
+    return None if view == current_view else views[view].path
 
 
 def _use_model(name) -> None:

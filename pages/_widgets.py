@@ -12,30 +12,21 @@ import streamlit as st
 
 from models import registry
 from pages import _cache as cache
+from pages import _cache_audio as audio_cache
 from xai.audio import clip as audio
 from xai.audio import examples as audio_examples
+from xai.audio import transcribe
 from xai.symbolic import examples, music
 from xai.symbolic import io as xio
 
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"]}
 TRANSCRIBED_KEY = "transcribed_piece"  # session state: the Piece the Listen page sent to the score views
 TRANSCRIBED_SOURCE = "The transcribed recording"
-_TRANSCRIBED_SUFFIX = " (transcribed)"  # xai.audio.transcribe titles its pieces "<recording> (transcribed)"
 
 
 def use_transcription(piece: music.Piece) -> None:
     """Offer a transcribed recording to every page that chooses a piece (an ``on_click`` callback)."""
     st.session_state[TRANSCRIBED_KEY] = piece
-
-
-def transcription_caption(piece: music.Piece) -> str:
-    """What a transcribed piece is and is not, in one sentence (markdown)."""
-    recording = piece.title.removesuffix(_TRANSCRIBED_SUFFIX)
-    qpm = piece.tempi[0][1] if piece.tempi else music.DEFAULT_QPM
-    return (
-        f"Transcribed from the recording *{recording}* by basic-pitch: the notes are the network's guesses, not a "
-        f"score, and the bars assume 4/4 at a fixed {qpm:g} quarter notes a minute (no tempo is detected)."
-    )
 
 
 def belongs_to(owner, defaults: dict, *, tag: str) -> bool:
@@ -59,28 +50,7 @@ def belongs_to(owner, defaults: dict, *, tag: str) -> bool:
     return True
 
 
-def model_label(name: str) -> str:
-    """A model as offered in a picker: its card's title and its measured test accuracy beside chance, so a model
-    that is right half the time says so where it is chosen."""
-    card = registry.card(name)
-    title = card.get("title") or name
-    if name == "composer":  # six styles from the Middle Ages to folk song, beside the piano composers
-        title = f"Styles across eras: {title}"
-    acc = (card.get("metrics") or {}).get("test", {}).get("accuracy")
-    cv = ((card.get("metrics") or {}).get("cv") or {}).get("work_accuracy")
-    if acc is None and isinstance(cv, dict) and "mean" in cv:
-        return f"{cv['mean']:.0%} of works right (cross-validated by work) · {title}"
-    if acc is None:
-        return title
-    chance = f" (chance {1 / len(card['classes']):.0%})" if card.get("classes") else ""
-    return f"{acc:.0%} right{chance} · {title}"  # the accuracy first: a narrow picker cuts the end off
-
-
-def reading_warnings(piece: music.Piece) -> None:
-    """How the file was read where it needed a judgement (a tempo out of range, a key that contradicts the
-    notes...), one plain sentence each with the value used (:mod:`xai.symbolic.fidelity`)."""
-    for text in piece.warnings:
-        st.warning(text, icon=":material/music_note:")
+model_label = registry.picker_label  # a model as offered in a picker (app.py and the views' pickers)
 
 
 def choose_piece(prefix: str, *, upload_hint: str) -> music.Piece | None:
@@ -92,8 +62,10 @@ def choose_piece(prefix: str, *, upload_hint: str) -> music.Piece | None:
     :class:`~xai.errors.InputError` with the loader's sentence.
     """
     piece = _choose_piece(prefix, upload_hint=upload_hint)
-    if piece is not None:
-        reading_warnings(piece)
+    # How the file was read where it needed a judgement (a tempo out of range, a key that contradicts the notes...),
+    # one plain sentence each with the value used (xai.symbolic.fidelity).
+    for text in piece.warnings if piece is not None else ():
+        st.warning(text, icon=":material/music_note:")
     return piece
 
 
@@ -109,7 +81,7 @@ def _choose_piece(prefix: str, *, upload_hint: str) -> music.Piece | None:
             st.session_state[prefix + "source"] = TRANSCRIBED_SOURCE
     choice = st.radio("Piece", sources, horizontal=True, key=prefix + "source", label_visibility="collapsed")
     if choice == TRANSCRIBED_SOURCE:
-        st.caption(transcription_caption(transcribed))
+        st.caption(transcribe.describe(transcribed))
         return transcribed
     if choice == "An example piece":
         names = examples.for_model(st.session_state.get("model_name"))
@@ -145,24 +117,36 @@ def show_svgs(svgs: list[str], *, height: int | None = None) -> None:
             st.image(svg, width="stretch")
 
 
-def choose_clip(prefix: str, *, upload_hint: str = "Upload a recording."):
+def choose_clip(prefix: str, *, upload_hint: str = "Upload a recording.", provenance: bool = False):
     """The recording the user picked: a bundled example (assets/examples/audio) or an upload, as a Clip (None
-    while nothing is chosen). A file that cannot be read raises InputError with the loader's sentence."""
+    while nothing is chosen). A file that cannot be read raises InputError with the loader's sentence.
+
+    With ``provenance`` an example's caption also says whether the models heard its renderer in training, and
+    which score it was rendered from.
+    """
     ex = audio_examples.audio_examples()
     sources = ["An example recording", "Your own recording"] if ex else ["Your own recording"]
     choice = st.radio("Recording", sources, horizontal=True, key=prefix + "source", label_visibility="collapsed")
     if choice == "An example recording":
         titles = [e["title"] for e in ex]
         pick = ex[titles.index(st.selectbox("Example", titles, key=prefix + "example"))]
-        st.caption(f"True style **{pick['class']}**, instrument **{pick['instrument']}** ({pick['renderer']}).")
-        return cache.load_audio_upload(*audio_examples.example_file(pick["title"]))
+        if provenance:
+            trained = "a soundfont the models were trained with" if pick["in_training_renderers"] else (
+                "a renderer the models never heard in training")
+            st.caption(f"True style **{pick['class']}**, instrument **{pick['instrument']}**, played by {trained} "
+                       f"({pick['renderer']}). Score: {pick['source']}.")
+        else:
+            st.caption(f"True style **{pick['class']}**, instrument **{pick['instrument']}** ({pick['renderer']}).")
+        return audio_cache.load_audio_upload(*audio_examples.example_file(pick["title"]))
     up = st.file_uploader("Upload a recording", type=[e.lstrip(".") for e in audio.SUPPORTED_AUDIO_EXTENSIONS],
-                          key=prefix + "upload")
+                          key=prefix + "upload",
+                          help=f"WAV, FLAC, Ogg or MP3, up to {audio.DEFAULT_AUDIO_LIMITS.max_bytes // 1_000_000} MB "
+                               f"and {audio.DEFAULT_AUDIO_LIMITS.max_seconds / 60:g} minutes.")
     if up is None:
         st.info(upload_hint)
         return None
     with st.spinner(f"Reading {up.name}…"):
-        return cache.load_audio_upload(up.getvalue(), up.name)
+        return audio_cache.load_audio_upload(up.getvalue(), up.name)
 
 
 def option_widgets(options_cls, prefix: str, *, only: tuple[str, ...] | None = None, values: dict | None = None,
@@ -184,27 +168,26 @@ def option_widgets(options_cls, prefix: str, *, only: tuple[str, ...] | None = N
         default = values.get(name, s["default"])
         key = f"{prefix}_{name}"
         with cols[i % len(cols)]:
-            if s["type"] == "bool":
-                chosen[name] = st.checkbox(label, value=bool(default), help=s["help"], key=key)
-            elif s.get("choices"):
-                opts = list(s["choices"])
-                chosen[name] = st.selectbox(label, opts, index=opts.index(default) if default in opts else 0,
-                                            help=s["help"], key=key)
-            elif s["type"] == "int":
-                chosen[name] = int(st.number_input(label, min_value=s.get("low"), max_value=s.get("high"),
-                                                   value=int(default), step=1, help=s["help"], key=key))
-            elif s["type"] == "float":
-                lo, hi = s.get("low"), s.get("high")
-                chosen[name] = float(st.number_input(label, min_value=None if lo is None else float(lo),
-                                                     max_value=None if hi is None else float(hi),
-                                                     value=float(default), step=_step(s), help=s["help"], key=key,
-                                                     format="%g"))
-            else:
-                chosen[name] = st.text_input(label, value=str(default), help=s["help"], key=key)
+            chosen[name] = _option_widget(s, label, default, key)
     return options_cls.from_dict({k: v for k, v in values.items() if k in specs and k not in chosen} | chosen)
 
 
-def _step(spec: dict) -> float:
-    """A +/- step for a float option: a tenth of its default's order of magnitude (typed values may be finer)."""
-    d = abs(float(spec["default"])) or float(spec.get("high") or 1.0) / 100
-    return 10.0 ** math.floor(math.log10(d)) / (10 if d < 1 else 1)
+def _option_widget(s: dict, label: str, default, key: str):
+    """The widget of one declared option (its ``spec()`` entry ``s``), drawn here; returns its value."""
+    if s["type"] == "bool":
+        return st.checkbox(label, value=bool(default), help=s["help"], key=key)
+    if s.get("choices"):
+        opts = list(s["choices"])
+        return st.selectbox(label, opts, index=opts.index(default) if default in opts else 0, help=s["help"], key=key)
+    if s["type"] == "int":
+        return int(st.number_input(label, min_value=s.get("low"), max_value=s.get("high"), value=int(default), step=1,
+                                   help=s["help"], key=key))
+    if s["type"] == "float":
+        lo, hi = s.get("low"), s.get("high")
+        # +/- steps of a tenth of the default's order of magnitude (typed values may be finer)
+        d = abs(float(s["default"])) or float(hi or 1.0) / 100
+        step = 10.0 ** math.floor(math.log10(d)) / (10 if d < 1 else 1)
+        return float(st.number_input(label, min_value=None if lo is None else float(lo),
+                                     max_value=None if hi is None else float(hi), value=float(default), step=step,
+                                     help=s["help"], key=key, format="%g"))
+    return st.text_input(label, value=str(default), help=s["help"], key=key)

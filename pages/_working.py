@@ -2,17 +2,16 @@
 
 It lives in ``st.session_state`` under a key no widget owns (Streamlit drops a widget's state when its page is
 not shown), so it survives moving between pages until it is saved to the library, and 'Test a concept' can
-offer it before it is saved.
+offer it before it is saved (``state().concept()``: it as a library concept).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from xai.concepts import library as concepts
 from xai.concepts.working import UNNAMED, WorkingConcept
 
-__all__ = ["KEY", "UNNAMED", "state", "concept"]
+__all__ = ["KEY", "UNNAMED", "state"]
 
 KEY = "concept_work"
 
@@ -22,8 +21,3 @@ def state() -> WorkingConcept:
     if not isinstance(st.session_state.get(KEY), WorkingConcept):
         st.session_state[KEY] = WorkingConcept()
     return st.session_state[KEY]
-
-
-def concept(name: str | None = None) -> concepts.Concept | None:
-    """This session's working concept as a library concept (None while it has no examples)."""
-    return state().concept(name)

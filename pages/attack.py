@@ -8,7 +8,6 @@ LIME finds a perturbation planted in a few time x band segments. All logic lives
 
 import hashlib
 import html
-import json
 from importlib.util import find_spec
 
 import pandas as pd
@@ -23,6 +22,7 @@ from pages._nav import require_entrypoint
 from pages._widgets import choose_clip, model_label
 from xai.attacks import robustness as study
 from xai.attacks import waveform as adv
+from xai.audio import examples as audio_examples
 from xai.errors import XaiError
 from xai.export import finding as fmod
 from xai.export import report
@@ -160,7 +160,7 @@ def _restore() -> None:
     if not state:
         return
     ss = st.session_state
-    titles = [e["title"] for e in _audio_examples()]
+    titles = audio_examples.titles()
     if state.get("clip_source") == "example" and state.get("clip_example") in titles:
         ss[K + "source"], ss[K + "example"] = "An example recording", state["clip_example"]
     elif state.get("clip_source") == "upload":
@@ -190,11 +190,6 @@ def _apply_pending(names: list[str], clip) -> None:
         if isinstance(state.get("spectral"), bool):
             ss[K + "spectral"] = state["spectral"]
     ss[K + "autorun"] = True
-
-
-def _audio_examples() -> list[dict]:
-    index = registry.ASSETS.parent / "examples" / "audio" / "audio_examples.json"
-    return json.loads(index.read_text()) if index.exists() else []
 
 
 def _clip_state() -> dict:

@@ -18,7 +18,7 @@ from pages._share import piece_state, restore_piece, restored_state
 from pages._widgets import choose_clip, choose_piece, option_widgets
 from xai.audio import examples as audio_examples
 from xai.errors import XaiError
-from xai.local.attribution import METHOD_NAMES, AttributionOptions, attribute_audio, attribute_piece
+from xai.local.attribution import METHOD_NAMES, AttributionOptions, attribute_audio, attribute_piece, window_choices
 
 PREDICTED = "(the predicted class)"
 SUREST = "(where the model is surest)"
@@ -67,7 +67,7 @@ def _pending(key: str, name: str, options: list) -> None:
     v = state.get(name)
     if name == "target" and not v:
         v = PREDICTED
-    if name == "start_bar" and v is None:
+    if name in ("start_bar", "start_s") and v is None:
         v = SUREST
     if v in options:
         st.session_state[key] = v
@@ -123,23 +123,44 @@ def _score_page() -> None:
     names = registry.available("symbolic")
     mname = st.session_state.get("model_name") if st.session_state.get("model_name") in names else names[0]
     model = cache.model(mname)
-    st.caption(f"Model: `{mname}` (pick another in the sidebar). It reads {model.window_quarters:g} quarters at a "
-               "time; the attribution is of exactly one such window.")
     c1, c2 = st.columns(2)
     with c1:
         target = _class_choice(model.classes, key=K + "class")
-    bars = [SUREST, *[int(n) for n in piece.bar_numbers]]
-    _pending(K + "start", "start_bar", bars)
-    start = c2.selectbox("Window from bar", bars, key=K + "start")
-    start_bar = None if isinstance(start, str) else int(start)
+    start_bar = start_s = None
+    if getattr(model, "window_quarters", 0):
+        st.caption(f"Model: `{mname}` (pick another in the sidebar). It reads {model.window_quarters:g} quarters at "
+                   "a time; the attribution is of exactly one such window.")
+        bars = [SUREST, *[int(n) for n in piece.bar_numbers]]
+        _pending(K + "start", "start_bar", bars)
+        start = c2.selectbox("Window from bar", bars, key=K + "start")
+        start_bar = None if isinstance(start, str) else int(start)
+    else:
+        start_s = _seconds_window(piece, model, mname, c2)
     opts = _options(SCORE_OPTS)
-    key = ("piece", cache.piece_key(piece), mname, target, start_bar, tuple(sorted(opts.to_dict().items())))
-    res = _run(key, lambda p: attribute_piece(piece, model, target, start_bar=start_bar, progress=p,
+    key = ("piece", cache.piece_key(piece), mname, target, start_bar, start_s, tuple(sorted(opts.to_dict().items())))
+    res = _run(key, lambda p: attribute_piece(piece, model, target, start_bar=start_bar, start_s=start_s, progress=p,
                                               **opts.to_dict()))
     if res is not None:
         state = {**piece_state(K), "input": "score", "model": mname, "target": target or "",
-                 "start_bar": start_bar, **res.link_options()}
+                 "start_bar": start_bar, **({"start_s": start_s} if start_s is not None else {}),
+                 **res.link_options()}
         show_results(res, hashlib.sha256(repr(key).encode()).hexdigest()[:16], state)
+
+
+def _seconds_window(piece, model, mname: str, col) -> float | None:
+    """The window picker of a model that reads seconds: its own windows, by their bars and clock time."""
+    wins = window_choices(piece, model)
+    st.caption(f"Model: `{mname}` (pick another in the sidebar). It reads 20-s windows of the performance every "
+               "10 s; the attribution is of exactly one such window."
+               + ("" if piece.bars_known else " This performance has no beat annotations, so its windows are "
+                  "cited by clock time only."))
+    labels = {float(w.start_second): w.label for w in wins}
+    choices = [SUREST, *labels]
+    _pending(K + "start_s_win", "start_s", choices)
+    pick = col.selectbox("Window", choices, key=K + "start_s_win",
+                         format_func=lambda v: v if isinstance(v, str) else labels[v],
+                         help="The 20-s window explained: by default the one where the model is surest of the class.")
+    return None if isinstance(pick, str) else float(pick)
 
 
 def _audio_page() -> None:

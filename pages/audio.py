@@ -6,25 +6,25 @@ the models never heard in training. Everything slow is cached in ``pages._cache`
 """
 
 import html
-import re
 
-import numpy as np
 import streamlit as st
 
 from models import registry
 from pages import _cache as cache
+from pages import _cache_audio as audio_cache
 from pages._nav import SECTIONS, require_entrypoint
 from pages._share import restored_state, share_panel
 from pages._widgets import (
     TRANSCRIBED_KEY,
     TRANSCRIBED_SOURCE,
+    choose_clip,
     model_label,
-    transcription_caption,
     use_transcription,
 )
 from xai import views
 from xai.audio import clip as audio
 from xai.audio import examples as audio_examples
+from xai.audio import predict as audio_predict
 from xai.audio import transcribe
 from xai.errors import XaiError
 from xai.export import finding as fmod
@@ -35,38 +35,6 @@ K = "aud_"
 PLOT_CONFIG = {"displaylogo": False}
 SPECTROGRAM_SECONDS = 60.0
 SCORE_VIEWS = ("pages/classify.py", "pages/concepts.py", "pages/tcav.py", "pages/discover.py")  # the pages that use choose_piece
-
-
-def _choose_clip():
-    ex = audio_examples.audio_examples()
-    sources = ["An example recording", "Your own recording"] if ex else ["Your own recording"]
-    choice = st.radio("Recording", sources, horizontal=True, key=K + "source", label_visibility="collapsed")
-    if choice == "An example recording":
-        titles = [e["title"] for e in ex]
-        pick = ex[titles.index(st.selectbox("Example", titles, key=K + "example"))]
-        trained = "a soundfont the models were trained with" if pick["in_training_renderers"] else (
-            "a renderer the models never heard in training")
-        st.caption(f"True style **{pick['class']}**, instrument **{pick['instrument']}**, played by {trained} "
-                   f"({pick['renderer']}). Score: {pick['source']}.")
-        return cache.load_audio_upload(*audio_examples.example_file(pick["title"]))
-    up = st.file_uploader("Upload a recording", type=[e.lstrip(".") for e in audio.SUPPORTED_AUDIO_EXTENSIONS],
-                          key=K + "upload",
-                          help=f"WAV, FLAC, Ogg or MP3, up to {audio.DEFAULT_AUDIO_LIMITS.max_bytes // 1_000_000} MB "
-                               f"and {audio.DEFAULT_AUDIO_LIMITS.max_seconds / 60:g} minutes.")
-    if up is None:
-        st.info("Upload a recording to hear what the audio models make of it.")
-        return None
-    with st.spinner(f"Reading {up.name}…"):
-        return cache.load_audio_upload(up.getvalue(), up.name)
-
-
-def _sentence(pred, what: str) -> str:
-    p = np.asarray(pred.probabilities)
-    order = np.argsort(-p)
-    text = f"The {what} model hears <b><i>{html.escape(pred.classes[order[0]])}</i></b> (p = {p[order[0]]:.2f})"
-    if len(p) > 1:
-        text += f", then <i>{html.escape(pred.classes[order[1]])}</i> ({p[order[1]]:.2f})"
-    return text + "."
 
 
 def _model_card(name: str) -> None:
@@ -83,7 +51,7 @@ def _model_card(name: str) -> None:
     st.plotly_chart(audio_views.confusion(m["test"]["confusion"], c["classes"]), config=PLOT_CONFIG,
                     key=K + "conf_" + name)
     if c["architecture"].get("front_end") == "learnable":
-        mel, learned, freqs = cache.audio_filterbanks(name)
+        mel, learned, freqs = audio_cache.audio_filterbanks(name)
         st.plotly_chart(audio_views.filterbanks(mel, learned, freqs), config=PLOT_CONFIG, key=K + "fb_" + name)
 
 
@@ -117,7 +85,7 @@ def _share(clip, preds: dict, figures: list) -> None:
     title = (ss.get(K + "example") if example else "A recording") or "A recording"
     finding = fmod.Finding(
         view="audio", title=f"Listen: {title}",
-        summary=" ".join(re.sub(r"<[^>]+>", "", _sentence(p, what)) for what, (_, p) in preds.items()),
+        summary=" ".join(audio_predict.sentence(p, what) for what, (_, p) in preds.items()),
         parameters={k: v for k, v in state.items() if v is not None}, numbers=numbers,
         model=next(iter(preds.values()))[0] if preds else None,
         sections=(report.Section("What the models hear", figures=tuple(figures)),
@@ -134,7 +102,7 @@ if not names:
 
 _restore(names)
 try:
-    clip = _choose_clip()
+    clip = choose_clip(K, upload_hint="Upload a recording to hear what the audio models make of it.", provenance=True)
 except XaiError as e:
     st.error(str(e))
     clip = None
@@ -148,7 +116,7 @@ if clip is not None:
     style = [n for n in names if registry.card(n).get("task") == "style"]
     first = instrument[0] if instrument else names[0]
     try:
-        spec = cache.audio_spectrogram(clip, first, SPECTROGRAM_SECONDS)
+        spec = audio_cache.audio_spectrogram(clip, first, SPECTROGRAM_SECONDS)
         st.plotly_chart(audio_views.spectrogram(spec), config=PLOT_CONFIG, key=K + "spec")
         cols = st.columns(2)
         preds, figures = {}, []
@@ -157,10 +125,10 @@ if clip is not None:
                 continue
             with col:
                 name = st.selectbox(f"{what.capitalize()} model", group, key=K + what, format_func=model_label)
-                pred = cache.classify_audio(clip, name)
+                pred = audio_cache.classify_audio(clip, name)
                 preds[what] = (name, pred)
-                st.markdown(_sentence(pred, what), unsafe_allow_html=True)
-                outside = cache.audio_outside(clip, name)
+                st.markdown(audio_predict.sentence(pred, what, markup=True), unsafe_allow_html=True)
+                outside = audio_cache.audio_outside(clip, name)
                 if outside is not None and outside.outside:
                     st.warning(outside.message, icon=":material/explore_off:")
                 elif outside is not None:
@@ -185,9 +153,9 @@ if clip is not None:
         st.info("Transcription needs basic-pitch and onnxruntime (see requirements-nodeps.txt).")
     elif st.toggle("Transcribe this recording with basic-pitch", key=K + "transcribe"):
         try:
-            piece = cache.transcription(clip)
+            piece = audio_cache.transcription(clip)
             st.caption(f"**{piece.title}** · {piece.n_notes:,} notes. "
-                       + transcription_caption(piece))
+                       + transcribe.describe(piece))
             names_sym = registry.available()
             if names_sym:
                 sym = st.session_state.get("model_name") or names_sym[0]
@@ -196,7 +164,7 @@ if clip is not None:
                             f"{html.escape(pred.label)}</i></b> ({pred.piece_probabilities.max():.2f}).",
                             unsafe_allow_html=True)
             st.plotly_chart(audio_views.transcription_over_spectrogram(
-                cache.audio_spectrogram(clip, first, SPECTROGRAM_SECONDS), piece), config=PLOT_CONFIG,
+                audio_cache.audio_spectrogram(clip, first, SPECTROGRAM_SECONDS), piece), config=PLOT_CONFIG,
                 key=K + "overlay")
             st.caption("Each cyan line is a transcribed note at the band of its fundamental: energy with no line "
                        "was missed, a line with no energy under it was invented."

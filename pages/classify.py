@@ -15,6 +15,7 @@ from pages._nav import require_entrypoint
 from pages._share import piece_state, restore_piece, restored_state, share_panel
 from pages._widgets import belongs_to, chart, choose_piece, show_svgs
 from xai import views
+from xai.audio import transcribe
 from xai.errors import InputError, XaiError
 from xai.export import finding as fmod
 from xai.export import report
@@ -52,8 +53,7 @@ def _results(piece, pred) -> None:
                 st.warning(str(e))
     st.markdown("### Window by window")
     _window_table(piece, pred)
-    with st.expander("Share or export this result", icon=":material/share:"):
-        _share(piece, pred, sel)
+    _share(piece, pred, sel)
     with whole_audio.container():
         _hear_the_piece(piece)
 
@@ -118,14 +118,10 @@ def _hear_and_read(piece, w):
             except InputError as e:
                 st.warning(str(e))
         else:
-            st.info(_no_score(piece) + "; the piano roll above shows the notes of this window.")
+            # a transcribed recording has no file at all, a MIDI file no notation
+            what = "A transcribed recording" if transcribe.is_transcribed(piece) else "A MIDI file"
+            st.info(f"{what} has no written score; the piano roll above shows the notes of this window.")
     return whole_audio
-
-
-def _no_score(piece) -> str:
-    """Why a piece has no score to show: a transcribed recording has no file at all, a MIDI file no notation."""
-    transcribed = piece.source is None or piece.source.name.endswith("(transcribed).mid")
-    return "A transcribed recording has no written score" if transcribed else "A MIDI file has no written score"
 
 
 def _window_table(piece, pred) -> None:
@@ -178,11 +174,13 @@ def _hear_the_piece(piece) -> None:
 
 
 def _share(piece, pred, sel: int) -> None:
-    """Report (HTML with the figures and the chosen window's audio), numbers (JSON) and a link to this view."""
+    """Report (HTML with the figures and the chosen window's audio), numbers (JSON) and a link to this view,
+    folded away."""
     w = pred.windows[sel]
-    clip = cache.audio(cache.piece_key(piece), w.start_beat, w.end_beat, piece)
-    state = {**piece_state(K), "model": pred.model, "window": int(sel)}
-    share_panel(fmod.prediction_finding(piece, pred, sel, audio=clip), state, key=K)
+    with st.expander("Share or export this result", icon=":material/share:"):
+        clip = cache.audio(cache.piece_key(piece), w.start_beat, w.end_beat, piece)
+        state = {**piece_state(K), "model": pred.model, "window": int(sel)}
+        share_panel(fmod.prediction_finding(piece, pred, sel, audio=clip), state, key=K)
 
 
 require_entrypoint()

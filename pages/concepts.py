@@ -33,9 +33,16 @@ _WIDTHS = [0.35, 3.4, 1.0, 0.9, 2.2, 0.45]
 # --------------------------------------------------------------------------------------- the working concept
 
 
-def _clear() -> None:
-    working.state().clear()
-    say("work", "info", "Removed every example from the working concept.")
+def _remove_all(n: int) -> None:
+    """'Remove all examples', behind a confirmation in a popover; the button empties the working concept in its
+    callback (before the page is drawn again) and leaves a message for that drawing."""
+
+    def clear() -> None:
+        working.state().clear()
+        say("work", "info", "Removed every example from the working concept.")
+
+    with st.popover("Remove all examples", icon=":material/delete_sweep:"):
+        st.button(f"Yes, remove all {n}", on_click=clear, key=K + "clear", type="primary")
 
 
 def _sync_text() -> None:
@@ -127,7 +134,7 @@ def _save(overwrite: bool = False) -> None:
         say("save", "error", "Give the concept a name before saving it.")
         return
     try:
-        c = working.concept(name)
+        c = working.state().concept(name)
         lib = concepts.Library()
         if not overwrite and name in lib:
             st.session_state[K + "overwrite"] = name
@@ -160,11 +167,10 @@ def _examples(items: list) -> None:
     else:
         st.success(f"{n} examples: enough to test it (at least {concepts.MIN_EXAMPLES} are needed).")
     too_few = f"needs at least {concepts.MIN_EXAMPLES} "
-    for sentence in concepts.validate(working.concept()):
+    for sentence in concepts.validate(working.state().concept()):
         if too_few not in sentence:  # said above, in the page's own words
             st.warning(sentence)
-    with st.popover("Remove all examples", icon=":material/delete_sweep:"):
-        st.button(f"Yes, remove all {n}", on_click=_clear, key=K + "clear", type="primary")
+    _remove_all(n)
     _preview(items)
 
 

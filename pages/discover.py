@@ -68,8 +68,16 @@ def _charts(model, disc, excerpts) -> None:
         picked = st.session_state.get(K + "concept")
         picked = picked if isinstance(picked, int) and 0 <= picked < disc.n_concepts else None
         chart(views.concept_overview(disc, selected=picked, flags=discovery.flags(disc)), K + "overview")
-        st.caption("Importance (ICE): how the class's logit changes when the concept is added at every position "
-                   "of the layer. Red raises the class, blue lowers it.")
+        if disc.pair_:
+            a, b = disc.pair_
+            st.caption(f"Pairwise mode (Foscarin et al. 2022): importance is how the {a} and {b} logits change "
+                       f"when the concept is added at every position of the layer, averaged over the excerpts of "
+                       f"both; '{a} − {b}' is its effect on their difference (positive: towards {a}). ★ marks the "
+                       "suggested concepts, which raise one and lower the other. Fidelity is judged by which of "
+                       "the two the model prefers.")
+        else:
+            st.caption("Importance (ICE): how the class's logit changes when the concept is added at every "
+                       "position of the layer. Red raises the class, blue lowers it.")
     with right:
         points = disc.curve()
         if len(points) > 1:
@@ -85,8 +93,8 @@ def _charts(model, disc, excerpts) -> None:
 def _overview(model, disc, excerpts, status: str) -> list[dict]:
     held = int(disc.heldout_.sum()) if disc.heldout_ is not None else 0
     split = f" ({disc.n_excerpts - held} fitted, {held} from held-out pieces)" if held else ""
-    pair = (f" · two-class mode: {' vs '.join(browse.classes_used(disc) or ())}"
-            if disc.params.get("contrast") else "")
+    pair = f" · pairwise mode: {' vs '.join(disc.pair_ or browse.classes_used(disc) or ())}" \
+        if disc.params.get("contrast") else ""
     st.caption(f"{disc.title} · {disc.n_excerpts} excerpts{split}{pair} · {discovery.status_message(status)}")
     if status == "recomputed":
         st.warning(discovery.status_message(status))
@@ -110,7 +118,7 @@ st.markdown(
     "Which musical ideas does the model hold, **without anyone naming them first**? A layer's feature maps over "
     "excerpts of held-out pieces are split into a few non-negative parts — *concepts* — each a pattern across the "
     "layer's channels, present in some places of some excerpts. For each concept you see how it moves the model's "
-    "answer for each style, and the excerpts where it is most and least present, to hear and to name."
+    "answer for each class (a style or a composer), and the excerpts where it is most and least present, to hear and to name."
 )
 
 try:
@@ -118,13 +126,15 @@ try:
     if not model_name:
         raise InputError("No model is available to ask; pick one in the sidebar or train one.")
     model = cache.model(model_name)
-    excerpts = cache.discovery_excerpts()
-    if tuple(model.classes) != tuple(excerpts.classes):
+    try:
+        excerpts = cache.discovery_excerpts(model_name)
+    except InputError:
+        excerpts = None
+    if excerpts is None or tuple(model.classes) != tuple(excerpts.classes):
         # Not an error: this installation has no excerpts in this model's windows to discover concepts in.
         st.info(f"No concepts have been discovered for '{model_name}' yet: discovery needs excerpts in this "
-                "model's own windows (20-second piano performances for the piano composers), and none ship with "
-                "this installation. Pick 'composer' (styles across eras) in the sidebar to explore its discovered "
-                "concepts; on this model, Classify and TCAV work now.")
+                "model's own windows, and none ship with this installation. Pick 'composer' (styles across eras) "
+                "or 'piano_composer' in the sidebar to explore discovered concepts.")
         st.stop()
     restore(model)
     disc, status = result(model, excerpts, settings(model))

@@ -6,19 +6,6 @@ from models import registry
 from pages._nav import SECTIONS, require_entrypoint
 
 
-def _pct(x) -> str:
-    return f"{100 * float(x):.0f}%"
-
-
-def _get(d, *keys):
-    """``d[k1][k2]...`` or None where any level is missing."""
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
 def _model_card(name: str) -> None:
     card = registry.card(name)
     classes = card.get("classes", [])
@@ -42,7 +29,7 @@ def _model_card(name: str) -> None:
             "**Measured on pieces it never saw in training**"
             + (f" ({n_test} {h['unit']}{spread})" if n_test else "")
             + ", next to a simple baseline"
-            + (f" ({_get(card, 'baseline', 'description')})" if _get(card, "baseline", "description") else "")
+            + (f" ({baseline})" if (baseline := registry.lookup(card, "baseline", "description")) else "")
             + ":"
         )
         cols = st.columns(3)
@@ -58,9 +45,9 @@ def _model_card(name: str) -> None:
         ):
             if value is not None:
                 delta = None if base is None else f"{100 * (float(value) - float(base)):+.0f} points vs baseline"
-                col.metric(label, _pct(value), delta=delta, help=help_)
+                col.metric(label, f"{100 * float(value):.0f}%", delta=delta, help=help_)
         if classes:
-            cols[2].metric("Guessing", _pct(1 / len(classes)), help="Accuracy of picking a style at random.")
+            cols[2].metric("Guessing", f"{100 * (1 / len(classes)):.0f}%", help="Accuracy of picking a style at random.")
         f1 = h["per_class_f1"]
         if isinstance(f1, dict) and f1:
             st.markdown(

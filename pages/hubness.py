@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import _cache as cache
+from pages import _cache_audio as audio_cache
 from pages._nav import require_entrypoint
 from pages._widgets import chart, option_widgets
 from xai.audio import clip as audio
@@ -43,20 +44,11 @@ HUB_HEADINGS = {"item": "Item", "N_k": "In how many top-k lists", "class": "Clas
                 "end_bar": "Last bar"}
 
 
-def _item_label(emb, i: int) -> str:
-    d = emb.describe(i)
-    if emb.collection == "audio":
-        return f"#{i}: {d['class']}, {d['instrument']} — {d['piece']} ({d['tempo_qpm']:g} qpm)"
-    if emb.collection == "vectors":
-        return f"#{i}: {d['class']}"
-    return f"#{i}: {d['class']} — {d['piece']}, bars {d['start_bar']}-{d['end_bar']}"
-
-
 def _listen(name: str, i: int, caption: str | None = None) -> None:
     if name.startswith(embeddings.COLLECTION_PREFIX):  # your own vectors: nothing to play
         return
     try:
-        st.audio(cache.hubness_item_wav(name, int(i)), format="audio/wav")
+        st.audio(audio_cache.hubness_item_wav(name, int(i)), format="audio/wav")
     except XaiError as e:
         st.caption(f"(cannot play: {e})")
     if caption:
@@ -94,17 +86,6 @@ def _settings() -> dict:
     return {"embedding": name, "k": int(k), "reduction": red}
 
 
-def _measures(reports, s) -> pd.DataFrame:
-    rows = []
-    for r in reports:
-        d = r.summary()
-        rows.append({"reduction": TITLES[r.reduction], "skewness": d["skewness"],
-                     "hub occurrence": d["hub_occurrence"], "anti-hub occurrence": d["antihub_occurrence"],
-                     "Robin Hood": d["robinhood"], "Gini": d["gini"], "biggest N_k": d["max_k_occurrence"],
-                     "same-class precision@k": d["retrieval_precision"], "k-NN accuracy": d["knn_accuracy"]})
-    return pd.DataFrame(rows)
-
-
 def _overview(emb, reports, s) -> None:
     by = {r.reduction: r for r in reports}
     base, cur = by["none"].summary(), by[s["reduction"]].summary()
@@ -139,7 +120,7 @@ def _overview(emb, reports, s) -> None:
         chart(hubness_views.k_occurrence_histogram(nks, s["k"], titles=TITLES), key=K + "hist")
     with c2:
         chart(hubness_views.tradeoff([r.summary() for r in reports], titles=TITLES), key=K + "tradeoff")
-    df = _measures(reports, s)
+    df = pd.DataFrame(hubness_views.measure_rows(reports, titles=TITLES))
     st.dataframe(df.style.format({c: "{:.3f}" for c in df.columns if c not in ("reduction", "biggest N_k")}),
                  hide_index=True, width="stretch", column_config=MEASURE_COLUMNS)
     st.download_button("Measures (CSV)", df.to_csv(index=False).encode(), file_name=f"hubness_{emb.name}_k{s['k']}.csv",
@@ -150,7 +131,7 @@ def _heldout(emb, s) -> None:
     """Retrieval measured out of sample (xai.recommender.heldout): the in-sample figures flatter the model."""
     if emb.collection != "audio" or "split" not in emb.meta:
         return
-    r = cache.hubness_heldout(emb.name, s["k"])
+    r = audio_cache.hubness_heldout(emb.name, s["k"])
     n = r.split_counts
     st.markdown(f"**Measured out of sample.** {n['train']:,} of {sum(n.values()):,} items are the model's own "
                 f"training clips ({n['val']:,} chose its training epoch, {n['test']:,} were held out), and training "
@@ -178,18 +159,18 @@ def _recommend(emb, rep, s) -> None:
             st.info("Upload a recording: its first 4 seconds are placed in the embedding and its nearest clips "
                     "recommended (plain Euclidean neighbours; the reductions re-rank items of the collection).")
             return
-        clip = cache.load_audio_upload(up.getvalue(), up.name)
+        clip = audio_cache.load_audio_upload(up.getvalue(), up.name)
         q = embeddings.embed_clip(clip.waveform, cache.model(emb.name))
         idx, dist = hubness.neighbours_of(emb.vectors, q, min(s["k"], N_SHOW))
         st.audio(up.getvalue())
         for rank, (i, d) in enumerate(zip(idx, dist, strict=True), 1):
-            st.markdown(f"**{rank}.** {_item_label(emb, int(i))} — distance {d:.2f}")
+            st.markdown(f"**{rank}.** {emb.label(int(i))} — distance {d:.2f}")
             _listen(emb.name, int(i))
         return
     rng = np.random.default_rng(0)
     choices = sorted(set(rng.choice(len(emb), 40, replace=False).tolist()) | {int(i) for i, _ in rep.hubs(5)})
     # One picker per embedding (its own songs and labels): a song picked in another never shows up here.
-    item = st.selectbox("Song", choices, format_func=lambda i: _item_label(emb, i), key=f"{K}item_{emb.name}")
+    item = st.selectbox("Song", choices, format_func=emb.label, key=f"{K}item_{emb.name}")
     nk = int(rep.k_occurrence[item])
     st.caption(f"This item is in {nk} other items' top-{s['k']} lists under {TITLES[s['reduction']]}.")
     _listen(emb.name, item, "The song")
@@ -197,7 +178,7 @@ def _recommend(emb, rep, s) -> None:
     for rank, i in enumerate(rep.neighbours[item][:N_SHOW], 1):
         d = emb.describe(int(i))
         same = "same class" if d["class"] == emb.describe(item)["class"] else "other class"
-        st.markdown(f"**{rank}.** {_item_label(emb, int(i))} · N_k = {int(rep.k_occurrence[i])} · {same}")
+        st.markdown(f"**{rank}.** {emb.label(int(i))} · N_k = {int(rep.k_occurrence[i])} · {same}")
         _listen(emb.name, int(i))
 
 
@@ -220,7 +201,7 @@ def _hubs(emb, rep, s) -> None:
         chart(hubness_views.midlevel_z(prof["midlevel_z"]), key=K + "h_mid")
     st.markdown("**Listen to the biggest hubs**")
     for i, nk in hubs[:5]:
-        st.markdown(f"{_item_label(emb, i)} · N_k = {nk}")
+        st.markdown(f"{emb.label(i)} · N_k = {nk}")
         _listen(emb.name, i)
 
 
@@ -240,7 +221,7 @@ def _attack(emb, s) -> dict | None:
         st.info("The hub attack perturbs recordings: choose an audio model's embedding.")
         return None
     pool = hub_attack.pick_songs(emb, 20, random_state=1)
-    item = st.selectbox("Song to attack", pool.tolist(), format_func=lambda i: _item_label(emb, i),
+    item = st.selectbox("Song to attack", pool.tolist(), format_func=emb.label,
                         key=f"{K}att_item_{emb.name}")  # one picker per embedding, as for recommendations
     opts = option_widgets(hub_attack.HubAttackOptions, K + "att", only=("eps", "steps"), columns=2)
     st.button("Attack it (without, then with Mutual Proximity)", type="primary", on_click=_attack_request,
@@ -250,7 +231,7 @@ def _attack(emb, s) -> dict | None:
         return None
     bar = st.progress(0.0, text="Attacking…")
     try:
-        out = cache.hub_attack_song(emb.name, int(item), tuple(sorted(opts.to_dict().items())),
+        out = audio_cache.hub_attack_song(emb.name, int(item), tuple(sorted(opts.to_dict().items())),
                                     _progress=lambda f, m: bar.progress(min(1.0, f), text=m))
     finally:
         bar.empty()
@@ -286,8 +267,8 @@ def main() -> None:
     _restore()
     s = _settings()
     try:
-        emb = cache.hubness_embedding(s["embedding"])
-        reports = cache.hubness_reports(s["embedding"], s["k"])
+        emb = audio_cache.hubness_embedding(s["embedding"])
+        reports = audio_cache.hubness_reports(s["embedding"], s["k"])
     except XaiError as e:
         st.error(str(e))
         return

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages import _cache as cache
+from pages import _cache_audio as audio_cache
 from pages._nav import require_entrypoint
 from pages._share import restored_state, share_panel
 from pages._widgets import chart, option_widgets
@@ -58,7 +58,7 @@ def _stop() -> None:
 
 
 def _train(kind: str, noise: float, seed: int, epochs: int) -> None:
-    data = cache.label_noise_subset()
+    data = audio_cache.label_noise_subset()
     bar = st.progress(0.0, text="Starting…")
     stop = st.empty()  # the Stop button is there only while the run is
     stop.button("Stop", key=K + "stop_btn", icon=":material/stop:", on_click=_stop)
@@ -110,7 +110,7 @@ try:
     seed = int(c3.number_input("Seed", 0, 999, 0, key=K + "seed"))
     with c4:
         epochs = option_widgets(label_noise.LabelNoiseOptions, "ln", only=("epochs",)).epochs
-    meta = cache.label_noise_subset()["meta"]
+    meta = audio_cache.label_noise_subset()["meta"]
     st.caption(f"Trains a small CNN (about 6,000 weights) on {meta['n_train']:,} excerpts of {meta['pieces_train']} "
                f"training pieces and tests it on {meta['n_test']} excerpts of {meta['pieces_test']} other pieces; "
                "about 20 seconds on two cores, longer on a busy machine.")

@@ -7,7 +7,6 @@ Any XaiError is one plain sentence.
 """
 
 import hashlib
-import json
 import time
 
 import numpy as np
@@ -19,12 +18,15 @@ from pages._lime_results import K, show_results
 from pages._nav import require_entrypoint
 from pages._share import restore_piece, restored_state
 from pages._widgets import belongs_to, choose_clip, choose_piece, model_label
+from xai.audio import examples as audio_examples
 from xai.errors import XaiError
 from xai.local import lime
 from xai.local.lime import AudioGridOptions, LimeOptions, PieceGridOptions
+from xai.symbolic import music
 
 PREDICTED = "(the predicted class)"
 SUREST = "(where the model is surest)"
+ONE_WINDOW = "(about one window, 20 s)"
 SEGMENT_TEXT = {"bars-voices": "Bars × voices", "bars-registers": "Bars × registers (pitch bands)",
                 "stems": "Rendered parts (stems) for an audio model"}
 # The options' declarations (bounds, defaults, help) and the widget key of each option on this page.
@@ -49,7 +51,7 @@ def _restore() -> None:
     recording = state.get("input") == "recording"
     ss[K + "input"] = "A recording" if recording else "A score"
     if recording:
-        titles = [e["title"] for e in _audio_examples()]
+        titles = audio_examples.titles()
         if state.get("clip_source") == "example" and state.get("clip_example") in titles:
             ss[K + "clip_source"], ss[K + "clip_example"] = "An example recording", state["clip_example"]
         elif state.get("clip_source") == "upload":
@@ -79,11 +81,6 @@ def _pending(choices: dict[str, tuple[str, list]]) -> None:
         if v in options:
             st.session_state[wkey] = v
     st.session_state[K + "autorun"] = True
-
-
-def _audio_examples() -> list[dict]:
-    index = registry.ASSETS.parent / "examples" / "audio" / "audio_examples.json"
-    return json.loads(index.read_text()) if index.exists() else []
 
 
 def _clip_state() -> dict:
@@ -194,13 +191,20 @@ def _score_page() -> None:
         target = _class_choice(model.classes, key=K + "class")
         c1, c2 = st.columns(2)
         start = c1.selectbox("From bar", [SUREST, *[int(n) for n in nums]], key=K + "start")
-        n_bars = c2.slider("Bars", 2, min(32, max(2, len(nums))), min(8, max(2, len(nums))), key=K + "nbars",
-                           help="How many bars are explained (the model's windows over them are asked).")
+        if music.input_spec(model).grid == "seconds":  # default: the whole bars of about one 20-s window
+            n_bars = c2.selectbox("Bars", [ONE_WINDOW, *range(2, min(32, max(2, len(nums))) + 1)], key=K + "nbars_s",
+                                  help="How many bars are explained; by default the whole bars lasting about one of "
+                                       "the model's windows, so it reads the excerpt as one window.")
+            n_bars = None if isinstance(n_bars, str) else int(n_bars)
+        else:
+            n_bars = c2.slider("Bars", 2, min(32, max(2, len(nums))), min(8, max(2, len(nums))), key=K + "nbars",
+                               help="How many bars are explained (the model's windows over them are asked).")
         start_bar = None if isinstance(start, str) else int(start)
         opts = _options(kind)
         key = ("piece", cache.piece_key(piece), mname, target, kind, start_bar, n_bars, tuple(sorted(opts.items())))
         state = {"input": "score", "segments": kind, "model": mname, "target": target or "",
-                 "start_bar": start_bar if start_bar is not None else -1, "n_bars": n_bars}
+                 "start_bar": start_bar if start_bar is not None else -1,
+                 "n_bars": n_bars if n_bars is not None else -1}
         res = _run(key, lambda p: lime.explain_piece(piece, model, target, segments=kind, start_bar=start_bar,
                                                      n_bars=n_bars, progress=p, **opts))
     if res is not None:

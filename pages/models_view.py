@@ -20,43 +20,10 @@ FRONT_END_NAMES = {"mel": "fixed mel filter bank", "learnable": "learnable filte
                    "conv": "learned 1-D conv over the waveform"}
 
 
-def _get(d, *keys):
-    """``d[k1][k2]...`` or None where any level is missing."""
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
-def _test_metrics(card: dict) -> tuple[dict, str]:
-    """The card's main metrics and what they count: test pieces or clips, or works under cross-validation."""
-    h = registry.headline(card)
-    return {"accuracy": h["accuracy"], "n": h["n"], "per_class_f1": h["per_class_f1"],
-            "confusion": h["confusion"]}, h["unit"]
-
-
-def _summary_rows(names: list[str]) -> list[dict]:
-    rows = []
-    for n in names:
-        c = registry.card(n)
-        m, unit = _test_metrics(c)
-        rows.append({
-            "model": n,
-            "input": c.get("modality", "symbolic"),
-            "task": c.get("task", "style"),
-            "classes": len(c.get("classes", [])),
-            "test accuracy": m.get("accuracy"),
-            "measured on": f"{m.get('n', '?')} {unit}",
-            "held-out soundfont accuracy": _get(c, "metrics", "test_heldout_soundfont", "accuracy"),
-            "parameters": _get(c, "architecture", "parameters"),
-        })
-    return rows
-
-
 def _model_card(name: str) -> None:
     c = registry.card(name)
-    m, unit = _test_metrics(c)
+    m = registry.headline(c)
+    unit = m["unit"]
     classes = c.get("classes", [])
     st.subheader(c.get("title", name))
     st.markdown(f"**Name:** `{name}` · **Input:** {c.get('modality', 'symbolic')} · **Tells apart "
@@ -75,17 +42,17 @@ def _model_card(name: str) -> None:
     cols = st.columns(3)
     if m.get("accuracy") is not None:
         cols[0].metric(f"Accuracy ({unit})", f"{100 * m['accuracy']:.1f}%", help=f"n = {m.get('n', '?')}")
-    window = _get(c, "metrics", "test", "window", "accuracy")
+    window = registry.lookup(c, "metrics", "test", "window", "accuracy")
     if window is not None:
         cols[1].metric("Accuracy (test excerpts)", f"{100 * window:.1f}%")
-    held = _get(c, "metrics", "test_heldout_soundfont", "accuracy")
+    held = registry.lookup(c, "metrics", "test_heldout_soundfont", "accuracy")
     if held is not None:
         cols[1].metric("Held-out soundfont", f"{100 * held:.1f}%",
                        help="The test clips rendered with a soundfont the model never heard in training.")
-    attacked = _get(c, "metrics", "test_pgd", "attacked_accuracy")
+    attacked = registry.lookup(c, "metrics", "test_pgd", "attacked_accuracy")
     if attacked is not None:
         cols[2].metric("Under a small waveform attack", f"{100 * attacked:.1f}%",
-                       help=f"PGD at {_get(c, 'metrics', 'test_pgd', 'mean_snr_db')} dB SNR.")
+                       help=f"PGD at {registry.lookup(c, 'metrics', 'test_pgd', 'mean_snr_db')} dB SNR.")
     f1 = m.get("per_class_f1")
     if isinstance(f1, dict) and f1:
         st.markdown(f"**Per-class F1** ({unit}; 1 is perfect): "
@@ -122,7 +89,7 @@ def _front_end_comparison(names: list[str]) -> None:
                                     help="Accuracy on the test clips played by a soundfont no model heard.")})
     banks = {"mel (start)": audio_nets.frequency_responses(audio_nets.MelFrontEnd())}
     for n in shown:
-        kind = _get(registry.card(n), "architecture", "front_end")
+        kind = registry.lookup(registry.card(n), "architecture", "front_end")
         if kind in ("learnable", "conv"):
             banks[f"{n} (learned)"] = audio_nets.frequency_responses(cache.model(n).net.front)
     if len(banks) > 1:
@@ -148,7 +115,7 @@ names = symbolic + audio
 if not names:
     st.warning("No model ships with this installation; train one with the scripts in models/.")
     st.stop()
-st.dataframe(_summary_rows(names), hide_index=True,
+st.dataframe([registry.summary_row(n) for n in names], hide_index=True,
              column_config={"test accuracy": st.column_config.NumberColumn(format="%.3f"),
                             "held-out soundfont accuracy": st.column_config.NumberColumn(
                                 format="%.3f", help="Audio models only: the test clips played by a soundfont "

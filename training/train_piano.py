@@ -383,12 +383,101 @@ def _summary(agg: dict) -> dict:
     }
 
 
+_FOLD_KEYS = ("window_accuracy", "balanced_window_accuracy", "performance_accuracy", "work_accuracy")
+CONFOUNDS = [
+    "Performances come from one competition (MAESTRO / e-Competition) on one Yamaha Disklavier: the model learns these recordings, not pianos in general.",
+    "Repertoire is narrow: Bach = Well-Tempered Clavier + Italian Concerto, Haydn = 8 sonatas, Schubert = 11 works; 'Bach' means 'WTC-like texture'.",
+    "Many performances of a few works (e.g. 29 of La campanella): window and performance counts are dominated by popular works; work-level numbers are the honest unit.",
+    "Tempo and dynamics are part of the input: a performer's style can carry composer cues (see the notes-only numbers).",
+]
+
+
+def _card_input() -> dict:
+    """The card's ``input``: the seconds grid the model reads (window, hop, frame rate, pitches, channels, pedal)."""
+    return {
+        "window_seconds": asap.WINDOW_SECONDS,
+        "hop_seconds": asap.HOP_SECONDS,
+        "frames_per_second": asap.FPS,
+        "pitch_low": asap.PITCH_LOW,
+        "pitch_high": asap.PITCH_HIGH,
+        "channels": ["onset_velocity", "sustain"],
+        "pedal": "sustain pedal extends notes (CC64 >= 64 holds a released note until the pedal lifts; a re-struck pitch cuts it)",
+        "window_quarters": 0,
+        "hop_quarters": 0,
+    }
+
+
+def _card_data(ds: asap.Dataset) -> str:
+    """The card's ``data`` sentence: the corpus, its composers, what was left out and why."""
+    n_perf = int((~ds.is_score).sum())
+    return (
+        f"ASAP (Foscarin et al., ISMIR 2020; github.com/fosfrancesco/asap-dataset at afc815c7), composers {', '.join(ds.classes)}: "
+        f"{n_perf} distinct performance MIDI files by competition pianists (MAESTRO v2) with the sustain pedal honoured, "
+        f"plus the {int(ds.is_score.sum())} score MIDI files (rendered at their own tempo map, velocity constant 1.0) as extra training data. "
+        f"Left out: {', '.join(asap.LEFT_OUT)} (Mozart 4 works / 16 performances, Schumann 3 works / 28 performances: too few works "
+        "for a by-work 5-fold evaluation); the other ASAP composers have 1-4 works each."
+    )
+
+
+def _card_split(ds: asap.Dataset, cvres: dict) -> dict:
+    """The card's ``split``: folds by work, the works held out of the shipped model, window counts."""
+    held = held_out_mask(ds)
+    return {
+        "method": "5-fold cross-validation grouped by work (works dealt into folds per composer, sklearn StratifiedKFold over works, shuffled with the seed); "
+        "a work = all performances and the score of a piece, all movements of a sonata, a Bach prelude with its fugue, variant folders (_no_repeat etc.) with their base",
+        "seed": asap.SEED,
+        "n_works": int(len(set(ds.work))),
+        "works_per_composer": {str(c): int(len(set(ds.work[ds.composer == c]))) for c in ds.classes},
+        "fold_of_work": cvres["folds"],
+        "final_model": "trained on all works except the held-out works below (none of their performances or scores seen)",
+        "held_out_works": {c: w for c, (w, _, _) in HELD_OUT.items()},
+        "held_out_recordings": [str(p) for p in ds.path[held]],
+        "windows": {"performance": int((~ds.is_score[ds.win_rec]).sum()), "score": int(ds.is_score[ds.win_rec].sum())},
+    }
+
+
+def _card_metrics(fin: dict, cvres: dict) -> dict:
+    """The card's ``metrics``: cross-validation (full and notes-only input), per fold, and the held-out works."""
+    held_keys = (*_FOLD_KEYS, "n_windows", "n_works")
+    return {
+        "cv_folds_completed": cvres["folds_completed"],
+        "cv": _summary(cvres["cv"]),
+        "cv_notes_only_input": _summary(cvres["notes_only_cv"]) | {
+            "how": "the same fold models, fed the test performances with velocity flattened (onset channel 1.0) and timing re-quantised: "
+            "each onset/offset mapped to a beat position by piecewise-linear interpolation of the annotated beats, then re-timed at "
+            "the performance's constant mean tempo"
+        },
+        "notes_only_model": cvres.get("notes_only_model", "not run"),
+        "per_fold": [
+            {k: round(f[k], 4) for k in _FOLD_KEYS} | {"n_works": f["n_works"], "n_windows": f["n_windows"]}
+            for f in cvres["per_fold"]
+        ],
+        "held_out": {
+            "full_input": {k: fin["held"][k] for k in held_keys},
+            "notes_only_input": {k: fin["held_notes_only"][k] for k in held_keys},
+            "performances": fin["performances"],
+        },
+        "goal": "balanced window accuracy >= 0.75 and work accuracy >= 0.90 (mean over folds)",
+    }
+
+
+def _card_training(fin: dict, cvres: dict) -> dict:
+    """The card's ``training``: parameters, loss histories, seconds and the software it ran on."""
+    return {
+        "params": PARAMS,
+        "history": fin["history"],
+        "cv_history": cvres["history"],
+        "seconds_final": fin["seconds"],
+        "seconds_cv": cvres.get("seconds"),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, 1 thread",
+    }
+
+
 def make_card(ds: asap.Dataset, fin: dict, cvres: dict, base: dict) -> dict:
     """The JSON model card (format of ``assets/models/composer.json``, input in seconds)."""
-    held = held_out_mask(ds)
-    m_held, mq_held, perfs = fin["held"], fin["held_notes_only"], fin["performances"]
-    n_perf = int((~ds.is_score).sum())
-    card = {
+    return {
         "name": NAME,
         "title": "Composer of a piano performance (ASAP, 6 composers): piano-roll CNN",
         "modality": "symbolic",
@@ -400,82 +489,21 @@ def make_card(ds: asap.Dataset, fin: dict, cvres: dict, base: dict) -> dict:
             "default_layer": DEFAULT_LAYER,
             "parameters": fin["parameters"],
         },
-        "input": {
-            "window_seconds": asap.WINDOW_SECONDS,
-            "hop_seconds": asap.HOP_SECONDS,
-            "frames_per_second": asap.FPS,
-            "pitch_low": asap.PITCH_LOW,
-            "pitch_high": asap.PITCH_HIGH,
-            "channels": ["onset_velocity", "sustain"],
-            "pedal": "sustain pedal extends notes (CC64 >= 64 holds a released note until the pedal lifts; a re-struck pitch cuts it)",
-            "window_quarters": 0,
-            "hop_quarters": 0,
-        },
-        "data": (
-            f"ASAP (Foscarin et al., ISMIR 2020; github.com/fosfrancesco/asap-dataset at afc815c7), composers {', '.join(ds.classes)}: "
-            f"{n_perf} distinct performance MIDI files by competition pianists (MAESTRO v2) with the sustain pedal honoured, "
-            f"plus the {int(ds.is_score.sum())} score MIDI files (rendered at their own tempo map, velocity constant 1.0) as extra training data. "
-            f"Left out: {', '.join(asap.LEFT_OUT)} (Mozart 4 works / 16 performances, Schumann 3 works / 28 performances: too few works "
-            "for a by-work 5-fold evaluation); the other ASAP composers have 1-4 works each."
-        ),
-        "split": {
-            "method": "5-fold cross-validation grouped by work (works dealt into folds per composer, sklearn StratifiedKFold over works, shuffled with the seed); "
-            "a work = all performances and the score of a piece, all movements of a sonata, a Bach prelude with its fugue, variant folders (_no_repeat etc.) with their base",
-            "seed": asap.SEED,
-            "n_works": int(len(set(ds.work))),
-            "works_per_composer": {str(c): int(len(set(ds.work[ds.composer == c]))) for c in ds.classes},
-            "fold_of_work": cvres["folds"],
-            "final_model": "trained on all works except the held-out works below (none of their performances or scores seen)",
-            "held_out_works": {c: w for c, (w, _, _) in HELD_OUT.items()},
-            "held_out_recordings": [str(p) for p in ds.path[held]],
-            "windows": {"performance": int((~ds.is_score[ds.win_rec]).sum()), "score": int(ds.is_score[ds.win_rec].sum())},
-        },
-        "metrics": {
-            "cv_folds_completed": cvres["folds_completed"],
-            "cv": _summary(cvres["cv"]),
-            "cv_notes_only_input": _summary(cvres["notes_only_cv"]) | {
-                "how": "the same fold models, fed the test performances with velocity flattened (onset channel 1.0) and timing re-quantised: "
-                "each onset/offset mapped to a beat position by piecewise-linear interpolation of the annotated beats, then re-timed at "
-                "the performance's constant mean tempo"
-            },
-            "notes_only_model": cvres.get("notes_only_model", "not run"),
-            "per_fold": [
-                {k: round(f[k], 4) for k in ("window_accuracy", "balanced_window_accuracy", "performance_accuracy", "work_accuracy")} | {"n_works": f["n_works"], "n_windows": f["n_windows"]}
-                for f in cvres["per_fold"]
-            ],
-            "held_out": {
-                "full_input": {k: m_held[k] for k in ("window_accuracy", "balanced_window_accuracy", "performance_accuracy", "work_accuracy", "n_windows", "n_works")},
-                "notes_only_input": {k: mq_held[k] for k in ("window_accuracy", "balanced_window_accuracy", "performance_accuracy", "work_accuracy", "n_windows", "n_works")},
-                "performances": perfs,
-            },
-            "goal": "balanced window accuracy >= 0.75 and work accuracy >= 0.90 (mean over folds)",
-        },
+        "input": _card_input(),
+        "data": _card_data(ds),
+        "split": _card_split(ds, cvres),
+        "metrics": _card_metrics(fin, cvres),
         "baseline": {
             "description": base["description"],
             "cv": _summary(base["cv"]),
             "cv_notes_only_input": _summary(base["notes_only_cv"]),
         },
-        "training": {
-            "params": PARAMS,
-            "history": fin["history"],
-            "cv_history": cvres["history"],
-            "seconds_final": fin["seconds"],
-            "seconds_cv": cvres.get("seconds"),
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "machine": f"{platform.machine()}, 1 thread",
-        },
-        "confounds": [
-            "Performances come from one competition (MAESTRO / e-Competition) on one Yamaha Disklavier: the model learns these recordings, not pianos in general.",
-            "Repertoire is narrow: Bach = Well-Tempered Clavier + Italian Concerto, Haydn = 8 sonatas, Schubert = 11 works; 'Bach' means 'WTC-like texture'.",
-            "Many performances of a few works (e.g. 29 of La campanella): window and performance counts are dominated by popular works; work-level numbers are the honest unit.",
-            "Tempo and dynamics are part of the input: a performer's style can carry composer cues (see the notes-only numbers).",
-        ],
+        "training": _card_training(fin, cvres),
+        "confounds": list(CONFOUNDS),
         "reproduce": "python -m training.asap && python -m training.piano_baseline && python -m training.train_piano cv && python -m training.train_piano final",
         "licence": "CC BY-NC-SA 4.0 (trained on ASAP / MAESTRO)",
         "weights_sha256": fin["digest"],
     }
-    return card
 
 
 def _pm(d: dict) -> str:
@@ -500,18 +528,9 @@ def _notes_only_model_lines(nom) -> list[str]:
     return lines + [""]
 
 
-def markdown_card(card: dict) -> str:
-    """Human-readable model card."""
-    cv, q, b, bq = card["metrics"]["cv"], card["metrics"]["cv_notes_only_input"], card["baseline"]["cv"], card["baseline"]["cv_notes_only_input"]
-    cls = card["classes"]
-    rows = [
-        ("window accuracy", "window_accuracy"),
-        ("balanced window accuracy", "balanced_window_accuracy"),
-        ("performance accuracy (mean log-prob)", "performance_accuracy"),
-        ("work accuracy (mean log-prob)", "work_accuracy"),
-        ("balanced work accuracy", "balanced_work_accuracy"),
-    ]
-    lines = [
+def _md_head(card: dict) -> list[str]:
+    """The markdown card's title, data, split and network."""
+    return [
         f"# Model card: {card['title']} (`{card['name']}`)",
         "",
         "## Data",
@@ -525,13 +544,32 @@ def markdown_card(card: dict) -> str:
         f"`PianoRollCNN` width {card['architecture']['width']}, {card['architecture']['parameters']:,} parameters, ReLU blocks "
         f"{', '.join(card['architecture']['layers'])} (pitch x time feature maps).",
         "",
+    ]
+
+
+def _md_confusion(classes: list[str], matrix: list[list[int]]) -> list[str]:
+    """A confusion matrix as a markdown table (rows true, columns predicted)."""
+    lines = ["| true \\ pred | " + " | ".join(classes) + " |", "|---|" + "---|" * len(classes)]
+    return lines + [f"| {c} | " + " | ".join(str(v) for v in row) + " |" for c, row in zip(classes, matrix)]
+
+
+def _md_cv(card: dict) -> list[str]:
+    """The markdown card's cross-validation: the table against the baseline, the goal, F1, confusions, works wrong."""
+    cv, q, b, bq = card["metrics"]["cv"], card["metrics"]["cv_notes_only_input"], card["baseline"]["cv"], card["baseline"]["cv_notes_only_input"]
+    rows = [
+        ("window accuracy", "window_accuracy"),
+        ("balanced window accuracy", "balanced_window_accuracy"),
+        ("performance accuracy (mean log-prob)", "performance_accuracy"),
+        ("work accuracy (mean log-prob)", "work_accuracy"),
+        ("balanced work accuracy", "balanced_work_accuracy"),
+    ]
+    lines = [
         f"## Cross-validated (5 folds by work, mean ± std over the {card['metrics']['cv_folds_completed']} folds completed; test = performances only)",
         "",
         "| | model | model, notes only | baseline (LR, 138 features) | baseline, notes only |",
         "|---|---|---|---|---|",
     ]
-    for label, key in rows:
-        lines.append(f"| {label} | {_pm(cv[key])} | {_pm(q[key])} | {_pm(b[key])} | {_pm(bq[key])} |")
+    lines += [f"| {label} | {_pm(cv[key])} | {_pm(q[key])} | {_pm(b[key])} | {_pm(bq[key])} |" for label, key in rows]
     lines += [
         "",
         f"Goal: {card['metrics']['goal']}: "
@@ -547,17 +585,19 @@ def markdown_card(card: dict) -> str:
         "",
         "Confusion matrix (windows, summed over folds; rows true, columns predicted):",
         "",
-        "| true \\ pred | " + " | ".join(cls) + " |",
-        "|---|" + "---|" * len(cls),
+        *_md_confusion(card["classes"], cv["confusion_windows_summed"]),
+        "",
+        "Confusion matrix (works, summed over folds):",
+        "",
+        *_md_confusion(card["classes"], cv["confusion_works_summed"]),
     ]
-    for c, row in zip(cls, cv["confusion_windows_summed"]):
-        lines.append(f"| {c} | " + " | ".join(str(v) for v in row) + " |")
-    lines += ["", "Confusion matrix (works, summed over folds):", "", "| true \\ pred | " + " | ".join(cls) + " |", "|---|" + "---|" * len(cls)]
-    for c, row in zip(cls, cv["confusion_works_summed"]):
-        lines.append(f"| {c} | " + " | ".join(str(v) for v in row) + " |")
-    lines += ["", "Works misclassified in CV: " + (", ".join(f"{w} -> {p}" for w, p in sorted(cv["works_wrong"].items())) or "none"), ""]
+    return lines + ["", "Works misclassified in CV: " + (", ".join(f"{w} -> {p}" for w, p in sorted(cv["works_wrong"].items())) or "none"), ""]
+
+
+def _md_held_out(card: dict) -> list[str]:
+    """The markdown card's held-out works: the numbers and every performance's prediction."""
     h = card["metrics"]["held_out"]
-    lines += [
+    lines = [
         "## Held-out works of the shipped model",
         "The shipped weights were trained on all works except one per composer: "
         + ", ".join(f"{c}: {w}" for c, w in card["split"]["held_out_works"].items())
@@ -568,8 +608,12 @@ def markdown_card(card: dict) -> str:
         "| performance | composer | predicted |",
         "|---|---|---|",
     ]
-    lines += [f"| {p['path']} | {p['composer']} | {p['predicted']} |" for p in h["performances"]]
-    lines += [
+    return lines + [f"| {p['path']} | {p['composer']} | {p['predicted']} |" for p in h["performances"]]
+
+
+def _md_discussion(card: dict) -> list[str]:
+    """The markdown card's prose: examples, notes or performance, the comparison with the literature."""
+    return [
         "",
         "Examples of these works (one performance, its annotations and the MusicXML score per composer) are in `assets/examples/piano/`.",
         "",
@@ -588,6 +632,12 @@ def markdown_card(card: dict) -> str:
         "few training steps (under one pass over the windows), and an evaluation split strictly by work here (movements of one sonata, a prelude and its fugue, and repeat "
         "variants never cross the split). Expect lower numbers here; the by-work split is the honest part.",
         "",
+    ]
+
+
+def _md_tail(card: dict) -> list[str]:
+    """The markdown card's confounds, licence and how to reproduce it."""
+    return [
         "## Confounds to keep in mind",
         *[f"- {c}" for c in card["confounds"]],
         "",
@@ -601,7 +651,11 @@ def markdown_card(card: dict) -> str:
         "`training.params`; the log is `piano_composer.train.log`.",
         "",
     ]
-    return "\n".join(lines)
+
+
+def markdown_card(card: dict) -> str:
+    """Human-readable model card: the JSON card's numbers as tables and the prose around them, section by section."""
+    return "\n".join(_md_head(card) + _md_cv(card) + _md_held_out(card) + _md_discussion(card) + _md_tail(card))
 
 
 def main(argv: list[str]) -> None:  # pragma: no cover - needs the data

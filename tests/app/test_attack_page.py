@@ -4,38 +4,29 @@ shipped study, and bad input is a plain sentence (no traceback)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from models import registry
+from tests.app._apptest import ok, open_page
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not registry.available("audio"), reason="no audio model ships"),
 ]
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/attack.py"
 
 
 @pytest.fixture
 def page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
+    return open_page(PAGE)
 
 
 def test_waveform_attack_side_by_side(page):
-    _ok(page)
+    ok(page)
     page.button(key="atk_run").click().run()
-    _ok(page)
+    ok(page)
     assert page.success or page.warning
     assert len(page.get("audio")) >= 3  # original, adversarial, perturbation (+ noise control)
     assert any("SNR" in m.label for m in page.metric)
@@ -54,7 +45,7 @@ def test_target_equal_to_the_answer_is_a_plain_message(page):
 def test_symbolic_attack_finds_edits(page):
     page.number_input(key="atk_sym_max").set_value(8).run()
     page.button(key="atk_sym_run").click().run()
-    _ok(page)
+    ok(page)
     assert page.success  # 3 edits flip the Bach example (measured); the notated score shows them coloured
     assert any("edited voices in colour" in e.label for e in page.expander)
     assert any("where a note was added or removed is coloured" in c.value for c in page.caption)

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app._apptest import APP, ok, open_page
+
 pytestmark = pytest.mark.slow
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/attribute.py"
 
 
 @pytest.fixture
 def page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.run()
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def _ok(at: AppTest) -> str:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+    return open_page(PAGE, timeout=300)
 
 
 def _small(at: AppTest, *, lime: bool = True) -> None:
@@ -56,7 +46,7 @@ def test_a_recording_is_attributed(page):
     _small(page, lime=False)
     page.selectbox(key="attr_opt_method").set_value("occlusion").run()
     page.button(key="attr_go").click().run()
-    text = _ok(page) if not page.error else "\n".join(m.value for m in page.markdown)
+    text = ok(page) if not page.error else "\n".join(m.value for m in page.markdown)
     assert "Occlusion puts the most on" in text and " s, " in text
     assert len(page.get("audio")) == 3
 

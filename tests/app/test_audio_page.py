@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import io
 import wave
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from models import registry
+from tests.app._apptest import ok, open_page
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not registry.available("audio"), reason="no audio model ships yet"),
 ]
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/audio.py"
 
 
@@ -34,20 +33,11 @@ def _wav(seconds=6.0, sr=44100) -> bytes:
 
 @pytest.fixture
 def page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def _shown(at: AppTest) -> str:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return "\n".join(m.value for m in at.markdown)
+    return open_page(PAGE, timeout=120)
 
 
 def test_an_example_is_heard(page):
-    text = _shown(page)
+    text = ok(page)
     assert "model hears" in text
     assert len(page.get("audio")) == 1
 
@@ -55,7 +45,7 @@ def test_an_example_is_heard(page):
 def test_an_upload_then_a_video_renamed_wav(page):
     page.radio(key="aud_source").set_value("Your own recording").run()
     page.file_uploader[0].set_value(("tone.wav", _wav(), "audio/wav")).run()
-    assert "model hears" in _shown(page)
+    assert "model hears" in ok(page)
     page.file_uploader[0].set_value(("film.wav", b"\x00\x00\x00\x20ftypisom" + bytes(2000), "audio/wav")).run()
     assert not page.exception
     assert len(page.error) == 1 and "video" in page.error[0].value
@@ -67,7 +57,7 @@ def test_transcription_shows_the_symbolic_reading(page):
     if not transcribe.available():
         pytest.skip("basic-pitch is not installed")
     page.toggle(key="aud_transcribe").set_value(True).run()
-    text = _shown(page)
+    text = ok(page)
     assert "(transcribed)" in "\n".join(c.value for c in page.caption)
     assert "reads the transcribed notes as" in text
     assert any("cyan line is a transcribed note" in c.value for c in page.caption)  # drawn over the spectrogram
@@ -82,7 +72,7 @@ def test_a_transcription_is_sent_to_the_score_views(page):
     page.toggle(key="aud_transcribe").set_value(True).run()
     assert TRANSCRIBED_KEY not in page.session_state
     page.button(key="aud_use").click().run()
-    _shown(page)
+    ok(page)
     sent = page.session_state[TRANSCRIBED_KEY]
     assert sent.title.endswith("(transcribed)") and sent.n_notes > 0
     assert any("now offer this transcription" in s.value for s in page.success)
@@ -90,7 +80,7 @@ def test_a_transcription_is_sent_to_the_score_views(page):
 
 
 def test_out_of_distribution_indicator_beside_the_prediction(page):
-    _shown(page)  # the first example: rendered with a soundfont the models never heard, but familiar-sounding
+    ok(page)  # the first example: rendered with a soundfont the models never heard, but familiar-sounding
     said = [c.value for c in page.caption] + [w.value for w in page.warning]
     assert any(s.startswith(("Within what the model knows", "Outside what the model knows")) for s in said)
     page.radio(key="aud_source").set_value("Your own recording").run()

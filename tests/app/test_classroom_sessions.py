@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import io
 import time
-from pathlib import Path
 
 import pretty_midi
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app._apptest import open_page
+
 pytestmark = pytest.mark.slow
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 N = 20
 
 
@@ -34,10 +34,7 @@ def _midi(i: int) -> bytes:
 
 
 def _student(i: int) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.run()
-    at.switch_page("pages/classify.py")
-    at.run()
+    at = open_page("pages/classify.py", timeout=240)
     at.radio(key="cls_source").set_value("Your own file").run()
     at.file_uploader[0].set_value((f"student_{i:02d}.mid", _midi(i), "audio/midi")).run()
     at.session_state["ln_runs"] = [{"owner": i}]  # unsaved work of this student

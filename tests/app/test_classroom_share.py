@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app._apptest import APP
 from xai.classroom import share
 from xai.symbolic import examples
 
 pytestmark = pytest.mark.slow
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(autouse=True)

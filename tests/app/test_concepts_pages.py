@@ -10,12 +10,12 @@ import pretty_midi
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app._apptest import ok, open_page
 from xai.concepts import library as concepts
 from xai.concepts import tcav
 from xai.symbolic import examples
 
 pytestmark = pytest.mark.slow
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CONCEPTS = "pages/concepts.py"
 TCAV = "pages/tcav.py"
 MIN_RUNS = next(o["low"] for o in tcav.TCAVOptions.spec() if o["name"] == "n_random")
@@ -34,20 +34,8 @@ def builtin_name() -> str:
     return next(iter(concepts.builtin()))
 
 
-def _open(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page(page)
-    return at.run()
-
-
 def _texts(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
 
 
 def _work(at: AppTest) -> list:
@@ -79,8 +67,8 @@ def _add_builtin(at: AppTest, name: str) -> AppTest:
 
 
 def test_concepts_page_renders_with_the_library_path(library):
-    at = _open(CONCEPTS)
-    _ok(at)
+    at = open_page(CONCEPTS)
+    ok(at)
     assert [h.value for h in at.title] == ["Define a concept"]
     assert str(library) in _texts(at)
     assert any("No examples yet" in i.value for i in at.info)
@@ -89,11 +77,11 @@ def test_concepts_page_renders_with_the_library_path(library):
 
 def test_adding_a_builtin_concept_shows_its_rule_and_fills_the_working_concept(library, builtin_name):
     c = concepts.builtin()[builtin_name]
-    at = _open(CONCEPTS)
+    at = open_page(CONCEPTS)
     at.radio(key="con_way").set_value("A built-in concept").run()
     assert c.description in _texts(at)
     at.button(key="con_add_builtin").click().run()
-    _ok(at)
+    ok(at)
     assert len(_work(at)) == c.n_examples
     assert any(f"Added {c.n_examples} examples" in s.value for s in at.success)
     assert sum(b.key.startswith("con_rm_") for b in at.button) == c.n_examples  # a remove button per example
@@ -111,12 +99,12 @@ def test_adding_a_builtin_concept_shows_its_rule_and_fills_the_working_concept(l
 
 @pytest.mark.skipif(not examples.EXAMPLES, reason="no example pieces are bundled")
 def test_adding_excerpts_by_bar_numbers_from_an_example_piece(library):
-    at = _open(CONCEPTS)
+    at = open_page(CONCEPTS)
     assert at.radio(key="con_way").value == "Bars of a piece"
     start = at.number_input(key="con_start")
     first = start.value
     at.number_input(key="con_end").set_value(first).run()  # one bar: shorter than a window
-    _ok(at)
+    ok(at)
     assert at.button(key="con_add_excerpt").disabled
     short = [w.value for w in at.warning]
     assert len(short) == 1 and "the model reads at once" in short[0] and "needs at least bars" in short[0]
@@ -126,7 +114,7 @@ def test_adding_excerpts_by_bar_numbers_from_an_example_piece(library):
     assert not at.button(key="con_add_excerpt").disabled
     at.text_input(key="con_label").set_value("opening").run()
     at.button(key="con_add_excerpt").click().run()
-    _ok(at)
+    ok(at)
     (ex,) = _work(at)
     assert (ex.start_bar, ex.end_bar, ex.label, ex.origin) == (first, need, "opening", "excerpt")
     assert any("Added" in s.value for s in at.success)
@@ -147,7 +135,7 @@ def test_adding_excerpts_by_bar_numbers_from_an_example_piece(library):
 
 
 def test_short_files_each_become_one_example_and_bad_ones_are_named(library):
-    at = _open(CONCEPTS)
+    at = open_page(CONCEPTS)
     at.radio(key="con_way").set_value("Short files, one example each").run()
     at.file_uploader[0].set_value(
         [
@@ -167,13 +155,13 @@ def test_short_files_each_become_one_example_and_bad_ones_are_named(library):
 
 
 def test_saving_to_the_library_lists_it_and_asks_before_replacing(library, builtin_name):
-    at = _add_builtin(_open(CONCEPTS), builtin_name)
+    at = _add_builtin(open_page(CONCEPTS), builtin_name)
     at.button(key="con_save").click().run()
     assert any("name" in e.value for e in at.error)  # no name yet
     at.text_input(key="con_name").set_value("my texture").run()
     at.text_area(key="con_desc").set_value("what I hear").run()
     at.button(key="con_save").click().run()
-    _ok(at)
+    ok(at)
     assert any("Saved 'my texture'" in s.value for s in at.success)
     lib = concepts.Library(library)
     assert lib.names() == ["my texture"]
@@ -185,7 +173,7 @@ def test_saving_to_the_library_lists_it_and_asks_before_replacing(library, built
     at.button(key="con_save").click().run()
     assert any("already in the library" in w.value for w in at.warning)
     at.button(key="con_replace").click().run()
-    _ok(at)
+    ok(at)
     assert lib.names() == ["my texture"]
 
 
@@ -194,10 +182,10 @@ def test_a_library_concept_loads_exports_and_is_deleted_only_when_confirmed(libr
     c = concepts.builtin()[builtin_name]
     lib.save(concepts.Concept(name="kept", description="a saved concept", examples=c.examples[:9]))
     lib.save(concepts.Concept(name="other", examples=c.examples[9:18]))
-    at = _open(CONCEPTS)
+    at = open_page(CONCEPTS)
     at.selectbox(key="con_lib_pick").set_value("kept").run()
     at.button(key="con_load").click().run()
-    _ok(at)
+    ok(at)
     assert len(_work(at)) == 9
     assert at.text_input(key="con_name").value == "kept" and at.text_area(key="con_desc").value == "a saved concept"
 
@@ -213,7 +201,7 @@ def test_a_library_concept_loads_exports_and_is_deleted_only_when_confirmed(libr
     assert lib.names() == ["kept", "other"]
     at.button(key="con_ask_delete").click().run()
     at.button(key="con_delete").click().run()
-    _ok(at)
+    ok(at)
     assert lib.names() == ["other"]
     assert any("Deleted 'kept'" in s.value for s in at.success)
     assert len(_work(at)) == 9  # the working copy stays
@@ -223,7 +211,7 @@ def test_a_malformed_or_newer_import_shows_an_error_and_changes_nothing(library,
     lib = concepts.Library(library)
     lib.save(concepts.builtin()[builtin_name])
     before = lib.export_json()
-    at = _open(CONCEPTS)
+    at = open_page(CONCEPTS)
     newer = json.dumps({"format": concepts.FORMAT, "version": concepts.FORMAT_VERSION + 1, "concepts": []})
     for name, data in (
         ("broken.json", b'{"format": "musicxai.concepts", "version": 1, "concepts": [{"name": 3'),
@@ -239,7 +227,7 @@ def test_a_malformed_or_newer_import_shows_an_error_and_changes_nothing(library,
 
 def test_a_corrupt_library_file_is_a_plain_error_and_the_page_keeps_working(library, builtin_name):
     library.write_bytes(b"this is not a database " * 100)
-    at = _open(CONCEPTS)
+    at = open_page(CONCEPTS)
     assert not at.exception, at.exception
     assert len(at.error) == 1 and "damaged" in at.error[0].value
     _add_builtin(at, builtin_name)
@@ -265,8 +253,8 @@ def _fast(at: AppTest, targets: list[str]) -> AppTest:
 
 
 def test_tcav_page_renders_with_options_from_tcav_options(library):
-    at = _open(TCAV)
-    _ok(at)
+    at = open_page(TCAV)
+    ok(at)
     assert [h.value for h in at.title] == ["Test a concept (TCAV)"]
     for o in tcav.TCAVOptions.spec():
         w = (at.selectbox if o.get("choices") else at.number_input)(key="tcav_opt_" + o["name"])
@@ -278,11 +266,11 @@ def test_tcav_page_renders_with_options_from_tcav_options(library):
 
 
 def test_running_tcav_shows_scores_sentences_and_records_the_run(library, builtin_name):
-    at = _open(TCAV)
+    at = open_page(TCAV)
     assert at.multiselect(key="tcav_concepts").value == [f"{builtin_name} (built-in)"]
     at = _fast(at, ["bach"])
     at.button(key="tcav_run").click().run()
-    _ok(at)
+    ok(at)
     assert "tcav_scores_0" in [c.key for c in at.get("plotly_chart")]
     records = at.dataframe[0].value
     assert list(records["target"]) == ["bach"] and "cav_accuracy" in records
@@ -296,13 +284,13 @@ def test_running_tcav_shows_scores_sentences_and_records_the_run(library, builti
 
 @pytest.mark.skipif(not examples.EXAMPLES, reason="no example pieces are bundled")
 def test_the_concept_strip_renders_for_an_example_piece(library, builtin_name):
-    at = _open(TCAV)
+    at = open_page(TCAV)
     assert any("Run a test above first" in i.value for i in at.info)
     at = _fast(at, ["bach"])
     at.button(key="tcav_run").click().run()
     name = list(examples.EXAMPLES)[-1]
     at.selectbox(key="tcav_strip_example").set_value(name).run()
-    _ok(at)
+    ok(at)
     assert "tcav_strip_fig" in [c.key for c in at.get("plotly_chart")]
     text = _texts(at)
     assert "Bars where the model sees the concept most:** bar " in text or "No bar of this piece" in text
@@ -312,13 +300,13 @@ def test_the_concept_strip_renders_for_an_example_piece(library, builtin_name):
 
 def test_relative_tcav_runs(library):
     names = list(concepts.builtin())[:2]
-    at = _open(TCAV)
+    at = open_page(TCAV)
     at.radio(key="tcav_mode").set_value("Concept A against concept B (relative TCAV)").run()
     at.selectbox(key="tcav_a").set_value(f"{names[0]} (built-in)").run()
     at.selectbox(key="tcav_b").set_value(f"{names[1]} (built-in)").run()
     at = _fast(at, ["folk"])
     at.button(key="tcav_run").click().run()
-    _ok(at)
+    ok(at)
     chart = next(c for c in at.get("plotly_chart") if c.key == "tcav_scores_0")
     assert f"'{names[0]}' rather than '{names[1]}'" in json.loads(chart.proto.spec)["layout"]["title"]["text"]
     assert f"'{names[1]}'" in _texts(at)  # the sentence names B as what A is measured against
@@ -330,10 +318,10 @@ def test_the_working_concept_is_offered_once_usable_and_too_few_examples_block_t
     c = concepts.builtin()[builtin_name]
     small = concepts.Concept(name="too small", examples=c.examples[:3])
     concepts.Library(library).save(small)
-    at = _add_builtin(_open(CONCEPTS), builtin_name)
+    at = _add_builtin(open_page(CONCEPTS), builtin_name)
     at.text_input(key="con_name").set_value("mine").run()
     at.switch_page(TCAV).run()
-    _ok(at)
+    ok(at)
     options = at.multiselect(key="tcav_concepts").options
     assert options[0] == "mine (unsaved, from Define a concept)" and "too small (library)" in options
     at.multiselect(key="tcav_concepts").set_value(["too small (library)"]).run()
@@ -346,8 +334,8 @@ def test_previous_runs_hide_other_sessions_unsaved_concepts(library, builtin_nam
     lib.save_run({"model": "composer", "concepts": ["someone's private draft"], "targets": ["bach"],
                   "layers": ["block3"]})
     lib.save_run({"model": "composer", "concepts": [builtin_name], "targets": ["folk"], "layers": ["block3"]})
-    at = _open(TCAV)
-    _ok(at)
+    at = open_page(TCAV)
+    ok(at)
     shown = "\n".join(str(df.value.to_dict()) for df in at.dataframe)
     assert builtin_name in shown
     assert "private draft" not in shown

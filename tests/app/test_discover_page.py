@@ -3,16 +3,14 @@ factorisation, and saves a discovered concept to a (temporary) concept library."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app._apptest import ok, open_page
 from xai.concepts import discovery
 from xai.concepts import library as concepts
 
 pytestmark = pytest.mark.slow
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/discover.py"
 
 
@@ -25,21 +23,13 @@ def library(tmp_path):
 def page(tmp_path, monkeypatch, library) -> AppTest:
     monkeypatch.setenv("MUSICXAI_CACHE", str(tmp_path / "cache"))  # nothing cached: the shipped results are used
     monkeypatch.setenv("MUSICXAI_LIBRARY", str(library))
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
+    at = open_page(PAGE, timeout=240)
     return at
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
 
 
 def test_shipped_concepts_render_with_their_excerpts(page):
     at = page
-    _ok(at)
+    ok(at)
     assert at.title[0].value == "Discovered concepts"
     assert {m.label for m in at.metric} >= {"Explained variance", "Accuracy with the concepts", "Same answer"}
     assert any(discovery.status_message("shipped") in c.value for c in at.caption)
@@ -58,16 +48,16 @@ def test_shipped_concepts_render_with_their_excerpts(page):
     assert any(c.value.startswith("Listen: the whole excerpt") for c in at.caption)
 
     at.toggle(key="disc_compare").set_value(True).run()  # two concepts side by side: importance + 3 excerpts each
-    _ok(at)
+    ok(at)
     assert len(at.get("plotly_chart")) == 3 + 6 + 3 + 2 * (1 + 3)
     at.selectbox(key="disc_b_concept").set_value(5).run()
-    _ok(at)
+    ok(at)
     at.toggle(key="disc_compare").set_value(False).run()
 
     at.selectbox(key="disc_concept").set_value(3).run()
-    _ok(at)
+    ok(at)
     at.multiselect(key="disc_f_classes").set_value(["folk"]).run()
-    _ok(at)
+    ok(at)
     cards = [m.value for m in at.markdown if m.value.startswith("**") and " · *" in m.value]
     assert cards and all("· *folk*" in c for c in cards[:6])
 
@@ -77,7 +67,7 @@ def test_a_discovered_concept_is_saved_to_the_library(page, library):
     at.text_input(key="disc_keep_name").input("chorale texture")
     at.text_area(key="disc_keep_desc").input("four voices moving together")
     at.button(key="disc_keep_save").click().run()
-    _ok(at)
+    ok(at)
     assert any("Saved 'chorale texture' with 12 excerpts" in s.value for s in at.success)
     c = concepts.Library(library).get("chorale texture")
     assert c.origin == "discovered" and c.n_examples == 12 and c.description == "four voices moving together"
@@ -94,10 +84,10 @@ def test_a_new_factorisation_runs_on_request(page):
     at.selectbox(key="disc_scope").set_value("trecento")
     at.select_slider(key="disc_k").set_value(2)
     at.run()
-    _ok(at)
+    ok(at)
     assert any("Not computed yet" in i.value for i in at.info)
     at.button(key="disc_run").click().run()
-    _ok(at)
+    ok(at)
     assert any(discovery.status_message("computed") in c.value for c in at.caption)
     assert len(at.selectbox(key="disc_concept").options) == 2
 
@@ -105,10 +95,10 @@ def test_a_new_factorisation_runs_on_request(page):
 def test_concepts_are_found_in_a_piece_of_the_users_choice(page):
     at = page
     at.toggle(key="disc_in_piece").set_value(True).run()
-    _ok(at)
+    ok(at)
     assert at.radio(key="disc_piece_source").value == "An example piece"
     at.selectbox(key="disc_piece_k").set_value(1).run()
-    _ok(at)
+    ok(at)
     text = "\n".join(m.value for m in at.markdown)
     assert "**Concept 2** is strongest in bar" in text
     assert any(c.value.startswith("Listen: bar") and " of " in c.value for c in at.caption)
@@ -121,6 +111,42 @@ def test_a_transcribed_recording_is_offered_to_discovery(page):
     piece = io.load(examples.example_path("folk: EmpressClog"))
     at.session_state["transcribed_piece"] = piece
     at.toggle(key="disc_in_piece").set_value(True).run()
-    _ok(at)
+    ok(at)
     assert at.radio(key="disc_piece_source").value == "The transcribed recording"
     assert any("strongest in" in m.value for m in at.markdown)
+
+
+@pytest.fixture
+def piano_page(tmp_path, monkeypatch) -> AppTest:
+    from models import registry
+
+    if "piano_composer" not in registry.available():
+        pytest.skip("piano_composer is not shipped")
+    monkeypatch.setenv("MUSICXAI_CACHE", str(tmp_path / "cache"))  # nothing cached: the shipped results are used
+    monkeypatch.setenv("MUSICXAI_DEFAULT_MODEL", "piano_composer")
+    return open_page(PAGE, timeout=240)
+
+
+def test_piano_concepts_render_with_performances_cited_by_bars_and_clock(piano_page):
+    at = piano_page
+    ok(at)
+    assert at.session_state["model_name"] == "piano_composer"
+    assert any("layer block3" in c.value and discovery.status_message("shipped") in c.value for c in at.caption)
+    assert {m.label for m in at.metric} >= {"Held-out accuracy with the concepts", "Chance: 8 random concepts"}
+    cards = [m.value for m in at.markdown if m.value.startswith("**1.**")]
+    assert cards and ".mid, bar" in cards[0] and ":" in cards[0].split("·")[0]  # work, bars and clock time
+    assert len(at.get("audio")) == 6 + 3
+    assert any(c.value.startswith("Listen: bar") and "strongest" in c.value for c in at.caption)
+
+
+def test_piano_pairwise_mode_shows_the_shipped_pair(piano_page):
+    at = piano_page
+    at.selectbox(key="disc_layer").set_value("block4").run()
+    at.selectbox(key="disc_scope").set_value("Two classes (pairwise)").run()
+    ok(at)
+    assert at.multiselect(key="disc_pair").value == ["Bach", "Chopin"]
+    assert any("pairwise mode: Bach vs Chopin" in c.value and discovery.status_message("shipped") in c.value
+               for c in at.caption)
+    table = at.dataframe[0].value
+    assert {"Bach − Chopin", "suggested"} <= set(table.columns)
+    assert at.selectbox(key="disc_concept").options[0].startswith("Concept 1 — raises")

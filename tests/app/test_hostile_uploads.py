@@ -13,10 +13,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from models import registry
+from tests.app._apptest import open_page
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 SCORES = ["midi/tempo_0.mid", "midi/timesig_exp_255.mid", "midi/varlen_delta_201.mid", "midi/timesig_exp_16.mid",
           "abc/metre_99999999_4.abc", "kern/interp__M99999999_4.krn", "musicxml/time_99999999_4.musicxml",
           "musicxml/rests_200000.mxl", "abc/notes_10000.abc", "midi/flipped_03.mid", "musicxml/truncated_05.xml"]
@@ -33,10 +33,7 @@ def corpus() -> dict[str, bytes]:
 
 
 def _page(path: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(path)
-    return at.run()
+    return open_page(path, timeout=120)
 
 
 def _one_sentence(at: AppTest, name: str) -> None:
@@ -47,28 +44,33 @@ def _one_sentence(at: AppTest, name: str) -> None:
         assert name in text and "Traceback" not in text and "Error" not in text, text
 
 
-def test_hostile_scores_on_the_classify_page(corpus):
-    at = _page("pages/classify.py")
-    at.radio(key="cls_source").set_value("Your own file").run()
-    for rel in SCORES:
+def _upload_each(at: AppTest, corpus: dict[str, bytes], rels, *, refused=lambda rel: False) -> None:
+    """Upload each file in turn: at most one plain sentence each, and exactly one where ``refused(rel)``."""
+    for rel in rels:
         name = rel.split("/", 1)[1]
         at.file_uploader[0].set_value((name, corpus[rel], "application/octet-stream")).run()
         _one_sentence(at, name)
-        if not rel.startswith("midi/flipped"):
-            assert len(at.error) == 1, rel  # each of these is refused
-    at.file_uploader[0].set_value(("honest_3.mid", corpus["midi/honest_3.mid"], "audio/midi")).run()
+        if refused(rel):
+            assert len(at.error) == 1, rel
+
+
+def _honest(at: AppTest, name: str, data: bytes, mime: str, words: str) -> None:
+    """An honest file after the hostile ones is read and answered as usual."""
+    at.file_uploader[0].set_value((name, data, mime)).run()
     assert not at.exception and not at.error
-    assert any("The model hears this as" in m.value for m in at.markdown)
+    assert any(words in m.value for m in at.markdown)
+
+
+def test_hostile_scores_on_the_classify_page(corpus):
+    at = _page("pages/classify.py")
+    at.radio(key="cls_source").set_value("Your own file").run()
+    _upload_each(at, corpus, SCORES, refused=lambda rel: not rel.startswith("midi/flipped"))
+    _honest(at, "honest_3.mid", corpus["midi/honest_3.mid"], "audio/midi", "The model hears this as")
 
 
 @pytest.mark.skipif(not registry.available("audio"), reason="no audio model ships yet")
 def test_hostile_recordings_on_the_listen_page(corpus):
     at = _page("pages/audio.py")
     at.radio(key="aud_source").set_value("Your own recording").run()
-    for rel in RECORDINGS:
-        name = rel.split("/", 1)[1]
-        at.file_uploader[0].set_value((name, corpus[rel], "application/octet-stream")).run()
-        _one_sentence(at, name)
-    at.file_uploader[0].set_value(("honest.ogg", corpus["audio/honest.ogg"], "audio/ogg")).run()
-    assert not at.exception and not at.error
-    assert any("model hears" in m.value for m in at.markdown)
+    _upload_each(at, corpus, RECORDINGS)
+    _honest(at, "honest.ogg", corpus["audio/honest.ogg"], "audio/ogg", "model hears")

@@ -3,46 +3,37 @@ the hubs, recommends for a picked song, and runs a short hub attack without and 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app._apptest import ok, open_page
+
 pytestmark = pytest.mark.slow
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/hubness.py"
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
 
 
 @pytest.fixture
 def page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.run()
-    at.switch_page(PAGE)
-    return at.run()
+    return open_page(PAGE, timeout=240)
 
 
 def test_measures_reductions_and_attack(page):
     at = page
-    _ok(at)
+    ok(at)
     assert at.title[0].value == "Recommender hubness"
     labels = {m.label for m in at.metric}
     assert {"Skewness of N_k", "Robin Hood index", "Same-class precision@k"} <= labels
     assert len(at.dataframe) >= 2  # measures per reduction + hubs
     at.radio(key="hub_reduction").set_value("mp").run()
-    _ok(at)
+    ok(at)
     skew = next(m for m in at.metric if m.label == "Skewness of N_k")
     assert skew.delta is not None and skew.delta.startswith("-")  # MP lowers the skewness
     at.number_input(key="hub_att_steps").set_value(20).run()
     at.button(key="hub_att_run").click().run()
-    _ok(at)
+    ok(at)
     assert any(m.label.startswith("N_5 before") for m in at.metric)
     at.selectbox(key="hub_embedding").set_value("composer").run()  # score excerpts: no attack, plain note
-    _ok(at)
+    ok(at)
     assert any("audio model" in i.value for i in at.info)
 
 
@@ -56,12 +47,9 @@ def test_a_collection_of_your_own_vectors_is_analysed_without_sound(tmp_path, mo
     np.save(tmp_path / "mine.npy", X)
     np.save(tmp_path / "mine.labels.npy", np.array(["a", "b", "c", "d"])[labels])
     monkeypatch.setenv("MUSICXAI_COLLECTIONS", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
+    at = open_page(PAGE, timeout=240)
     at.selectbox(key="hub_embedding").set_value("collection: mine").run()
-    _ok(at)
+    ok(at)
     assert any("1500 items" in c.value for c in at.caption)
     acc = next(m for m in at.metric if m.label == "k-NN accuracy")
     assert acc.value != "n/a" and float(acc.value) > 0.5
@@ -69,6 +57,6 @@ def test_a_collection_of_your_own_vectors_is_analysed_without_sound(tmp_path, mo
 
 
 def test_retrieval_measured_out_of_sample(page):
-    _ok(page)
+    ok(page)
     text = "\n".join(m.value for m in page.markdown)
     assert "Measured out of sample" in text and "training clips" in text

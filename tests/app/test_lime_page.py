@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app._apptest import ok, open_page
+
 pytestmark = pytest.mark.slow
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/lime.py"
 
 
 @pytest.fixture
 def page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def _ok(at: AppTest) -> str:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+    return open_page(PAGE)
 
 
 def _small(at: AppTest) -> None:
@@ -36,7 +26,7 @@ def test_a_piece_is_explained_with_its_checks(page):
     _small(page)
     page.slider(key="lime_nbars").set_value(4).run()
     page.button(key="lime_go").click().run()
-    text = _ok(page)
+    text = ok(page)
     assert "LIME ranks first" in text and "not proof" in text
     labels = [m.label for m in page.metric]
     assert any("Fidelity" in x for x in labels) and any("Stability" in x for x in labels)
@@ -51,7 +41,7 @@ def test_a_recording_is_explained(page):
     page.run()
     assert page.button(key="lime_go")
     page.button(key="lime_go").click().run()
-    text = _ok(page)
+    text = ok(page)
     assert "LIME ranks first" in text and " s, " in text
     assert len(page.get("audio")) == 3
 
@@ -60,6 +50,6 @@ def test_stems_of_a_score(page):
     page.radio(key="lime_kind").set_value("stems").run()
     page.number_input(key="lime_stab").set_value(1).run()
     page.button(key="lime_go").click().run()
-    text = _ok(page)
+    text = ok(page)
     assert "LIME ranks first" in text and "Soprano" in text
     assert len(page.get("audio")) == 3

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from models import registry
+from tests.app._apptest import open_page
 
 pytestmark = pytest.mark.slow
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "pages/models_view.py"
 
 
 @pytest.fixture
 def page(tmp_path, monkeypatch) -> AppTest:
     monkeypatch.setenv("MUSICXAI_LIBRARY", str(tmp_path / "lib.sqlite"))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
+    at = open_page(PAGE, timeout=120)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     return at

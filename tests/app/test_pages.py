@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pretty_midi
 import pytest
@@ -11,10 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from models import registry
 from pages._nav import SECTIONS
+from tests.app._apptest import APP
 from xai.symbolic import examples
 
 pytestmark = pytest.mark.slow
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CLASSIFY = "pages/classify.py"
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from models import registry
+from tests.app._apptest import APP
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif("piano_composer" not in registry.available(), reason="piano_composer not shipped")]
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = ["pages/classify.py", "pages/tcav.py", "pages/discover.py", "pages/lime.py", "pages/attack.py",
          "pages/attribute.py", "pages/concepts.py"]
 

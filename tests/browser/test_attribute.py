@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from models import registry
+from tests.browser.test_piano_journey import _pick_piano_model
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
@@ -41,3 +44,28 @@ def test_attribute_a_piece_and_see_the_checks(page, app_url, tmp_path):
     _shot(page, tmp_path, "attribute_maps.png")
     page.locator(".js-plotly-plot").nth(3).scroll_into_view_if_needed()
     _shot(page, tmp_path, "attribute_checks.png")
+
+
+@pytest.mark.skipif("piano_composer" not in registry.available(), reason="piano_composer not shipped")
+def test_attribute_a_performance_with_the_piano_model(page, app_url, tmp_path):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    _pick_piano_model(page, app_url)
+    page.get_by_role("link", name="Attributions").first.click()
+    page.get_by_role("heading", name="Attributions").wait_for()
+    page.get_by_text("It reads 20-s windows of the performance").wait_for(timeout=120_000)  # no refusal
+    assert not page.get_by_text("is not available yet").count()
+    page.get_by_text("(where the model is surest)").first.wait_for()  # the window picker
+    page.get_by_role("button", name="Attribute").click()
+    headline = page.get_by_text("Integrated Gradients puts the most on")
+    headline.wait_for(timeout=600_000)
+    assert re.search(r"\(\d+:\d\d–\d+:\d\d\)", headline.inner_text())  # the window cited by bars and clock time
+    for label in ("IG completeness gap", "Randomised model: ρ", "LIME: ρ"):
+        page.get_by_text(label).first.wait_for()
+    page.get_by_text(re.compile(r"Randomisation check (passed|failed)")).first.wait_for()
+    page.get_by_text("Top 3 segments alone").wait_for()
+    assert page.locator(".js-plotly-plot").count() >= 5
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    page.get_by_text("seconds").first.wait_for()  # the map's time axis
+    assert "Traceback" not in page.content()
+    page.get_by_text("Share link").wait_for()
+    _shot(page, tmp_path, "attr_piano.png")

@@ -1,5 +1,6 @@
 """Real-browser journey with piano_composer: Classify a held-out performance -> TCAV -> Discovered concepts."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,38 @@ def test_classify_tcav_and_discovery_with_the_piano_model(page, app_url):
 
     page.get_by_role("link", name="Discovered concepts").first.click()
     page.get_by_role("heading", name="Discovered concepts").wait_for()
-    page.get_by_text("No concepts have been discovered for 'piano_composer' yet").wait_for()
+    # The precomputed concepts of piano_composer: block3 (its default layer), NMF, K = 8, all six composers.
+    page.get_by_text("NMF, K = 8, layer block3").first.wait_for(timeout=120000)
+    page.get_by_text("Held-out accuracy with the concepts").first.wait_for()
+    page.get_by_text("Where concept 1 is most present").wait_for(timeout=120000)
+    cards = page.get_by_text(re.compile(r"^1\. .*\.mid, bars? \d+(–\d+)? \(\d+:\d\d–\d+:\d\d\)"))
+    cards.first.wait_for()  # a performance's excerpt cited by work, bars and clock time
+    page.locator("audio").nth(5).wait_for(state="attached", timeout=120000)  # the 6 most present excerpts play
+    assert page.get_by_text(re.compile(r"Listen: bars? \d+.*\(\d+:\d\d–\d+:\d\d\), where the concept")).count()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "discover_piano_1280x800.png"), full_page=True)
+
+    # The pairwise mode: two composers, importance on their two logits (the shipped Bach vs Chopin at block4).
+    _choose(page, "Layer", "block4")
+    page.get_by_text("NMF, K = 8, layer block4").first.wait_for(timeout=120000)
+    _choose(page, "Excerpts factorised", "Two classes (pairwise)")
+    page.get_by_text("pairwise mode: Bach vs Chopin").first.wait_for(timeout=120000)
+    page.get_by_text("Bach − Chopin").first.wait_for()
+    page.get_by_text("Where concept 1 is most present").wait_for(timeout=120000)
+    page.screenshot(path=str(SHOTS / "discover_piano_pairwise_1280x800.png"), full_page=True)
     assert not page.locator('[data-testid="stException"]').count()
     assert "Traceback" not in page.content()
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the main area's select box labelled ``label``."""
+    box = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').filter(has_text=label).first
+    box.wait_for()
+    for _ in range(5):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).wait_for(timeout=5000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    page.get_by_role("option", name=option, exact=True).click()

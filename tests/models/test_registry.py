@@ -37,3 +37,26 @@ def test_weights_that_do_not_match_the_card_are_refused(tmp_path, monkeypatch):
             registry.load("tampered")
     finally:
         registry.load.cache_clear()
+
+
+def test_lookup_walks_nested_keys_and_answers_none_where_a_level_is_missing():
+    card = {"metrics": {"test": {"accuracy": 0.8}}, "classes": ["a"]}
+    assert registry.lookup(card, "metrics", "test", "accuracy") == 0.8
+    assert registry.lookup(card, "metrics", "cv", "accuracy") is None
+    assert registry.lookup(card, "classes", "a") is None  # a list is not walked into
+    assert registry.lookup(card) is card
+
+
+def test_summary_row_and_picker_label_read_every_shipped_card():
+    for name in registry.available("symbolic") + registry.available("audio"):
+        card, h = registry.card(name), registry.headline(registry.card(name))
+        row = registry.summary_row(name)
+        assert row["model"] == name and row["classes"] == len(card["classes"])
+        assert row["test accuracy"] == h["accuracy"] and row["measured on"].endswith(h["unit"])
+        label = registry.picker_label(name)
+        assert label.endswith(card["title"])
+        acc = registry.lookup(card, "metrics", "test", "accuracy")
+        if acc is not None:
+            assert label.startswith(f"{acc:.0%} right (chance {1 / len(card['classes']):.0%}) · ")
+    assert registry.picker_label("composer").endswith(f"Styles across eras: {registry.card('composer')['title']}")
+    assert "cross-validated by work" in registry.picker_label("piano_composer")

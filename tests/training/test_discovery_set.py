@@ -3,20 +3,11 @@
 import numpy as np
 import pytest
 
+from tests._fakes import record
 from training import discovery_set
 from xai.concepts import discovery
 from xai.symbolic import dataset as data
 from xai.symbolic import music
-
-
-def _record(pid, n_bars, pitch0=60, n_parts=1):
-    on = np.repeat(np.arange(n_bars * 4, dtype=float), n_parts)
-    parts = np.tile(np.arange(n_parts), n_bars * 4)
-    return {
-        "id": pid, "file": pid, "onsets": on, "durations": np.ones(on.size), "n_parts": n_parts,
-        "pitches": (pitch0 + parts * 4 + np.arange(on.size) % 7).astype(np.int16), "parts": parts.astype(np.int16),
-        "bar_starts": np.arange(n_bars) * 4.0, "bar_numbers": np.arange(1, n_bars + 1),
-    }
 
 
 @pytest.fixture
@@ -24,7 +15,7 @@ def table():
     recs, labels = [], []
     for c, name in enumerate(data.CLASSES):
         for k in range(4):
-            recs.append(_record(f"{name}/p{k}.mxl", n_bars=8 + 2 * c, pitch0=48 + 3 * c, n_parts=1 + c % 3))
+            recs.append(record(f"{name}/p{k}.mxl", n_bars=8 + 2 * c, pitch0=48 + 3 * c, n_parts=1 + c % 3))
             labels.append(c)
     return data.PieceTable.from_records(recs, labels)
 

@@ -1,10 +1,10 @@
 import sqlite3
-import threading
 
 import psycopg
 import pytest
 
 from tests._postgres import database_url, postgres_server, postgres_url  # noqa: F401 - fixtures
+from tests._threads import errors_in_threads
 from xai import storage
 from xai.errors import InputError, ParameterError
 from xai.storage import SCHEMA_VERSION, Database
@@ -43,24 +43,15 @@ def test_placeholders_lastrowid_and_rollback_mean_the_same_on_both_back_ends(dat
 def test_concurrent_writers_lose_nothing(database_url):  # noqa: F811
     db = Database(database_url, timeout=30)
     db.version()
-    errors = []
 
     def writer(w: int) -> None:
-        try:
-            for i in range(10):
-                with Database(database_url, timeout=30).transaction(write=True) as con:
-                    n = con.execute("SELECT COUNT(*) FROM presets").fetchone()[0]
-                    con.execute("INSERT INTO presets (name, view, state, description, created) VALUES (?, ?, ?, ?, ?)",
-                                (f"w{w}-{i}", "tcav", "{}", str(n), "t"))
-        except Exception as e:  # noqa: BLE001 - reported by the assertion below
-            errors.append(e)
+        for i in range(10):
+            with Database(database_url, timeout=30).transaction(write=True) as con:
+                n = con.execute("SELECT COUNT(*) FROM presets").fetchone()[0]
+                con.execute("INSERT INTO presets (name, view, state, description, created) VALUES (?, ?, ?, ?, ?)",
+                            (f"w{w}-{i}", "tcav", "{}", str(n), "t"))
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors
+    assert not errors_in_threads(writer, [(w,) for w in range(4)], timeout=120)
     with db.transaction(write=False) as con:
         counts = sorted(int(r[0]) for r in con.execute("SELECT description FROM presets"))
     # writers are serialised: each saw exactly the rows committed before it

@@ -12,6 +12,15 @@ achieve is always found with one edit.
 The goal's margin is, on the piece-level log-probabilities (mean over sounding windows, as in
 :func:`xai.symbolic.predict.classify`): targeted ``logp[target] - max_{j != target} logp[j]``; untargeted
 ``max_{j != y} logp[j] - logp[y]`` with ``y`` the model's answer on the unedited piece. Reached when > 0.
+
+A model that reads seconds (``piano_composer``) is attacked the same way on its own grid: every edited piece
+is shown the unedited piece's 20-s windows (:func:`xai.symbolic.music.window_rolls`; deleting the first note
+must not move every window), read as the unedited piece is read (a performance keeps its velocities and its
+sustain pedal), and the gradient is taken on the seconds roll (an edit's cells are the frames its seconds
+cover, its onset weighted by its velocity as the model hears it). Edits stay on the piece's own time line:
+inserted onsets every ``grid`` beats of its tempo map (a score's quarters; a performance file's nominal beats,
+0.5 s each at the usual 120 a minute), so an edit is cited by bar and beat where the bars are the music's and
+by clock time where they are only a performance file's nominal metre (``Piece.bars_known``).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import torch
 
 from xai.contract import Options, Progress, Result, option, resolve_target
 from xai.errors import Cancelled, InputError, ParameterError
-from xai.symbolic import music
+from xai.symbolic import music, timing
 from xai.symbolic.music import note_name
 
 __all__ = ["Edit", "NoteAttackOptions", "SymbolicAttack", "attack_piece", "apply_edits", "piece_log_probabilities"]
@@ -55,11 +64,19 @@ class Edit:
     velocity: int = 80
 
     def describe(self, piece: music.Piece) -> str:
-        """The edit in words: 'add E♭4 in bar 3, beat 2 (1 quarter)'."""
+        """The edit in words: 'add E♭4 in bar 3, beat 2 (1 quarter)'.
+
+        A performance's beats are its file's nominal ones, so its edits are cited by clock time: 'add E♭4 in bar
+        3 at 0:12.5 (0.5 s)' where beat annotations gave its bars, 'add E♭4 at 0:12.5 (0.5 s)' where they did not.
+        """
+        verb = "add" if self.op == "insert" else "remove"
+        if piece.performed:
+            t0, t1 = (float(piece.seconds(b)) for b in (self.onset, self.onset + self.duration))
+            where = f"in bar {piece.bar_at(self.onset)} at" if piece.bars_known else "at"
+            return f"{verb} {note_name(self.pitch)} {where} {_clock(t0)} ({t1 - t0:.2g} s)"
         bar = piece.bar_at(self.onset)
         i = max(int(np.searchsorted(piece.bar_starts, self.onset + 1e-9, side="right")) - 1, 0)
         beat = self.onset - float(piece.bar_starts[i]) + 1 if piece.bar_starts.size else self.onset + 1
-        verb = "add" if self.op == "insert" else "remove"
         return f"{verb} {note_name(self.pitch)} in bar {bar}, beat {beat:g} ({self.duration:g} quarter" \
                f"{'s' if self.duration != 1 else ''})"
 
@@ -70,7 +87,16 @@ class Edit:
         if piece is not None:
             d["bar"] = piece.bar_at(self.onset)
             d["text"] = self.describe(piece)
+            if piece.performed:  # a performance's beats are nominal: its clock time is the citation
+                d["second"] = round(float(piece.seconds(self.onset)), 3)
+                d["bars_known"] = bool(piece.bars_known)  # False: 'bar' is the file's nominal metre only
         return d
+
+
+def _clock(seconds: float) -> str:
+    """'1:05.5' for 65.5 seconds (tenths: an edit is finer than a window)."""
+    t = max(float(seconds), 0.0)
+    return f"{int(t // 60)}:{t % 60:04.1f}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,19 +136,25 @@ class SymbolicAttack(Result):
 
 
 def _with_notes(piece: music.Piece, keep: np.ndarray, add: list[Edit], end: float) -> music.Piece:
+    """The piece with only the kept notes plus the added ones, read as the piece is (pedal, bars, performed)."""
     on = np.concatenate([piece.onsets[keep], [e.onset for e in add]]).astype(np.float64)
     order = np.argsort(on, kind="stable")
 
     def cat(a, vals, dtype):
         return np.concatenate([a[keep], np.asarray(vals, dtype=dtype)]).astype(dtype)[order]
 
-    return music.Piece(title=piece.title, onsets=on[order],
-                       durations=cat(piece.durations, [e.duration for e in add], np.float64),
-                       pitches=cat(piece.pitches, [e.pitch for e in add], np.int16),
-                       velocities=cat(piece.velocities, [e.velocity for e in add], np.int16),
-                       parts=cat(piece.parts, [e.part for e in add], np.int16), part_names=piece.part_names,
-                       bar_starts=piece.bar_starts, bar_numbers=piece.bar_numbers, tempi=piece.tempi,
-                       time_signatures=piece.time_signatures, source=None, end=end)
+    out = music.Piece(title=piece.title, onsets=on[order],
+                      durations=cat(piece.durations, [e.duration for e in add], np.float64),
+                      pitches=cat(piece.pitches, [e.pitch for e in add], np.int16),
+                      velocities=cat(piece.velocities, [e.velocity for e in add], np.int16),
+                      parts=cat(piece.parts, [e.part for e in add], np.int16), part_names=piece.part_names,
+                      bar_starts=piece.bar_starts, bar_numbers=piece.bar_numbers, tempi=piece.tempi,
+                      time_signatures=piece.time_signatures, source=None, end=end, pedal=piece.pedal,
+                      bar_source=piece.bar_source)
+    # An edited performance is still that performance (velocities, pedal) and an edited score still a score,
+    # however the edits fall on the grid: its cached reading is the original's, not guessed from the new onsets.
+    out.__dict__["performed"] = piece.performed
+    return out
 
 
 def apply_edits(piece: music.Piece, edits: list[Edit]) -> music.Piece:
@@ -145,12 +177,29 @@ def apply_edits(piece: music.Piece, edits: list[Edit]) -> music.Piece:
     return _with_notes(piece, keep, add, max(piece.length, piece.end or 0.0))
 
 
-def piece_log_probabilities(pieces: list[music.Piece], model, *, batch_size: int = 256) -> np.ndarray:
-    """Piece-level class log-probabilities of several pieces, as :func:`xai.symbolic.predict.classify` computes them."""
+def _fixed_windows(piece: music.Piece, model, wins: list[music.Window]) -> tuple[np.ndarray, np.ndarray]:
+    """The rolls of ``wins`` with the piece's notes, and which windows have notes (a seconds grid)."""
+    X = music.window_rolls(piece, model, wins)
+    notes = music.note_seconds(piece)
+    sounding = np.array([bool(np.any((notes[:, 0] < w.end_second) & (notes[:, 1] > w.start_second)))
+                         for w in wins], dtype=bool)
+    return X, sounding
+
+
+def piece_log_probabilities(pieces: list[music.Piece], model, *, batch_size: int = 256,
+                            windows: list[music.Window] | None = None) -> np.ndarray:
+    """Piece-level class log-probabilities of several pieces, as :func:`xai.symbolic.predict.classify` computes them.
+
+    ``windows`` (a model that reads seconds): every piece is read over these windows (the unedited piece's,
+    from :func:`xai.symbolic.music.encode_for`) instead of its own, so an edit never moves the windows.
+    """
     rolls, owner = [], []
     for i, p in enumerate(pieces):
-        wins, X = music.encode_for(p, model)
-        sounding = np.array([w.n_notes > 0 for w in wins])
+        if windows is not None and music.input_spec(model).grid == "seconds":
+            X, sounding = _fixed_windows(p, model, windows)
+        else:
+            wins, X = music.encode_for(p, model)
+            sounding = np.array([w.n_notes > 0 for w in wins])
         rolls.append(X[sounding])
         owner += [i] * int(sounding.sum())
     X = np.concatenate(rolls) if rolls else np.zeros((0, 2, music.N_PITCHES, 1), np.float32)
@@ -179,6 +228,35 @@ def _margin(logp: np.ndarray, y: int, target: int | None) -> np.ndarray:
     return np.delete(logp, y, axis=1).max(1) - logp[:, y]
 
 
+def _goal_margin(lp: torch.Tensor, y: int, target: int | None) -> torch.Tensor:
+    """The goal's margin on the piece-level log-probabilities (a differentiable :func:`_margin`)."""
+    lp = lp - torch.logsumexp(lp, 0)
+    mask = torch.ones_like(lp, dtype=torch.bool)
+    if target is not None:
+        mask[target] = False
+        return lp[target] - lp[mask].max()
+    mask[y] = False
+    return lp[mask].max() - lp[y]
+
+
+def _seconds_gradient(piece: music.Piece, model, wins: list[music.Window], y: int, target: int | None):
+    """d margin / d seconds roll of the whole span the windows cover, (2, 88, F) from the first window's start."""
+    spec = music.input_spec(model)
+    t_start = float(wins[0].start_second)
+    offs = [int(round((float(w.start_second) - t_start) * spec.fps)) for w in wins]
+    F = max(offs) + spec.n_steps
+    R = torch.tensor(timing.render(music.note_seconds(piece), t_start, n_frames=F, fps=spec.fps),
+                     requires_grad=True)  # as each window renders it (window starts are whole frames apart)
+    _, sounding = _fixed_windows(piece, model, wins)
+    xs = [R[:, :, o:o + spec.n_steps] for o, s in zip(offs, sounding) if s]
+    if not xs:
+        return np.zeros(tuple(R.shape), np.float32), t_start, spec.fps
+    model.net.eval()
+    m = _goal_margin(torch.log_softmax(model.net(torch.stack(xs)), 1).mean(0), y, target)
+    (g,) = torch.autograd.grad(m, R)
+    return g.numpy(), t_start, spec.fps
+
+
 def _roll_gradient(piece: music.Piece, model, y: int, target: int | None) -> np.ndarray:
     """d margin / d piano roll of the whole piece, (2, 88, T)."""
     spq = music.STEPS_PER_QUARTER
@@ -201,16 +279,7 @@ def _roll_gradient(piece: music.Piece, model, y: int, target: int | None) -> np.
     if not xs:
         return np.zeros(tuple(R.shape), np.float32)
     model.net.eval()
-    lp = torch.log_softmax(model.net(torch.stack(xs)), 1).mean(0)
-    lp = lp - torch.logsumexp(lp, 0)
-    if target is not None:
-        mask = torch.ones_like(lp, dtype=torch.bool)
-        mask[target] = False
-        m = lp[target] - lp[mask].max()
-    else:
-        mask = torch.ones_like(lp, dtype=torch.bool)
-        mask[y] = False
-        m = lp[mask].max() - lp[y]
+    m = _goal_margin(torch.log_softmax(model.net(torch.stack(xs)), 1).mean(0), y, target)
     (g,) = torch.autograd.grad(m, R)
     return g.numpy()
 
@@ -226,6 +295,25 @@ def _cells(G: np.ndarray, pitch: int, onset: float, duration: float) -> float:
     return float(G[0, r, s] + G[1, r, s:min(e, T)].sum())
 
 
+def _seconds_cells(piece: music.Piece, G: np.ndarray, t_start: float, fps: int):
+    """An edit's first-order score on a seconds roll: the gradient over the frames its seconds cover, its onset
+    frame weighted by the velocity the model hears (a performance's /127, a score's 1). The sustain pedal's
+    lengthening of a deleted note is left out of this estimate; the exact check that follows includes it."""
+    F = G.shape[2]
+
+    def cells(pitch: int, onset: float, duration: float, velocity: int) -> float:
+        r = int(pitch) - music.PITCH_LOW
+        on, off = (float(piece.seconds(b)) for b in (onset, onset + duration))
+        s = int(np.floor((on - t_start) * fps + 1e-6))
+        e = max(s + 1, int(np.ceil((off - t_start) * fps - 1e-6)))
+        if not 0 <= r < music.N_PITCHES or s >= F or e <= 0:
+            return 0.0
+        vel = velocity / 127.0 if piece.performed else 1.0
+        return float((G[0, r, s] * vel if s >= 0 else 0.0) + G[1, r, max(s, 0):min(e, F)].sum())
+
+    return cells
+
+
 def _search_space(piece: music.Piece, opts: NoteAttackOptions) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
     """Pitches and onsets an insertion may use, and the part an inserted pitch goes to (the nearest note's)."""
     end = max(piece.length, piece.end or 0.0)
@@ -239,8 +327,11 @@ def _search_space(piece: music.Piece, opts: NoteAttackOptions) -> tuple[np.ndarr
     return cand_pitches, onsets, part_of
 
 
-def _candidates(current: music.Piece, G: np.ndarray, space, inserted: set, opts: NoteAttackOptions):
-    """Every possible edit with its first-order score (the gradient summed over the edit's cells)."""
+def _candidates(current: music.Piece, cells, space, inserted: set, opts: NoteAttackOptions):
+    """Every possible edit with its first-order score (the gradient summed over the edit's cells).
+
+    ``cells(pitch, onset, duration, velocity)`` is that sum for one note on the model's grid.
+    """
     cand_pitches, onsets, part_of = space
     cands: list[Edit] = []
     scores: list[float] = []
@@ -251,7 +342,7 @@ def _candidates(current: music.Piece, G: np.ndarray, space, inserted: set, opts:
             e = Edit("delete", int(current.pitches[i]), float(current.onsets[i]), float(current.durations[i]),
                      int(current.parts[i]), int(current.velocities[i]))
             cands.append(e)
-            scores.append(-_cells(G, e.pitch, e.onset, e.duration))
+            scores.append(-cells(e.pitch, e.onset, e.duration, e.velocity))
     if opts.allow_insert:
         for p in cand_pitches:
             busy = current.onsets[current.pitches == p], current.durations[current.pitches == p]
@@ -260,8 +351,17 @@ def _candidates(current: music.Piece, G: np.ndarray, space, inserted: set, opts:
                     continue  # that key already sounds then
                 e = Edit("insert", int(p), float(t), float(opts.duration), part_of[int(p)])
                 cands.append(e)
-                scores.append(_cells(G, e.pitch, e.onset, e.duration))
+                scores.append(cells(e.pitch, e.onset, e.duration, e.velocity))
     return cands, scores
+
+
+def _cell_scores(piece: music.Piece, model, wins, y: int, target: int | None):
+    """The first-order score of a note's cells on the model's grid (quarters, or seconds over ``wins``)."""
+    if wins is None:
+        G = _roll_gradient(piece, model, y, target)
+        return lambda pitch, onset, duration, velocity: _cells(G, pitch, onset, duration)
+    G, t_start, fps = _seconds_gradient(piece, model, wins, y, target)
+    return _seconds_cells(piece, G, t_start, fps)
 
 
 def _check_goal(piece: music.Piece, model, target, y: int) -> int | None:
@@ -287,14 +387,14 @@ def attack_piece(piece: music.Piece, model, *, target: int | str | None = None, 
     +- a whole tone) or 'chromatic'; ``beam`` candidates checked exactly per round. ``progress(fraction,
     message)`` returning True cancels (raises :class:`~xai.errors.Cancelled`).
     """
-    music.require_quarters(model, "Note attacks")
     if piece.n_notes == 0:
         raise InputError("This piece has no notes, so there is nothing to change.")
     if isinstance(max_edits, bool) or not isinstance(max_edits, (int, np.integer)) or not 1 <= max_edits <= 64:
         raise ParameterError(f"The most edits must be an int in [1, 64], got {max_edits!r}.")
     opts = NoteAttackOptions(max_edits=int(max_edits), grid=grid, duration=duration, pitches=pitches, beam=beam,
                              allow_insert=allow_insert, allow_delete=allow_delete)
-    lp0 = piece_log_probabilities([piece], model)[0]
+    wins = music.encode_for(piece, model)[0] if music.input_spec(model).grid == "seconds" else None
+    lp0 = piece_log_probabilities([piece], model, windows=wins)[0]
     y = int(np.argmax(lp0))
     target = _check_goal(piece, model, target, y)
     space = _search_space(piece, opts)
@@ -305,12 +405,12 @@ def attack_piece(piece: music.Piece, model, *, target: int | str | None = None, 
             break
         if progress is not None and progress(round_ / opts.max_edits, f"edit {round_ + 1}: searching") is True:
             raise Cancelled("The search for note edits was cancelled.")
-        cands, scores = _candidates(current, _roll_gradient(current, model, y, target), space, inserted, opts)
+        cands, scores = _candidates(current, _cell_scores(current, model, wins, y, target), space, inserted, opts)
         if not cands:
             break
         order = np.argsort(-np.asarray(scores), kind="stable")[:opts.beam]
         trial = [apply_edits(current, [cands[j]]) for j in order]
-        lps = piece_log_probabilities(trial, model)
+        lps = piece_log_probabilities(trial, model, windows=wins)
         best = int(np.argmax(_margin(lps, y, target)))
         chosen = cands[order[best]]
         edits.append(chosen)

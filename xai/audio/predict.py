@@ -8,6 +8,7 @@ named mid-level features per window, in their own units.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ from xai.audio.frontend import learned_filters
 from xai.contract import Result
 from xai.errors import InputError
 
-__all__ = ["AudioPrediction", "Spectrogram", "classify_audio", "model_spectrogram", "filterbanks"]
+__all__ = ["AudioPrediction", "Spectrogram", "classify_audio", "model_spectrogram", "filterbanks", "sentence"]
 
 _SILENT_RMS = 1e-4  # a window quieter than -80 dB RMS gets no vote
 
@@ -66,6 +67,22 @@ class AudioPrediction(Result):
                 w["midlevel"] = {n: round(float(v), 4) for n, v in zip(self.midlevel_names, self.midlevel[i])}
             out["windows"].append(w)
         return out
+
+
+def sentence(pred: AudioPrediction, what: str, *, markup: bool = False) -> str:
+    """The prediction in one sentence: 'The style model hears baroque (p = 0.81), then classical (0.12).'
+
+    ``what`` names the model ('instrument', 'style'); with ``markup`` the classes are HTML-escaped and set in bold
+    and italics for a page, without it the sentence is plain text for a report's summary.
+    """
+    p = np.asarray(pred.probabilities)
+    order = np.argsort(-p)
+    name = [html.escape(pred.classes[i]) if markup else pred.classes[i] for i in order[:2]]
+    first = f"<b><i>{name[0]}</i></b>" if markup else name[0]
+    text = f"The {what} model hears {first} (p = {p[order[0]]:.2f})"
+    if len(p) > 1:
+        text += f", then {f'<i>{name[1]}</i>' if markup else name[1]} ({p[order[1]]:.2f})"
+    return text + "."
 
 
 def classify_audio(clip: Clip, model, *, hop_seconds: float | None = None, max_windows: int = 80,

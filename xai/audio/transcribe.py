@@ -20,9 +20,11 @@ import numpy as np
 from xai.audio.clip import Clip
 from xai.errors import InputError, ParameterError
 from xai.symbolic import io as xio
-from xai.symbolic.music import Piece
+from xai.symbolic.music import DEFAULT_QPM, Piece
 
-__all__ = ["TranscribeOptions", "transcribe", "available"]
+__all__ = ["TranscribeOptions", "transcribe", "available", "SUFFIX", "is_transcribed", "describe"]
+
+SUFFIX = " (transcribed)"  # what a transcribed piece's title ends with (and its MIDI file's name, before .mid)
 
 
 @dataclass(frozen=True)
@@ -196,4 +198,20 @@ def transcribe(clip: Clip, *, options: TranscribeOptions = TranscribeOptions()) 
     buf = io.BytesIO()
     midi.write(buf)
     title = clip.title or "recording"
-    return xio.load_bytes(buf.getvalue(), f"{title} (transcribed).mid")
+    return xio.load_bytes(buf.getvalue(), f"{title}{SUFFIX}.mid")
+
+
+def is_transcribed(piece: Piece) -> bool:
+    """Whether a piece came from :func:`transcribe` (or has no source file at all): then there is no written score."""
+    return piece.source is None or piece.source.name.endswith(f"{SUFFIX.lstrip()}.mid")
+
+
+def describe(piece: Piece) -> str:
+    """What a transcribed piece is and is not, in one sentence (markdown): the recording it came from, and that
+    its notes are basic-pitch's guesses and its bars a fixed 4/4 grid at one tempo."""
+    recording = piece.title.removesuffix(SUFFIX)
+    qpm = piece.tempi[0][1] if piece.tempi else DEFAULT_QPM
+    return (
+        f"Transcribed from the recording *{recording}* by basic-pitch: the notes are the network's guesses, not a "
+        f"score, and the bars assume 4/4 at a fixed {qpm:g} quarter notes a minute (no tempo is detected)."
+    )

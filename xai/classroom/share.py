@@ -21,11 +21,13 @@ import os
 import re
 import secrets
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from xai.errors import ParameterError
 
-__all__ = ["VERSION", "SCHEMAS", "encode", "decode", "validate", "register_schema", "secret_path", "Str", "Num"]
+__all__ = ["VERSION", "SCHEMAS", "encode", "decode", "validate", "register_schema", "secret_path", "Str", "Num",
+           "view_index"]
 
 VERSION = 1
 MAX_TOKEN_CHARS = 8000  # a URL stays well under browsers' limits
@@ -138,6 +140,15 @@ SCHEMAS: dict[str, dict] = {
                   "compare_lime": bool, "lime_samples": int, "random_state": int},
 }
 GENERIC = "generic"
+
+
+def view_index(views: Iterable) -> dict:
+    """The app's views by the name a share link gives them (a view's file name without ``.py``), in order.
+
+    ``views``: objects with a ``path`` such as ``"pages/classify.py"`` (the app's navigation entries); each is
+    returned as given under its name, so the caller reads its path, title or anything else it carries.
+    """
+    return {v.path.rsplit("/", 1)[-1].removesuffix(".py"): v for v in views}
 
 
 def register_schema(view: str, schema: dict) -> None:

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Subcommands that live in their own module, xai/cli/<topic>.py, each with ``add_commands(sub)`` adding parsers
 # whose defaults set ``run`` (args -> JSON-able result) and ``show`` (result -> printed text); every parser has
 # ``--json``.
-COMMAND_MODULES = ("local", "attacks", "recommender", "classroom", "concepts", "study", "attribution")
+COMMAND_MODULES = ("local", "attacks", "recommender", "classroom", "concepts", "study", "attribution", "tables")
 
 
 def _command_module(topic: str):

@@ -82,6 +82,9 @@ def _attack_notes(args) -> dict:
     target = resolve_target(args.target, model.classes) if args.target else None
     res = sym.attack_piece(excerpt, model, target=target, max_edits=args.max_edits, pitches=args.pitches)
     out = res.summary() | {"bars": [first, last]}
+    if piece.performed:  # a performance's edits are cited by clock time, from the excerpt's start
+        out |= {"start_second": round(float(piece.seconds(a)), 3), "end_second": round(float(piece.seconds(b)), 3),
+                "bars_known": bool(piece.bars_known)}
     if args.out:
         Path(args.out).write_bytes(music.to_midi_bytes(res.adversarial))
         out["midi"] = str(args.out)
@@ -90,7 +93,13 @@ def _attack_notes(args) -> dict:
 
 def _print_attack_notes(r: dict) -> None:
     verdict = "changed" if r["success"] else "not changed"
-    print(f"{r['model']}, bars {r['bars'][0]}-{r['bars'][1]} ({r['n_notes']} notes): {r['original']} -> "
+    span = f"bars {r['bars'][0]}-{r['bars'][1]}"
+    if "start_second" in r:
+        clock = f"{r['start_second']:.1f}-{r['end_second']:.1f} s"
+        span = f"{span} ({clock})" if r["bars_known"] else f"{clock} (bars {r['bars'][0]}-{r['bars'][1]} of the " \
+            "file's nominal metre)"
+        span += "; edit times from the excerpt's start"
+    print(f"{r['model']}, {span} ({r['n_notes']} notes): {r['original']} -> "
           f"{r['adversarial']} ({verdict}) with {r['n_edits']} edit(s)")
     for e in r["edits"]:
         print(f"  {e['text']}")
@@ -194,8 +203,8 @@ def add_commands(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_attack, show=_print_attack)
 
-    p = sub.add_parser("attack-notes", help="the fewest whole-note insertions/deletions that change a score "
-                       "model's answer for some bars")
+    p = sub.add_parser("attack-notes", help="the fewest whole-note insertions/deletions that change a symbolic "
+                       "model's answer for some bars (composer, or piano_composer on its 20-s windows)")
     p.add_argument("file", help="MIDI, MusicXML, ABC or Humdrum file")
     p.add_argument("--model", default="composer")
     p.add_argument("--bars", default="1-4", help="FIRST-LAST bars of the excerpt (default 1-4)")

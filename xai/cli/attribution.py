@@ -26,7 +26,9 @@ def add_commands(sub) -> None:
     p.add_argument("--target", metavar="CLASS", help="the class to explain (default: the predicted one)")
     p.add_argument("--start-bar", type=int, help="scores: the bar the model's window starts on (default: where the "
                    "model is surest)")
-    p.add_argument("--start-s", type=float, default=0.0, help="recordings: start of the 4-s window (default 0)")
+    p.add_argument("--start-s", type=float, help="recordings: start of the 4-s window (default 0); models that read "
+                   "seconds (piano_composer): the 20-s window starting nearest this second (default: where the model "
+                   "is surest)")
     AttributionOptions.add_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run, show=show)
@@ -48,22 +50,22 @@ def run(args) -> dict:
             raise ParameterError(f"The model '{name}' reads scores, not recordings; for a recording use --model "
                                  f"with one of: {', '.join(audio_models)}.")
         r = attribute_audio(audio.load_audio(args.file).waveform, registry.load(name), args.target,
-                            start_s=args.start_s, progress=_progress, **opts)
+                            start_s=args.start_s or 0.0, progress=_progress, **opts)
     else:
         name = args.model or "composer"
         if name in audio_models:
             raise ParameterError(f"The model '{name}' hears recordings; attribute a score with a symbolic model "
                                  f"({', '.join(registry.available('symbolic'))}), or a recording with this one.")
         r = attribute_piece(io.load(args.file), registry.load(name), args.target, start_bar=args.start_bar,
-                            progress=_progress, **opts)
+                            start_s=args.start_s, progress=_progress, **opts)
     return r.summary()
 
 
 def show(result: dict) -> None:
     """Print a summary as text: the top segments by the chosen method, then every check."""
     m = result["method"]
-    where = (f"bars {result['start_bar']}–{result['end_bar']}" if result["kind"] != "time-bands"
-             else f"4 s from {result['start_s']:g} s")
+    where = (f"4 s from {result['start_s']:g} s" if result["kind"] == "time-bands" else result.get("window")
+             or f"bars {result['start_bar']}–{result['end_bar']}")
     print(f"{result['model']}: {METHOD_NAMES[m]} for '{result['target']}' (p = {result['probability']:.3f}), "
           f"{where}, {len(result['segments'])} segments ({result['kind']})")
     for s in result["segments"][:10]:

@@ -84,16 +84,19 @@ def _add_discover(sub) -> None:
     DiscoveryOptions.add_arguments(p, skip=("contrast",))
     p.add_argument("--class", dest="classes", action="append", metavar="CLASS",
                    help="factorise only this class's excerpts (repeat for several; default all)")
-    p.add_argument("--classes", dest="pair", nargs=2, metavar=("A", "B"),
-                   help="the paper's two-class mode: factorise only the excerpts of classes A and B and judge "
-                   "fidelity by which of the two the model prefers, so the concepts separate them")
+    p.add_argument("--pair", "--classes", dest="pair", nargs=2, metavar=("A", "B"),
+                   help="the paper's pairwise mode: factorise only the excerpts of classes A and B, importance as the "
+                   "effect on their two logits (A minus B), fidelity by which of the two the model prefers")
     p.add_argument("--seed", "--random-state", dest="random_state", type=int, default=0,
                    help="seed of the factorisation (default 0)")
     p.add_argument("--top", type=int, default=5, metavar="N", help="top excerpts listed per concept (default 5)")
     p.add_argument("--curve", action="store_true", help="also measure fidelity for other K (slower)")
     p.add_argument("--precompute", action="store_true",
                    help="compute the default configurations (block3 and block4, NMF and NTD, K=8, with fidelity "
-                   "curves) into --out, the results that ship with the app")
+                   "curves) into --out, the results that ship with the app; with --layer or --pair, only that one "
+                   "configuration (with --method and --n-concepts)")
+    p.add_argument("--ks", type=int, nargs="+", metavar="K",
+                   help="with --precompute: the other K of the fidelity curve (default 1 2 4 6 8 12 16 24 32)")
     p.add_argument("--out", metavar="DIR", help="folder for --precompute (default: assets/discovery)")
     p.add_argument("--model", default="composer")
     p.add_argument("--json", action="store_true", help="print the concepts and the fidelity as JSON")
@@ -158,7 +161,7 @@ def tcav(args) -> list[dict]:
         _check_choice("layer", la, model.layers, model.name)
     library = concepts.Library(args.library)
     try:
-        builtins = concepts.builtin()
+        builtins = concepts.builtin(model=model)
     except InputError:  # the shipped sets are missing: the library's concepts can still be tested
         builtins = {}
     found = {n: concepts.check_usable(_find_concept(n, library, builtins)) for n in dict.fromkeys(args.concept)}
@@ -299,25 +302,38 @@ def _progress_printer():
     return progress
 
 
+def _precompute(args, model, excerpts, discovery) -> list:
+    """``--precompute``: the default configurations, or the one that ``--layer``/``--pair`` name."""
+    out = Path(args.out) if args.out else discovery.ASSETS
+    configs = discovery.DEFAULT_CONFIGS
+    if args.layer or args.pair:
+        args.contrast = bool(args.pair)
+        opts = _options_from_args(DiscoveryOptions, args, {}).to_dict()
+        configs = ((args.layer or model.default_layer, opts["method"], opts["n_concepts"],
+                    tuple(args.pair) if args.pair else None),)
+    return discovery.precompute(excerpts, model, configs=configs, out=out, random_state=args.random_state,
+                                ks=args.ks, progress=lambda m: print(m, file=sys.stderr))
+
+
 def discover(args) -> dict | list:
     """Run ``discover``: concepts of one layer (or, with ``--precompute``, the shipped default configurations)."""
     from xai.concepts import discovery  # loads torch: only when the command runs
 
     model = _load_model(args.model)
-    excerpts = discovery.load_excerpts()
+    excerpts = discovery.load_excerpts(model=model.name)
     if tuple(model.classes) != tuple(excerpts.classes):
         raise ParameterError(
             f"The shipped excerpts are labelled with the classes {', '.join(excerpts.classes)}, which the model "
-            f"'{model.name}' does not have; discovery runs on the style classifier."
+            f"'{model.name}' does not have; its own excerpt set is missing."
         )
+    if args.pair and args.classes:
+        raise ParameterError("Give either '--pair A B' (pairwise mode) or '--class', not both.")
+    for c in args.pair or ():
+        _check_choice("class", c, model.classes, model.name)
     if args.precompute:
-        out = Path(args.out) if args.out else discovery.ASSETS
-        return discovery.precompute(excerpts, model, out=out, random_state=args.random_state,
-                                    progress=lambda m: print(m, file=sys.stderr))
+        return _precompute(args, model, excerpts, discovery)
     if args.top < 1:
         raise ParameterError(f"The '--top' option must be an int of at least 1, got {args.top}.")
-    if args.pair and args.classes:
-        raise ParameterError("Give either '--classes A B' (two-class mode) or '--class', not both.")
     args.contrast = bool(args.pair)
     classes = args.pair or args.classes
     options = _options_from_args(DiscoveryOptions, args, {})
@@ -339,7 +355,8 @@ def show_discover(result) -> None:
     if isinstance(result, list):  # --precompute
         for r in result:
             f = r["fidelity"] or {}
-            print(f"{r['layer']} {r['method']} K={r['n_concepts']}: explained variance {r['explained_variance']:.2f}, "
+            pair = f" {' vs '.join(r['pair'])}" if r.get("pair") else ""
+            print(f"{r['layer']} {r['method']} K={r['n_concepts']}{pair}: explained variance {r['explained_variance']:.2f}, "
                   f"accuracy {f.get('accuracy', float('nan')):.3f} of {f.get('original_accuracy', float('nan')):.3f}; "
                   f"{r['bytes'] / 1024:.0f} KiB, {r['seconds']:.0f} s")
         return
@@ -360,7 +377,9 @@ def show_discover(result) -> None:
               + (f"; held out {held['accuracy']:.3f} (random concepts {held['random_accuracy']:.3f})" if held else ""))
     for c in result["concepts"]:
         imp = sorted(c["importance"].items(), key=lambda kv: -kv[1])
+        pair = (f"; {' − '.join(result['pair'])}: {c['pair_importance']:+.2f}"
+                + (" (suggested)" if c["suggested"] else "")) if result.get("pair") else ""
         print(f"concept {c['id']}: most important for {imp[0][0]} ({imp[0][1]:+.2f}), least for {imp[-1][0]} "
-              f"({imp[-1][1]:+.2f})" + "".join(f"; {n}" for n in c.get("flags", {}).get("notes", [])))
+              f"({imp[-1][1]:+.2f}){pair}" + "".join(f"; {n}" for n in c.get("flags", {}).get("notes", [])))
         for e in c["top_excerpts"]:
             print(f"    {e['piece']}, bars {e['start_bar']}-{e['end_bar']} (presence {e['score']:.2f})")

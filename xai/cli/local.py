@@ -1,8 +1,8 @@
 """``python -m xai lime FILE --target CLASS ...``: LIME over musical segments with its baseline, deletion check
 and stability, printed as text or JSON.
 
-A score (MIDI, MusicXML, ABC, Humdrum) is explained over bars x voices or bars x registers for a symbolic
-model, or over its separately rendered parts (``--segments stems``) for an audio model; a recording
+A score or performance (MIDI, MusicXML, ABC, Humdrum) is explained over bars x voices or bars x registers for a
+symbolic model (a model that reads seconds, such as ``piano_composer``, has its segments cited by clock time too), or over its separately rendered parts (``--segments stems``) for an audio model; a recording
 (WAV/FLAC/Ogg/MP3) over time x frequency bands for an audio model (``--model instrument`` etc.).
 """
 
@@ -36,8 +36,9 @@ def add_commands(sub) -> None:
                    help="seed of the sampling (default 0)")
     p.add_argument("--start-bar", type=int, help="scores: first bar explained (default: where the model is surest)")
     grid = {s["name"]: s for s in PieceGridOptions.spec()}
-    p.add_argument("--bars", dest="n_bars", type=int, default=grid["n_bars"]["default"],
-                   help=f"scores: how many bars (default {grid['n_bars']['default']})")
+    p.add_argument("--bars", dest="n_bars", type=int, default=None,
+                   help=f"scores: how many bars (default {grid['n_bars']['default']}; for a model that reads seconds, "
+                        "such as piano_composer, the whole bars lasting about one of its 20-s windows)")
     p.add_argument("--bars-per-segment", type=int, default=grid["bars_per_segment"]["default"],
                    help="scores: bars per segment (default 2)")
     p.add_argument("--registers", dest="n_registers", type=int, default=grid["n_registers"]["default"],
@@ -108,6 +109,11 @@ def show(result: dict) -> None:
           f"{result['probability_all_removed']:.3f} with every segment removed), "
           f"{len(result['segments'])} segments ({result['kind']}), "
           f"{'all ' + str(result['samples']) + ' coalitions (exact)' if result['exact'] else str(result['samples']) + ' samples'}")
+    o = result["options"]
+    if "start_second" in o:  # a model that reads seconds: where the span lies, by bars where they are the music's
+        clock = f"{o['start_second']:.1f}–{o['end_second']:.1f} s"
+        print(f"  explained: bars {o['start_bar']}–{o['end_bar']} ({clock})" if o.get("bars_known") else
+              f"  explained: {clock} (bars {o['start_bar']}–{o['end_bar']} of the file's nominal metre)")
     base = [k for k in result["rankings"] if k not in ("lime", "random")][0]
     for s in result["segments"][:10]:
         print(f"  {s['label']}: {s['weight']:+.3f}   ({base} {s[base]:g})")

@@ -8,6 +8,8 @@ into a library concept ready for TCAV, the finding a share link carries, and the
 from __future__ import annotations
 
 import collections
+import json
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,7 +21,7 @@ from xai.concepts.excerpts import ExcerptSet
 from xai.contract import Progress
 
 __all__ = ["K_CHOICES", "N_SUMMARY", "Settings", "summaries", "classes_used", "keep", "file_stem", "share_state",
-           "restored"]
+           "restored", "record_timing", "per_excerpt", "duration", "estimate", "shipped_pairs", "default_pair"]
 
 K_CHOICES = (2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32)
 N_SUMMARY = 20  # top excerpts a concept's one-line summary counts classes over
@@ -35,7 +37,8 @@ def classes_used(disc: discovery.Discovery) -> tuple[str, ...] | None:
 @dataclass(frozen=True)
 class Settings:
     """What names a discovery on the page: layer, method, K, the classes factorised (None: all), the seed, and
-    whether the two classes are contrasted (the paper's two-class mode)."""
+    whether the two classes are contrasted (the paper's pairwise mode; their order says which the difference of
+    logits favours)."""
 
     layer: str
     method: str = "nmf"
@@ -80,9 +83,33 @@ class Settings:
         return discovery.identity(disc)
 
 
+def shipped_pairs(model, *, folder=None) -> list[tuple[str, str, str]]:
+    """(layer, first class, second class) of the pairwise results that ship for ``model``, in name order."""
+    folder = discovery.ASSETS if folder is None else folder
+    out = []
+    for js in sorted(folder.glob(f"{model.name}_*_vs_*.json")):
+        try:
+            meta = json.loads(js.read_text(encoding="utf-8"))
+            pair = meta["params"]["pair"]
+            out.append((str(meta["layer"]), str(pair[0]), str(pair[1])))
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            continue
+    return [p for p in out if p[1] in model.classes and p[2] in model.classes]
+
+
+def default_pair(model, layer: str | None = None) -> tuple[str, str]:
+    """The two classes the pairwise mode starts with: a shipped pair (at ``layer`` if one is), else the first two."""
+    pairs = shipped_pairs(model)
+    here = [p for p in pairs if p[0] == layer] or pairs
+    return (here[0][1], here[0][2]) if here else tuple(model.classes[:2])
+
+
 def summaries(disc: discovery.Discovery, excerpts: ExcerptSet, *, n: int = N_SUMMARY) -> list[dict]:
     """One row per concept: where its top ``n`` excerpts come from, the classes it moves most, its share, and a
-    caution when it nearly duplicates another concept or only detects one class (:func:`discovery.flags`)."""
+    caution when it nearly duplicates another concept or only detects one class (:func:`discovery.flags`).
+
+    In the pairwise mode the classes are the two compared, and two more columns say how the concept moves the
+    difference of their logits and whether it is *suggested* (raises one, lowers the other)."""
     rows = []
     total = max(disc.presence_.sum(), 1e-12)
     marks = discovery.flags(disc, n_top=n)
@@ -99,10 +126,66 @@ def summaries(disc: discovery.Discovery, excerpts: ExcerptSet, *, n: int = N_SUM
             "composer": f"{comps[0][0]} ({comps[0][1]}/{len(top)})" if comps else "",
             "raises most": f"{up} ({imp[up]:+.2f})",
             "lowers most": f"{down} ({imp[down]:+.2f})",
+            **_pair_columns(disc, k),
             "share of the layer": float(disc.presence_[:, k].sum() / total),
             "caution": "; ".join(marks[k]["notes"]),
         })
     return rows
+
+
+def _pair_columns(disc: discovery.Discovery, k: int) -> dict:
+    """The pairwise mode's columns of concept ``k``: its effect on the difference of the two logits, suggested."""
+    if not disc.pair_:
+        return {}
+    a, b = disc.pair_
+    return {f"{a} − {b}": f"{float(disc.pair_importance_[k]):+.2f}",
+            "suggested": "yes" if bool(disc.suggested_[k]) else ""}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# How long a new factorisation takes (measured, never guessed)
+# --------------------------------------------------------------------------------------------------------------
+
+_TIMINGS: dict[tuple[str, bool], float] = {}  # seconds per excerpt measured in this process, by (method, curve)
+_TIMINGS_LOCK = threading.Lock()
+
+
+def record_timing(method: str, curve: bool, seconds: float, n_excerpts: int) -> None:
+    """Remember how long a factorisation took here (seconds per excerpt), for the next estimate."""
+    with _TIMINGS_LOCK:
+        _TIMINGS[(method, bool(curve))] = float(seconds) / max(1, int(n_excerpts))
+
+
+def per_excerpt(model, excerpts: ExcerptSet, s: Settings, *, curve: bool) -> tuple[float | None, str]:
+    """Measured seconds per excerpt for a new factorisation like ``s``, and where the measure comes from: one
+    run in this process, else the stored result of the default settings at that layer, else none."""
+    with _TIMINGS_LOCK:
+        per = _TIMINGS.get((s.method, bool(curve)))
+    if per is not None:
+        return per, "measured on this server"
+    shipped, _ = Settings(layer=s.layer, method=s.method).lookup(excerpts, model)  # the default's stored result
+    if shipped is None or not shipped.params.get("seconds_total"):
+        return None, ""
+    seconds = float(shipped.params["seconds_total"])
+    if curve:
+        seconds += sum(float(p.get("seconds", 0.0)) for p in shipped.fidelity_curve_)
+    return seconds / max(1, shipped.n_excerpts), "measured when the shipped result was made"
+
+
+def duration(seconds: float) -> str:
+    """A duration as a person would say it: 'about 40 seconds', 'about 3 minutes'."""
+    if seconds < 90:
+        return f"about {max(5, round(seconds / 5) * 5):.0f} seconds"
+    return f"about {round(seconds / 60):.0f} minutes"
+
+
+def estimate(model, excerpts: ExcerptSet, s: Settings, n: int, *, curve: bool) -> str:
+    """The time a new factorisation of ``n`` excerpts should take, in words, from measured time per excerpt."""
+    per, where = per_excerpt(model, excerpts, s, curve=curve)
+    if per is None:
+        return "can take from seconds to minutes."
+    return (f"should take {duration(per * n)} ({per * 1000:.0f} ms per excerpt, {where}; longer while the "
+            "computer is busy).")
 
 
 def keep(disc: discovery.Discovery, excerpts: ExcerptSet, concept: int, *, name: str, description: str = "",
@@ -127,7 +210,7 @@ def keep(disc: discovery.Discovery, excerpts: ExcerptSet, concept: int, *, name:
             "random_state": disc.random_state,
             "excerpts_sha256": disc.excerpts_sha256,
             "filters": {"classes": classes, "composers": composers},
-            "split": "validation + test pieces",
+            "split": excerpts.meta.get("split", "validation + test pieces"),
         },
     )
     return concepts.check_usable(c)

@@ -25,6 +25,14 @@ A concept is then explained by
 - the **fidelity** of the K concepts together (:func:`fidelity`, :func:`fidelity_curve`): the model's accuracy
   when the layer is replaced by its reconstruction from them, and the explained variance.
 
+**Pairwise mode** (Foscarin et al. 2022's unsupervised protocol; ``cached(..., pair=(A, B))``, ``discover(...,
+pair=)``): only the excerpts of two classes are factorised; each class's importance averages over all of them,
+and a concept's effect on the *difference* of the two logits is :attr:`Discovery.pair_importance_` (A minus B;
+concepts raising one logit and lowering the other are :attr:`Discovery.suggested_`); fidelity is judged by which
+of the two logits is larger. The paper estimates the derivatives by a central finite difference (activations
+shifted by ±1e-4 x the concept at every position); here they are exact, the limit of that difference
+(:func:`finite_difference` computes the paper's estimate, and a test checks that both agree).
+
 Results for the shipped model are cached on disk (``.npz`` + ``.json``, never pickles) under
 ``$MUSICXAI_CACHE/discovery`` and shipped precomputed in ``assets/discovery``; both are tied to the model's
 weights hash and ignored (and recomputed) when the model has changed (:func:`cached`).
@@ -91,6 +99,7 @@ __all__ = [
     "layer_channels",
     "split_by_piece",
     "concept_label",
+    "finite_difference",
 ]
 
 METHOD_NAMES = {"nmf": "NMF", "ntd": "NTD"}
@@ -217,8 +226,33 @@ class Discovery(Result):
         return f"{METHOD_NAMES.get(self.method, self.method)}, K = {self.n_concepts}, layer {self.layer}"
 
     def importance(self, concept: int) -> dict[str, float]:
-        """{class: importance} of one concept."""
-        return {c: float(v) for c, v in zip(self.classes, self.importance_[:, concept])}
+        """{class: importance} of one concept (in the pairwise mode, of the two classes only)."""
+        rows = [self.classes.index(c) for c in self.pair_] if self.pair_ else range(len(self.classes))
+        return {self.classes[i]: float(self.importance_[i, concept]) for i in rows}
+
+    @property
+    def pair_(self) -> tuple[str, str] | None:
+        """The two classes of the pairwise mode, in the order asked (None: all classes)."""
+        pair = self.params.get("pair")
+        return (str(pair[0]), str(pair[1])) if pair and self.params.get("contrast") else None
+
+    @property
+    def pair_importance_(self) -> np.ndarray | None:
+        """(K,) pairwise mode: each concept's effect on the difference of the two logits (first minus second):
+        positive, the concept pushes the answer towards the first class. None outside the pairwise mode."""
+        if not self.pair_:
+            return None
+        a, b = (self.classes.index(c) for c in self.pair_)
+        return self.importance_[a] - self.importance_[b]
+
+    @property
+    def suggested_(self) -> np.ndarray | None:
+        """(K,) bool, pairwise mode: concepts whose importance has opposite signs for the two classes (raises one
+        logit, lowers the other), the concepts Foscarin et al. (2022) suggest reading first."""
+        if not self.pair_:
+            return None
+        a, b = (self.classes.index(c) for c in self.pair_)
+        return np.sign(self.importance_[a]) * np.sign(self.importance_[b]) < 0
 
     def curve(self) -> list[dict]:
         """The fidelity curve with this result's own K included, sorted by K."""
@@ -248,6 +282,7 @@ class Discovery(Result):
             "fidelity": fid,
             "heldout_fidelity": dict(self.heldout_fidelity_) if self.heldout_fidelity_ is not None else None,
             "contrast": bool(self.params.get("contrast", False)),
+            "pair": list(self.pair_) if self.pair_ else None,
             "weights_sha256": self.weights_sha256,
             "concepts": [],
         }
@@ -255,9 +290,12 @@ class Discovery(Result):
         for k in range(self.n_concepts):
             rows = top_excerpts(self, k, n=top, excerpts=excerpts)
             keys = ("piece", "start_bar", "end_bar", "score") if excerpts is not None else ("excerpt", "score")
+            pair = {"pair_importance": round(float(self.pair_importance_[k]), 6),
+                    "suggested": bool(self.suggested_[k])} if self.pair_ else {}
             out["concepts"].append({
                 "id": k + 1,
                 "importance": {c: round(v, 6) for c, v in self.importance(k).items()},
+                **pair,
                 "top_excerpts": [{key: r[key] for key in keys} for r in rows],
                 "flags": marks[k],
             })
@@ -453,6 +491,15 @@ def _labels(y, N: int, n_classes: int) -> np.ndarray:
 _FIT_OPTIONS = ("method", "n_concepts", "max_iter", "tol", "excerpt_rank")  # what discover() itself uses
 
 
+def _window(model, steps: int) -> dict:
+    """How long an excerpt is, in the quarters its piece is drawn in: a score model's window, or a performance
+    model's seconds on the excerpt sets' time line of quarters at :data:`~xai.symbolic.music.DEFAULT_QPM`."""
+    spec = music.input_spec(model)
+    if spec.grid == "seconds":
+        return {"window_quarters": spec.window * music.DEFAULT_QPM / 60.0, "window_seconds": spec.window}
+    return {"window_quarters": steps / music.STEPS_PER_QUARTER}
+
+
 def _checked(model, X, *, layer: str, opts: DiscoveryOptions, ntd_solver: str) -> tuple[np.ndarray, tuple]:
     """The inputs as float32 and the layer's (channels, pitch, time), after every check that needs no pass."""
     if ntd_solver not in ("hals", "tensorly"):
@@ -467,7 +514,8 @@ def _checked(model, X, *, layer: str, opts: DiscoveryOptions, ntd_solver: str) -
     return np.asarray(X, dtype=np.float32), shape
 
 
-def _importance(gsum: np.ndarray, P: np.ndarray, labels: np.ndarray, n_classes: int) -> tuple[np.ndarray, tuple]:
+def _importance(gsum: np.ndarray, P: np.ndarray, labels: np.ndarray, n_classes: int, *,
+                pooled: bool = False) -> tuple[np.ndarray, tuple]:
     """ICE's importance (classes, K) from the position-summed logit gradients, and its basis per class.
 
     The change of the class-c logit when one unit of concept k (its unit-length direction p_k, added at every
@@ -477,10 +525,13 @@ def _importance(gsum: np.ndarray, P: np.ndarray, labels: np.ndarray, n_classes: 
                            < d logit_c(x_n) / d A[:, h, w],  p_k >
 
     ICE estimates it by finite differences. With no labels, or for a class with no excerpts, the mean runs
-    over all excerpts (basis 'all' instead of 'class').
+    over all excerpts (basis 'all' instead of 'class'). ``pooled`` (the pairwise mode) averages every class's
+    derivative over all the excerpts, as Foscarin et al. (2022) do for their two composers (basis 'pair').
     """
     proj = np.einsum("ncd,kd->nck", gsum, P)  # (N, classes, K): each logit's derivative along each concept
     importance = np.empty((n_classes, P.shape[0]))
+    if pooled:
+        return proj.mean(axis=0).astype(np.float64), ("pair",) * n_classes
     basis = []
     for c in range(n_classes):
         mine = labels == c
@@ -492,13 +543,14 @@ def _importance(gsum: np.ndarray, P: np.ndarray, labels: np.ndarray, n_classes: 
 def discover(X: np.ndarray, model, *, layer: str, n_concepts: int, method: str = "nmf", y=None,
              random_state: int = 0, max_iter: int = 400, tol: float = 1e-4, excerpt_rank: int = 0,
              ntd_solver: str = "hals", excerpt_index=None, excerpts_sha256: str = "", batch_size: int = 64,
-             progress: Progress | None = None) -> Discovery:
+             pair: Sequence[str] | None = None, progress: Progress | None = None) -> Discovery:
     """Find ``n_concepts`` concepts in a layer's feature maps over the excerpts ``X``.
 
     The layer's maps of all excerpts are factorised by NMF or NTD (see the module docstring). Each concept's
     **importance** for each class is ICE's: the derivative of the class logit along the concept, computed
     exactly by back-propagation (:func:`_importance` gives the formula). Positive: more of the concept, more
     of the class.
+    The pairwise mode (``pair``) is the module docstring's.
 
     Parameters
     ----------
@@ -520,6 +572,8 @@ def discover(X: np.ndarray, model, *, layer: str, n_concepts: int, method: str =
         Rows of the excerpts in the :class:`ExcerptSet` they came from, and its hash (kept with the result).
     batch_size : int
         Excerpts per forward/backward pass.
+    pair : (str, str), optional
+        The pairwise mode's two classes, in order.
     progress : callable(fraction, message), optional
 
     Returns
@@ -540,6 +594,8 @@ def discover(X: np.ndarray, model, *, layer: str, n_concepts: int, method: str =
     acts, gsum = _layer_data(_net(model), Xf, layer, shape, grads=True, batch_size=batch_size,
                              progress=lambda f, m: report(0.3 * f, m))
     classes = tuple(getattr(model, "classes", ())) or tuple(str(c) for c in range(gsum.shape[1]))
+    if pair is not None:
+        _outputs(model, pair, True)  # two different classes of the model, or a plain sentence
     labels = _labels(y, len(Xf), len(classes))
     t_fact = time.perf_counter()
     P, S, info, core, factors = factorisation.factorise(
@@ -548,13 +604,14 @@ def discover(X: np.ndarray, model, *, layer: str, n_concepts: int, method: str =
     )
     t_fact = time.perf_counter() - t_fact
     report(0.96, "Explained variance and importance…")
-    importance, basis = _importance(gsum, P, labels, len(classes))
+    importance, basis = _importance(gsum, P, labels, len(classes), pooled=pair is not None)
     report(1.0, "Done")
     params = {
         "model": str(getattr(model, "name", "")),
         "options": {k: v for k, v in opts.to_dict().items() if k in _FIT_OPTIONS}
         | ({"ntd_solver": ntd_solver} if method == "ntd" else {}),
-        "layer_shape": list(shape), "window_quarters": Xf.shape[-1] / music.STEPS_PER_QUARTER,
+        "layer_shape": list(shape), **_window(model, Xf.shape[-1]),
+        **({"pair": list(pair), "contrast": True} if pair is not None else {}),
         "factorisation": info, "seconds_factorisation": round(t_fact, 3),
         "seconds_total": round(time.perf_counter() - t0, 3),
     }
@@ -747,6 +804,52 @@ def fidelity(X: np.ndarray, model, *, discovery: Discovery, y=None, layer: str |
         S = project(acts, discovery)
     return _measure(net, X, y, acts, S, discovery.components_, layer=layer, outputs=outputs, floor=floor,
                     random_state=discovery.random_state, batch_size=batch_size)
+
+
+def finite_difference(X: np.ndarray, model, *, discovery: Discovery, classes: Sequence[str] | None = None,
+                      eps: float = 1e-4, batch_size: int = 64) -> np.ndarray:
+    """The paper's estimate of importance: a central finite difference of class logits along each concept.
+
+    For each excerpt and concept k, the layer's output is shifted by ``+eps * p_k`` and by ``-eps * p_k`` at
+    every position (a forward hook), and ``(logit(+) - logit(-)) / (2 eps)`` is averaged over the excerpts, as
+    Foscarin et al. (2022) do. :func:`discover` computes the same derivative exactly by back-propagation; this
+    is the check that both agree (up to float32 rounding and ReLU kinks within ``eps``).
+
+    Returns
+    -------
+    np.ndarray
+        (len(classes), K): rows in the order of ``classes`` (default: the discovery's ``pair_``, else all).
+    """
+    net = _net(model)
+    names = tuple(discovery.classes)
+    classes = tuple(classes or discovery.pair_ or names)
+    cols = [names.index(c) for c in classes]
+    module = dict(net.named_modules())[discovery.layer]
+    shift: dict[str, torch.Tensor] = {}
+
+    def hook(_m, _inp, out):
+        return out + shift["d"].to(dtype=out.dtype).reshape(1, -1, *([1] * (out.dim() - 2)))
+
+    X = np.asarray(X, dtype=np.float32)
+    total = np.zeros((len(cols), discovery.n_concepts))
+    handle = module.register_forward_hook(hook)
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.inference_mode():
+            for i in range(0, len(X), batch_size):
+                xb = torch.from_numpy(np.ascontiguousarray(X[i : i + batch_size]))
+                for k, p in enumerate(discovery.components_):
+                    d = torch.from_numpy(np.asarray(p, dtype=np.float32) * float(eps))
+                    shift["d"] = d
+                    up = net(xb)[:, cols].double()
+                    shift["d"] = -d
+                    down = net(xb)[:, cols].double()
+                    total[:, k] += ((up - down) / (2.0 * float(eps))).sum(dim=0).numpy()
+    finally:
+        handle.remove()
+        net.train(was_training)
+    return total / max(len(X), 1)
 
 
 def _curve_ks(ks, shape, n: int) -> list[int]:
@@ -1080,7 +1183,7 @@ def cache_dir() -> Path:
 def _stem(model_name: str, layer: str, method: str, K: int, seed: int, classes, excerpts_sha: str, *,
           holdout: float = HOLDOUT, contrast: bool = False) -> str:
     """The file stem of a stored result; the default hold-out adds nothing, so the shipped names stay as they were."""
-    subset = "all" if not classes else ("_vs_" if contrast else "+").join(sorted(classes))
+    subset = "all" if not classes else "_vs_".join(classes) if contrast else "+".join(sorted(classes))
     held = "" if float(holdout) == HOLDOUT else f"_ho{round(float(holdout) * 100)}"
     raw = f"{model_name}_{layer}_{method}_k{K}_seed{seed}_{subset}{held}_{excerpts_sha[:12]}"
     return "".join(ch if ch.isalnum() or ch in "-_+." else "_" for ch in raw)
@@ -1137,8 +1240,17 @@ def _with_heldout(disc: Discovery, rows: np.ndarray, held_rows: np.ndarray, S_he
 
 
 def _split(excerpts: ExcerptSet, rows: np.ndarray, opts: DiscoveryOptions, random_state: int) -> tuple:
-    """Fit and held-out rows; everything is fitted when holding pieces out would leave too few excerpts."""
-    fit_rows, held_rows = split_by_piece(excerpts, rows, holdout=opts.holdout, random_state=random_state)
+    """Fit and held-out rows; everything is fitted when holding pieces out would leave too few excerpts.
+
+    A set that names its held-out pieces (``meta['heldout_pieces']``: the piano set's works the model never saw)
+    holds out exactly those whenever ``holdout`` > 0; another set holds out that share of each class's pieces.
+    """
+    named = excerpts.meta.get("heldout_pieces")
+    if named and opts.holdout > 0:
+        held = np.isin(np.asarray(excerpts.piece_ids, dtype=object)[rows], list(named))
+        fit_rows, held_rows = rows[~held], rows[held]
+    else:
+        fit_rows, held_rows = split_by_piece(excerpts, rows, holdout=opts.holdout, random_state=random_state)
     if len(fit_rows) < max(MIN_EXCERPTS, MIN_PER_CONCEPT * opts.n_concepts) or len(held_rows) == 0:
         return rows, rows[:0]
     return fit_rows, held_rows
@@ -1156,7 +1268,8 @@ def _compute(excerpts: ExcerptSet, model, *, layer: str, opts: DiscoveryOptions,
     fit_opts = {"max_iter": opts.max_iter, "tol": opts.tol, "excerpt_rank": opts.excerpt_rank} | extra
     disc = discover(X, model, y=y, layer=layer, n_concepts=opts.n_concepts, method=opts.method,
                     random_state=random_state, excerpt_index=fit_rows, excerpts_sha256=excerpts.sha256,
-                    progress=lambda f, m: report(share * f, m), **fit_opts)
+                    pair=tuple(classes) if opts.contrast else None, progress=lambda f, m: report(share * f, m),
+                    **fit_opts)
     report(share, "Measuring fidelity…")
     fid = fidelity(X, model, discovery=disc, y=y, outputs=outputs)
     held_fid, hX, hy = None, None, None
@@ -1210,6 +1323,7 @@ def cached(
     ks: Sequence[int] | None = None,
     compute: bool = True,
     shipped: str | os.PathLike | None = ASSETS,
+    pair: Sequence[str] | None = None,
     progress: Progress | None = None,
     **options,
 ) -> tuple[Discovery | None, str]:
@@ -1230,6 +1344,10 @@ def cached(
         As :func:`discover`; ``random_state`` also seeds the held-out split.
     classes : sequence of str, optional
         Factorise only the excerpts of these classes (None: all).
+    pair : (str, str), optional
+        The pairwise mode (Foscarin et al. 2022): only the excerpts of these two classes, importance as the
+        effect on their two logits, fidelity on which of the two the model prefers. The same as
+        ``classes=pair, contrast=True``; the order says which class the difference of logits favours.
     curve : bool
         Also measure fidelity for other K (``ks``, default :data:`DEFAULT_KS`); slower.
     ks : sequence of int, optional
@@ -1249,6 +1367,8 @@ def cached(
         :func:`status_message` turns it into a sentence.
     """
     excerpts, model = _data_first(excerpts, model)
+    if pair is not None:
+        classes, options = tuple(pair), options | {"contrast": True}
     known = {f.name for f in dataclasses.fields(DiscoveryOptions)}
     opts = DiscoveryOptions(method=method, n_concepts=n_concepts, **{k: v for k, v in options.items() if k in known})
     extra = {k: v for k, v in options.items() if k not in known}
@@ -1276,29 +1396,34 @@ def precompute(
     excerpts: ExcerptSet,
     model,
     *,
-    configs: Sequence[tuple[str, str, int]] = DEFAULT_CONFIGS,
+    configs: Sequence[tuple] = DEFAULT_CONFIGS,
     out: str | os.PathLike = ASSETS,
     random_state: int = 0,
     curve: bool = True,
+    ks: Sequence[int] | None = None,
     progress: Callable[[str], None] = print,
 ) -> list[dict]:
-    """Compute (layer, method, K) results over all excerpts with their fidelity curves and write them to ``out``.
+    """Compute (layer, method, K[, pair]) results with their fidelity curves and write them to ``out``.
 
     This is what ships in ``assets/discovery`` (``python -m xai discover --precompute``), so a fresh install
     browses the default concepts at once; each is fitted on the default share of pieces and measured on the
-    held-out rest. Returns one summary per configuration.
+    held-out rest. A fourth item, two class names, makes that configuration the pairwise mode. ``ks``: the other
+    K of the fidelity curve (default :data:`DEFAULT_KS`). Returns one summary per configuration.
     """
     out = Path(out)
     summary = []
-    for layer, method, k in configs:
+    for layer, method, k, *rest in configs:
+        pair = tuple(rest[0]) if rest and rest[0] else None
         t0 = time.perf_counter()
-        progress(f"{layer} {method} K={k}…")
+        progress(f"{layer} {method} K={k}" + (f" {' vs '.join(pair)}" if pair else "") + "…")
         disc, _ = cached(excerpts, model, layer=layer, method=method, n_concepts=k, random_state=random_state,
-                         curve=curve, shipped=None)
-        stem = _stem(str(getattr(model, "name", "model")), layer, method, k, random_state, None, excerpts.sha256)
+                         curve=curve, ks=ks, shipped=None, pair=pair)
+        stem = _stem(str(getattr(model, "name", "model")), layer, method, k, random_state, pair, excerpts.sha256,
+                     contrast=pair is not None)
         js = disc.save(out, stem)
         size = js.stat().st_size + js.with_suffix(".npz").stat().st_size
-        rec = {"layer": layer, "method": method, "n_concepts": k, "explained_variance": disc.explained_variance_,
+        rec = {"layer": layer, "method": method, "n_concepts": k, "pair": list(pair) if pair else None,
+               "explained_variance": disc.explained_variance_,
                "fidelity": disc.fidelity_, "heldout_fidelity": disc.heldout_fidelity_,
                "seconds": round(time.perf_counter() - t0, 1),
                "seconds_factorisation": disc.params.get("seconds_factorisation"), "bytes": size,

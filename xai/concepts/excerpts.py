@@ -21,10 +21,16 @@ from xai.concepts import library as concepts
 from xai.errors import InputError, ParameterError
 from xai.symbolic import music
 
-__all__ = ["ExcerptSet", "load_excerpts", "composer_of", "split_by_piece", "ASSETS", "EXCERPTS_FILE"]
+__all__ = ["ExcerptSet", "load_excerpts", "composer_of", "split_by_piece", "ASSETS", "EXCERPTS_FILE", "excerpts_file"]
 
 ASSETS = ASSETS / "discovery"
 EXCERPTS_FILE = "excerpts.npz"
+
+
+def excerpts_file(model_name: str | None) -> str:
+    """The file name of a model's shipped excerpt set: ``excerpts.npz`` for 'composer' (the first), else
+    ``excerpts_<model>.npz``."""
+    return EXCERPTS_FILE if model_name in (None, "", "composer") else f"excerpts_{model_name}.npz"
 FORMAT_VERSION = 1
 
 
@@ -40,6 +46,12 @@ _COMPOSERS = {
     "ryansMammoth": "ryans mammoth",
     "essenFolksong": "essen",
 }
+
+
+def _clock(seconds: float) -> str:
+    """'1:05' for 65 seconds."""
+    s = int(round(max(float(seconds), 0.0)))
+    return f"{s // 60}:{s % 60:02d}"
 
 
 def composer_of(piece_id: str) -> str:
@@ -104,15 +116,34 @@ class ExcerptSet:
         h.update(json.dumps([self.piece_ids, self.start_beat.tolist(), self.labels.tolist()]).encode())
         return h.hexdigest()
 
+    @property
+    def grid(self) -> str:
+        """'quarters' (bar-aligned windows of a score model) or 'seconds' (windows of a performance model)."""
+        return str(self.meta.get("grid", "quarters"))
+
     def rolls(self, rows=None) -> np.ndarray:
-        """Model inputs, float32 (N, 2, 88, 64), of all excerpts or of ``rows``."""
+        """Model inputs, float32 (N, 2, 88, T), of all excerpts or of ``rows``.
+
+        A seconds set stores 127 x the model's values (onsets carry velocity / 127) as uint8, so the division
+        gives back exactly what :func:`~xai.symbolic.music.encode_for` gave.
+        """
         X = self.X if rows is None else self.X[np.asarray(rows, dtype=np.int64)]
-        return X.astype(np.float32)
+        scale = float(self.meta.get("x_scale", 1) or 1)
+        return X.astype(np.float32) if scale == 1 else (X.astype(np.float64) / scale).astype(np.float32)
+
+    def seconds(self, i: int) -> tuple[float, float] | None:
+        """Where excerpt ``i`` sits in its performance, in seconds (None for a set of score windows)."""
+        per = self.meta.get("seconds_per_beat")
+        if self.grid != "seconds" or not per:
+            return None
+        return float(self.start_beat[i]) * float(per), float(self.end_beat[i]) * float(per)
 
     def citation(self, i: int) -> str:
-        """'bach/bwv104.6.mxl, bars 5–8'."""
+        """'bach/bwv104.6.mxl, bars 5–8'; a performance's adds its clock time: '..., bars 5–12 (0:20–0:40)'."""
         a, b = int(self.start_bar[i]), int(self.end_bar[i])
-        return f"{self.piece_ids[i]}, " + (f"bar {a}" if a == b else f"bars {a}–{b}")
+        text = f"{self.piece_ids[i]}, " + (f"bar {a}" if a == b else f"bars {a}–{b}")
+        span = self.seconds(i)
+        return text if span is None else f"{text} ({_clock(span[0])}–{_clock(span[1])})"
 
     def example(self, i: int, *, label: str = "", origin: str = "discovered") -> concepts.Example:
         """Excerpt ``i`` as a concept example (for the concept library), with its provenance."""
@@ -214,9 +245,10 @@ class ExcerptSet:
             ) from None
 
 
-def load_excerpts(path: str | os.PathLike | None = None) -> ExcerptSet:
-    """The shipped excerpt corpus (``assets/discovery/excerpts.npz``), or the set saved at ``path``."""
-    return ExcerptSet.load(Path(path) if path is not None else ASSETS / EXCERPTS_FILE)
+def load_excerpts(path: str | os.PathLike | None = None, *, model: str | None = None) -> ExcerptSet:
+    """The shipped excerpt corpus of a model (``assets/discovery/excerpts.npz`` for 'composer',
+    ``excerpts_<model>.npz`` for another), or the set saved at ``path``."""
+    return ExcerptSet.load(Path(path) if path is not None else ASSETS / excerpts_file(model))
 
 
 def split_by_piece(excerpts: ExcerptSet, rows, *, holdout: float, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:

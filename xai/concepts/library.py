@@ -32,7 +32,7 @@ import numpy as np
 from xai import storage
 from xai._paths import ASSETS
 from xai.contract import jsonable
-from xai.errors import InputError, ParameterError
+from xai.errors import InputError, ParameterError, XaiError
 from xai.symbolic import music
 
 __all__ = [
@@ -53,6 +53,8 @@ __all__ = [
     "check_usable",
     "example_rolls",
     "builtin",
+    "resolve",
+    "usable",
     "random_pool",
     "random_pool_sources",
     "class_examples",
@@ -65,6 +67,7 @@ MIN_EXAMPLES = 8
 EXAMPLE_ORIGINS = ("excerpt", "file", "builtin", "discovered")
 CONCEPT_ORIGINS = ("user", "builtin", "discovered")
 ASSETS = ASSETS / "concepts"
+PIANO_FILE = "builtin_piano.json"  # the built-in piano concepts (xai.concepts.piano_miners)
 _TIME_DECIMALS = 6  # times are stored to a millionth of a quarter: exact for any notated rhythm, short in JSON
 _EPS = 1e-6
 _LISTED = 3  # problems named one by one before the rest are counted
@@ -89,6 +92,8 @@ class Example:
     ``bar_starts`` are relative to the excerpt's start. ``bar_numbers`` are the numbers printed in the score
     (a pickup is bar 0), so an excerpt can be cited as "bars 5-12" however it was cut. ``start_bar`` and
     ``end_bar`` are inclusive.
+    ``tempi`` is the excerpt's tempo map, (beat from its start, quarter notes per minute); empty when not known
+    (the default tempo then), so a model that reads seconds hears it at the score's tempo.
     """
 
     title: str
@@ -107,6 +112,7 @@ class Example:
     label: str = ""
     origin: str = "excerpt"
     part_names: tuple[str, ...] = ()
+    tempi: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -120,6 +126,13 @@ class Example:
         set_(self, "start_beat", float(self.start_beat))
         set_(self, "end_beat", float(self.end_beat))
         set_(self, "part_names", tuple(str(n) for n in self.part_names))
+        try:
+            tempi = tuple((float(b), float(q)) for b, q in self.tempi)
+        except (TypeError, ValueError):
+            raise InputError("The example's tempi must be pairs of numbers (beat, quarter notes per minute).") from None
+        if not all(math.isfinite(b) and math.isfinite(q) and q > 0 for b, q in tempi):
+            raise InputError("The example's tempi must be finite, with positive quarter notes per minute.")
+        set_(self, "tempi", tempi)
         for name, dtype in (
             ("onsets", np.float64),
             ("durations", np.float64),
@@ -178,6 +191,7 @@ class Example:
         if bar_starts.size == 0:
             bar_starts, bar_numbers = np.zeros(1), np.array([self.start_bar], dtype=np.int64)
         order = np.lexsort((self.pitches, self.onsets))
+        tempo = {"tempi": self.tempi} if self.tempi else {}
         return music.Piece(
             title=self.title,
             onsets=self.onsets[order],
@@ -188,6 +202,7 @@ class Example:
             part_names=names,
             bar_starts=bar_starts,
             bar_numbers=bar_numbers,
+            **tempo,
         )
 
     @classmethod
@@ -221,6 +236,7 @@ class Example:
             label=label,
             origin=origin,
             part_names=piece.part_names,
+            tempi=sub.tempi,
         )
 
     @classmethod
@@ -239,7 +255,9 @@ class Example:
         def times(a):
             return [round(float(x), _TIME_DECIMALS) for x in a]
 
-        return {
+        tempo = {"tempi": [[round(b, _TIME_DECIMALS), round(q, _TIME_DECIMALS)] for b, q in self.tempi]} \
+            if self.tempi else {}
+        return tempo | {
             "title": self.title,
             "source_name": self.source_name,
             "source_sha256": self.source_sha256,
@@ -282,7 +300,16 @@ class Example:
             label=r.get("label", str, default=""),
             origin=r.get("origin", str, default="excerpt"),
             part_names=tuple(r.get("part_names", list, default=[])),
+            tempi=tuple(_tempo_pairs(r.get("tempi", list, default=[]))),
         )
+
+
+def _tempo_pairs(v: list) -> list[tuple[float, float]]:
+    bad = [x for x in v if not (isinstance(x, list) and len(x) == 2 and all(_is(y, float) for y in x))]
+    if bad:
+        raise InputError(f"The field 'tempi' of the example must hold [beat, quarter notes per minute] pairs, got "
+                         f"{_describe(bad[0])}.")
+    return [(float(b), float(q)) for b, q in v]
 
 
 def _piece_hash(piece: music.Piece) -> str:
@@ -668,8 +695,8 @@ class Library:
         rows = []
         for k, e in enumerate(c.examples):
             d = e.to_dict()
-            notes = json.dumps({"notes": d["notes"], "bars": d["bars"], "part_names": d["part_names"]},
-                               separators=(",", ":"))
+            stored = {"notes": d["notes"], "bars": d["bars"], "part_names": d["part_names"]}
+            notes = json.dumps(stored | ({"tempi": d["tempi"]} if "tempi" in d else {}), separators=(",", ":"))
             rows.append((cid, k, e.title, e.source_name, e.source_sha256, e.start_bar, e.end_bar,
                          d["start_beat"], d["end_beat"], e.label, e.origin, notes))
         con.executemany(
@@ -838,10 +865,56 @@ def _builtin(path: Path, mtime: float) -> tuple[Concept, ...]:
     return tuple(loads(path.read_text(encoding="utf-8")))
 
 
-def builtin(path: str | os.PathLike | None = None) -> dict[str, Concept]:
-    """The shipped built-in concepts (``assets/concepts/builtin.json``) by name, mined from training pieces."""
-    p = _asset("builtin.json", path)
+def builtin(path: str | os.PathLike | None = None, *, model=None) -> dict[str, Concept]:
+    """The shipped built-in concepts by name.
+
+    Two sets ship: ``builtin.json`` (the rules of :mod:`xai.concepts.miners` over the style corpus, 16-quarter
+    excerpts) and ``builtin_piano.json`` (the piano rules of :mod:`xai.concepts.piano_miners` over the ASAP
+    scores, excerpts of about one 20-s window, built by ``python -m training.piano_concepts build``). Without
+    ``model`` (or for a model that reads bars of quarters) the first; for a model that reads seconds of piano
+    (``piano_composer``) the piano set. Both have a "pedal point", each mined from its own music. ``path``
+    reads one given file instead.
+    """
+    if path is None and model is not None and music.input_spec(model).grid == "seconds":
+        p = ASSETS / PIANO_FILE
+        if not p.exists():
+            raise InputError(f"The shipped piano concepts {p.name} are missing from {p.parent}; run `python -m "
+                             "training.piano_concepts build` to make them.")
+    else:
+        p = _asset("builtin.json", path)
     return {c.name: c for c in _builtin(p, p.stat().st_mtime)}
+
+
+def resolve(where: str, name: str, *, working: Concept | None = None, model=None) -> Concept:
+    """A concept picked from a list that mixes three sources, by ``where``: ``"working"`` (the user's unsaved
+    concept, passed as ``working``; None once it has no examples), ``"library"`` (the saved one of that name) or
+    ``"builtin"`` (the shipped one; for ``model``, the set made for it: :func:`builtin`)."""
+    if where == "working":
+        if working is None:
+            raise InputError("The unsaved concept has no examples any more; add some on 'Define a concept'.")
+        return working
+    if where == "library":
+        return Library().get(name)
+    found = builtin(model=model)
+    if name not in found:
+        raise InputError(f"There is no built-in concept called '{name}'.")
+    return found[name]
+
+
+def usable(picks: Iterable[tuple[str, str, str]], *, working: Concept | None = None,
+           model=None) -> tuple[list[Concept], list[str]]:
+    """The picked concepts ready for TCAV (:func:`check_usable`), and a sentence for each one that is not.
+
+    ``picks``: ``(label, where, name)`` per concept, ``where`` and ``working`` as for :func:`resolve`; a sentence
+    starts with the pick's label, so the user sees which one it is about.
+    """
+    ready, problems = [], []
+    for label, where, name in picks:
+        try:
+            ready.append(check_usable(resolve(where, name, working=working, model=model)))
+        except XaiError as e:  # a missing or broken concept, a library that cannot be read
+            problems.append(f"{label}: {e}")
+    return ready, problems
 
 
 @lru_cache(maxsize=4)

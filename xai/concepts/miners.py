@@ -32,6 +32,8 @@ __all__ = [
     "parallel_thirds_sixths",
     "chromaticism",
     "pedal_point",
+    "pedal_spans",
+    "tactus",
     "dotted_rhythm",
     "syncopation",
     "monophonic",
@@ -49,8 +51,9 @@ IMITATION_TOLERANCE = 0  # semitones an interval may differ by (1 would accept t
 PARALLEL_MIN = 4
 CHROMATIC_MIN_PCS = 3
 CHROMATIC_MIN_SHARE = 0.1
-PEDAL_MIN_QUARTERS = 8.0
-PEDAL_MIN_MOVES = 4
+PEDAL_MIN_BEATS = 6  # beats of the piece's tactus (not quarters)
+PEDAL_MIN_CHANGES = 3  # changes of harmony above the pedal
+PEDAL_NEW_PCS = 2  # new pitch classes that make a change of harmony
 DOTTED_MIN = 3
 SYNCOPATION_MIN = 3
 MONOPHONIC_MIN_NOTES = 8
@@ -249,35 +252,72 @@ def chromaticism(piece: music.Piece) -> bool:
 
 
 def pedal_point(piece: music.Piece) -> bool:
-    """Pedal point or drone: one pitch, sustained or repeated, is the lowest sounding note for at least
-    8 quarters while at least 4 notes of other pitches start above it as it sounds.
+    """Pedal point: one bass pitch class, sustained or re-struck (octave doublings allowed), stays the lowest
+    sounding note on at least 6 consecutive beats while the harmony above it changes at least 3 times; the
+    excerpt's last bar is not counted.
 
-    Rests in the low voice are allowed inside the span but do not count toward the 8 quarters; any other
-    lower note breaks it.
+    Beats are the piece's own (:func:`tactus`: a half note in music written in halves), and the harmony is the
+    set of pitch classes sounding on each beat above the bass: a change brings 2 or more new pitch classes, so
+    a melody moving by step over a held bass is no change, nor is a held final chord, and a single suspension
+    (one change) is not a pedal. A silent beat inside the span is allowed but not counted; any other bass
+    note ends it. Inner and upper pedals are not looked for.
     """
-    if piece.n_notes == 0:
-        return False
-    start, end = _sounding(piece)
-    T = int(end.max())
-    low = np.full(T, 1 << 10)
-    for s, e, p in zip(start, end, piece.pitches.astype(int)):
-        low[s:e] = np.minimum(low[s:e], p)
-    need = int(round(PEDAL_MIN_QUARTERS * _GRID))
-    for p in np.unique(low[low < (1 << 10)]):
-        is_p = low == p
-        if np.count_nonzero(is_p) < need:
+    spans = pedal_spans(piece)
+    return bool(spans)
+
+
+def tactus(piece: music.Piece) -> float:
+    """The beat in quarters that note values are measured in: :func:`beat_length`, doubled when the piece is
+    written in long values (the median note lasts two beats or more, as in Renaissance music notated in halves).
+    """
+    beat = beat_length(piece)
+    if piece.n_notes and float(np.median(piece.durations)) >= 2 * beat - _TOL:
+        return 2 * beat
+    return beat
+
+
+def _sonorities(piece: music.Piece, times: np.ndarray) -> tuple[np.ndarray, list[set]]:
+    """At each time: the lowest sounding pitch (-1 when silent) and the pitch classes sounding above it."""
+    on, off, pit = piece.onsets, piece.onsets + piece.durations, piece.pitches.astype(int)
+    lows, uppers = np.full(times.size, -1), []
+    for k, t in enumerate(times):
+        s = (on <= t + _TOL) & (off > t + _TOL)
+        if not s.any():
+            uppers.append(set())
             continue
-        breaks = ~(is_p | (low == 1 << 10))  # another bass note ends the span; silence does not
-        seg = np.cumsum(breaks)
-        for s_id in np.unique(seg[is_p]):
-            in_span = is_p & (seg == s_id)
-            if np.count_nonzero(in_span) < need:
-                continue
-            steps = np.flatnonzero(in_span)
-            above = (piece.pitches > p) & np.isin(start, steps)
-            if np.count_nonzero(above) >= PEDAL_MIN_MOVES:
-                return True
-    return False
+        low = int(pit[s].min())
+        lows[k] = low
+        uppers.append({int(p) % 12 for p in pit[s] if p % 12 != low % 12})
+    return lows, uppers
+
+
+def pedal_spans(piece: music.Piece) -> list[tuple[float, float]]:
+    """The pedal points of :func:`pedal_point` as (start, end) in quarters from the excerpt's start."""
+    if piece.n_notes == 0:
+        return []
+    beat = tactus(piece)
+    last_bar = float(piece.bar_starts[-1]) if piece.bar_starts.size > 1 else piece.length
+    times = np.arange(0.0, max(last_bar, 0.0) - _TOL, beat)
+    if times.size < PEDAL_MIN_BEATS:
+        return []
+    lows, uppers = _sonorities(piece, times)
+    out, k = [], 0
+    while k < times.size:
+        if lows[k] < 0:
+            k += 1
+            continue
+        pc, j, beats, changes, prev = lows[k] % 12, k, 0, 0, None
+        while j < times.size and (lows[j] < 0 or lows[j] % 12 == pc):
+            if lows[j] >= 0:
+                beats += 1
+                if prev is not None and len(uppers[j] - prev) >= PEDAL_NEW_PCS and len(uppers[j]) >= 2:
+                    changes += 1
+                prev = uppers[j]
+            j += 1
+        if beats >= PEDAL_MIN_BEATS and changes >= PEDAL_MIN_CHANGES:
+            out.append((float(times[k]), float(times[j - 1] + beat)))
+        k = j
+    return out
 
 
 def dotted_rhythm(piece: music.Piece) -> bool:

@@ -8,6 +8,7 @@ JSON holds the parameters and numbers only, so it can be cited, diffed and re-re
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -130,6 +131,15 @@ def to_html(f: Finding, *, plotlyjs: str = "inline") -> str:
                   + (f"; weights sha256 {ref['weights_sha256'][:16]}…" if ref.get("weights_sha256") else "") + ".")
     return report.concept_report(f.title, sections, intro=f.summary, plotlyjs=plotlyjs, footer=footer)
 
+
+
+def to_html_or_note(f: Finding) -> str:
+    """:func:`to_html`, or a one-paragraph HTML page that says why the report could not be written: a download
+    offered by a page must produce a file, never a traceback."""
+    try:
+        return to_html(f)
+    except (XaiError, ValueError, TypeError, KeyError, OSError) as e:
+        return f"<!doctype html><p>This report could not be written: {type(e).__name__}: {html.escape(str(e))}</p>"
 
 def _rows(d: dict) -> list[dict]:
     return [{"name": str(k), "value": _short(v)} for k, v in d.items()]

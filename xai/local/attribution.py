@@ -10,14 +10,19 @@ input, never alone:
   model's outputs at the two ends (completeness), and the gap is reported.
 - :class:`captum.attr.Saliency` (Simonyan et al., 2014): the absolute gradient at the input.
 - :class:`captum.attr.Occlusion` (Zeiler & Fergus, ECCV 2014): how the output falls when a patch (11 semitones x
-  a beat of the piano roll, tiling it; 8 bands x 0.3 s of the spectrogram) is replaced by the baseline.
+  a beat of the piano roll, or x 1 s of a seconds-grid roll, tiling it; 8 bands x 0.3 s of the spectrogram) is
+  replaced by the baseline.
 - :class:`captum.attr.LayerGradCam` (Selvaraju et al., ICCV 2017): the last convolutional block's channels
   weighted by their mean gradient, upsampled to the input with :meth:`captum.attr.LayerAttribution.interpolate`.
 
 All four explain the class's *logit* (the model's score before the softmax), as the papers do. The pixels are
 then summed onto the grid the other views use: bars x voices (or registers) of a score, the notes' cells of
 each segment (:func:`xai.local.segments.segment_notes`, the same segments as LIME's), or time x frequency-band
-cells of a recording's log filter-bank (:class:`xai.local.lime.TimeBandGrid`). Beside them:
+cells of a recording's log filter-bank (:class:`xai.local.lime.TimeBandGrid`). A model that reads seconds of a
+performance (``piano_composer``: 20-s windows at 10 frames a second) is explained on one of its own windows
+(:func:`xai.symbolic.music.encode_for`); each note's frames (its seconds with the pedal,
+:func:`xai.symbolic.music.note_seconds`) go to its segment: LIME's bar groups x voices / registers, cited
+by bars and clock time where the bars are known, by clock time alone otherwise. Beside them:
 
 - **baselines** (silence, the input's mean, a blurred copy; Sturmfels et al., Distill 2020): IG under each, with
   its completeness gap and the rank agreement of its grid with the chosen baseline's;
@@ -30,6 +35,7 @@ cells of a recording's log filter-bank (:class:`xai.local.lime.TimeBandGrid`). B
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 import weakref
 from collections.abc import Callable
@@ -52,14 +58,14 @@ from xai.symbolic import music
 from xai.symbolic.predict import classify
 
 __all__ = ["METHODS", "METHOD_NAMES", "BASELINES", "AttributionOptions", "Attribution", "attribute_piece",
-           "attribute_audio", "spearman", "RANDOMISATION_THRESHOLD"]
+           "attribute_audio", "spearman", "RANDOMISATION_THRESHOLD", "window_choices"]
 
 METHODS = ("ig", "saliency", "occlusion", "gradcam")
 METHOD_NAMES = {"ig": "Integrated Gradients", "saliency": "Saliency", "occlusion": "Occlusion",
                 "gradcam": "Grad-CAM", "lime": "LIME", "random": "random order"}
 BASELINES = ("silence", "mean", "blurred")
 RANDOMISATION_THRESHOLD = 0.5  # grids still this rank-correlated after randomising the top layers "did not change"
-BLUR_SIGMA = 3.0  # the blurred baseline: Gaussian, 3 semitones x 3 sixteenths, or 3 bands x 3 frames
+BLUR_SIGMA = 3.0  # the blurred baseline: Gaussian, 3 semitones x 3 sixteenths (or frames), or 3 bands x 3 frames
 _LIME_OFF = {"silence": "zero", "mean": "mean", "blurred": "mean"}  # LIME's nearest choice of switched-off cells
 
 
@@ -143,6 +149,12 @@ class Attribution(Result):
     waveform: np.ndarray | None = field(default=None, repr=False)
     spectrogram: np.ndarray | None = field(default=None, repr=False)
     cells: TimeBandGrid | None = None
+    fps: int = 0  # frames a second of a seconds-grid model's roll; 0 = the model reads quarters
+    end_s: float = 0.0
+    window_label: str = ""  # a seconds window as music.Window.label cites it
+    bars_known: bool = True
+    bar_ticks: tuple = ()  # seconds windows: (second, bar number) of each bar start in the window, bars known
+    notes_s: np.ndarray | None = field(default=None, repr=False)  # seconds windows: (n, 3) on s, off s, pitch
 
     @property
     def target_name(self) -> str:
@@ -211,7 +223,8 @@ class Attribution(Result):
                 {"weights": [r6(x) for x in self.lime["weights"]]} if "weights" in self.lime else {}),
             "deletion": self.deletion, "deletion_mean": {n: r6(v) for n, v in self.deletion_area().items()},
             "seconds": {m: r6(v) for m, v in self.timings.items()},
-        }
+        } | ({"window": self.window_label, "end_s": self.end_s, "bars_known": self.bars_known,
+              "frames_per_second": self.fps} if self.fps else {})
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -502,16 +515,21 @@ def _piece_task(excerpt: music.Piece, model, seg: NoteSegmentation, opts: Attrib
 
 
 def attribute_piece(piece: music.Piece, model, target: int | str | None = None, *, start_bar: int | None = None,
-                    progress: Progress | None = None, **options) -> Attribution:
+                    start_s: float | None = None, progress: Progress | None = None, **options) -> Attribution:
     """captum's four attributions for a symbolic model on one window of a score, on bars x voices (or registers).
 
     Parameters
     ----------
     piece : Piece
-    model : a symbolic model (:class:`xai.contract.Model` with ``window_quarters``)
+    model : a symbolic model (:class:`xai.contract.Model`), reading quarters (``window_quarters``) or seconds
+        (its card's ``input``, :func:`xai.symbolic.music.input_spec`)
     target : class name or index; None = the class the model predicts for the window
     start_bar : the bar the window starts on (default: where the model is surest of the class); the window is
-        the model's own (16 quarters), so the attribution is of exactly what the model reads
+        the model's own (16 quarters), so the attribution is of exactly what the model reads. For a model that
+        reads seconds, the window of :func:`xai.symbolic.music.encode_for` that holds the bar's start (only where
+        ``piece.bars_known``)
+    start_s : models that read seconds: the window of :func:`xai.symbolic.music.encode_for` that starts nearest
+        this second (:func:`window_choices` lists them); refused for a model that reads quarters
     progress : the :data:`xai.contract.Progress` callback
     **options : :class:`AttributionOptions` (left out or None = the declared default)
 
@@ -519,11 +537,15 @@ def attribute_piece(piece: music.Piece, model, target: int | str | None = None, 
     -------
     Attribution
     """
-    music.require_quarters(model, "Attributions")
     progress = progress or no_progress
     opts = _options(options)
     if target is not None:
         resolve_target(target, model.classes)
+    if music.input_spec(model).grid == "seconds":
+        return _attribute_seconds(piece, model, target, start_bar, start_s, opts, progress)
+    if start_s is not None:
+        raise ParameterError(f"The model '{model.name}' reads windows of bars: choose the window by its start bar, "
+                             "not by a second.")
     excerpt, start = _window_excerpt(piece, model, target, start_bar)
     seg = segment_notes(excerpt, kind=opts.segments, bars_per_segment=opts.bars_per_segment,
                         n_registers=opts.n_registers)
@@ -549,6 +571,209 @@ def attribute_piece(piece: music.Piece, model, target: int | str | None = None, 
                        method=opts.method, probability=float(probs[task.target]), segments=tuple(seg.segments),
                        lime=lime, options=opts.to_dict(), title=piece.title, start_bar=bars[0], end_bar=bars[-1],
                        start_beat=float(start), excerpt=excerpt, segmentation=seg, **numbers)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# performances: one window of a model that reads seconds, bars (or clock-time spans) x voices / registers
+
+
+def window_choices(piece: music.Piece, model) -> list[music.Window]:
+    """The windows ``model`` reads in ``piece`` (:func:`xai.symbolic.music.encode_for`), to choose the explained one.
+
+    A seconds window is chosen by its ``start_second`` (``start_s`` of :func:`attribute_piece`) and cited by its
+    ``label`` (bars where the piece's bars are known, clock time always for a performance).
+    """
+    if piece.n_notes == 0:
+        raise InputError("This piece has no notes, so there is nothing to explain.")
+    return music.encode_for(piece, model)[0]
+
+
+def _pick_window(piece: music.Piece, model, target, start_bar, start_s) -> music.Window:
+    """The seconds window to explain: the one starting nearest ``start_s``, the last one starting at or before
+    bar ``start_bar`` (bars known), else the one where the model is surest of ``target`` (or of its answer)."""
+    if start_s is None and start_bar is None:
+        pred = classify(piece, model) if piece.n_notes else None
+        if pred is None:
+            raise InputError("This piece has no notes, so there is nothing to explain.")
+        t = resolve_target(target, model.classes) if target is not None else int(np.argmax(pred.piece_probabilities))
+        p = np.nan_to_num(pred.window_probabilities[:, t], nan=-1.0)
+        return pred.windows[int(np.argmax(p))]
+    wins = window_choices(piece, model)
+    starts = np.array([float(w.start_second) for w in wins])
+    if start_s is not None:
+        last = float(wins[-1].end_second)
+        if isinstance(start_s, bool) or not isinstance(start_s, (int, float, np.integer, np.floating)) or not (
+                np.isfinite(start_s) and 0.0 <= start_s <= last):
+            raise ParameterError(f"The window start must be a second of this performance (0–{last:.0f} s), got "
+                                 f"{start_s!r}.")
+        return wins[int(np.argmin(np.abs(starts - float(start_s))))]
+    if not piece.bars_known:
+        raise ParameterError("The bars of this performance are not known (it has no beat annotations), so its "
+                             "window is chosen by its start in seconds, not by a bar.")
+    nums = piece.bar_numbers
+    if isinstance(start_bar, bool) or not isinstance(start_bar, (int, np.integer)) or not (
+            nums.min() <= start_bar <= nums.max()):
+        raise ParameterError(f"The start bar must be a bar of this piece ({nums.min()}–{nums.max()}), "
+                             f"got {start_bar!r}.")
+    t = float(piece.seconds(piece.bar_range(int(start_bar), int(start_bar))[0]))
+    return wins[max(int(np.searchsorted(starts, t + 1e-6, side="right")) - 1, 0)]
+
+
+def _window_notes(piece: music.Piece, w: music.Window) -> tuple[np.ndarray, np.ndarray]:
+    """The notes that sound in a seconds window: their indices in the piece (increasing) and their (n, 4) seconds
+    with the pedal (:func:`xai.symbolic.music.note_seconds`), selected exactly as the window's roll is rendered."""
+    sec = music.note_seconds(piece)  # sorted by onset (stable), in the order computed here
+    on = np.round(np.asarray(piece.seconds(piece.onsets), dtype=np.float64).reshape(-1), 7)
+    order = np.argsort(on, kind="stable")
+    s, e = float(w.start_second), float(w.end_second)
+    inside = (sec[:, 1] > s) & (sec[:, 0] < e) & (sec[:, 2] >= music.PITCH_LOW) & (sec[:, 2] <= music.PITCH_HIGH)
+    idx, notes = order[inside], sec[inside]
+    o = np.argsort(idx, kind="stable")
+    return idx[o], notes[o]
+
+
+def _seconds_segments(piece: music.Piece, w: music.Window, idx: np.ndarray, notes: np.ndarray,
+                      opts: AttributionOptions) -> tuple[music.Piece, NoteSegmentation, tuple]:
+    """The window's notes as an excerpt on beats (held as heard, pedal included), its segments, and its bar ticks.
+
+    The segments are LIME's (:func:`xai.local.segments.segment_notes` with the excerpt's clock offset): bar groups
+    x voices / registers, cited by bars and clock time where the bars are the music's (a score, an annotated
+    performance), by clock time alone where they are only the file's nominal metre. A note held into the
+    window (by the pedal or from an earlier bar) starts the excerpt. Bar ticks: (second, bar number) of each
+    bar start inside the window, bars known only.
+    """
+    s, e = float(w.start_second), float(w.end_second)
+    b0 = float(w.start_beat)
+    b1 = max(float(w.end_beat), b0 + 1e-6)
+    grid = np.linspace(0.0, max(piece.length, b1), 4096)
+    on = np.clip(piece.onsets[idx], b0, b1)
+    off = np.clip(np.interp(notes[:, 1].astype(float), np.asarray(piece.seconds(grid), dtype=float), grid), b0, b1)
+    excerpt = dataclasses.replace(piece.slice(b0, b1), onsets=on - b0, durations=np.maximum(off - on, 1e-3),
+                                  pitches=piece.pitches[idx], velocities=piece.velocities[idx],
+                                  parts=piece.parts[idx], pedal=None)
+    seg = segment_notes(excerpt, kind=opts.segments, bars_per_segment=opts.bars_per_segment,
+                        n_registers=opts.n_registers, clock_offset=float(piece.seconds(b0)))
+    ticks: tuple = ()
+    if piece.bars_known:
+        bar_s = np.asarray(piece.seconds(piece.bar_starts), dtype=float)
+        ticks = tuple((float(t), int(n)) for t, n in zip(bar_s, piece.bar_numbers) if s - 1e-6 <= t < e)
+    return excerpt, seg, ticks
+
+
+def _seconds_task(piece: music.Piece, model, w: music.Window, idx: np.ndarray, seg: NoteSegmentation) -> _Task:
+    """The engine's task for one seconds window: its roll, each segment's frames, baselines and deletion.
+
+    Every coalition of segments is rendered again from the piece's kept notes (:func:`music.window_rolls`), so
+    the pedal and the onset velocities are what the model would read if those notes had not been played.
+    """
+    spec = music.input_spec(model)
+    T, P = spec.n_steps, music.N_PITCHES
+    x = music.window_rolls(piece, model, [w])  # (1, 2, 88, T): encode_for's roll of this window
+
+    def rolls(masks: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(masks), 2, P, T), dtype=np.float32)
+        for i, m in enumerate(np.asarray(masks, dtype=bool)):
+            keep = np.zeros(piece.n_notes, dtype=bool)
+            keep[idx[m[seg.note_segment]]] = True
+            if keep.any():
+                out[i] = music.window_rolls(piece, model, [w], keep=keep)[0]
+        return out
+
+    S = seg.n_segments
+    occupied = (rolls(np.eye(S, dtype=bool)).reshape(S, -1) > 0) & (x.reshape(1, -1) > 0)
+    assign = (occupied / np.maximum(occupied.sum(axis=0), 1)).astype(np.float64)
+    xt = torch.from_numpy(x)
+    mean = xt.mean(dim=(2, 3), keepdim=True).expand_as(xt).contiguous()
+    blurred = torch.from_numpy(gaussian_filter(x, sigma=(0, 0, BLUR_SIGMA, BLUR_SIGMA)).astype(np.float32))
+    C = len(model.classes)
+    forward = fast(model.net, "forward", torch.zeros(2, 2, P, T))
+
+    def probabilities(masks: np.ndarray) -> np.ndarray:
+        X = torch.from_numpy(rolls(masks))
+        out = np.full(len(X), 1.0 / C)  # nothing left to hear: no evidence for any class (as LIME)
+        sel = np.flatnonzero(X.reshape(len(X), -1).any(dim=1).numpy())
+        with torch.inference_mode():
+            for i in range(0, sel.size, 64):
+                j = sel[i : i + 64]
+                out[j] = torch.softmax(forward(X[j]).float(), dim=1)[:, task.target].double().numpy()
+        return out
+
+    task = _Task(net=model.net, call="forward", x=xt, assign=assign,
+                 baselines={"silence": torch.zeros_like(xt), "mean": mean, "blurred": blurred},
+                 occlusion_window=(2, 11, spec.fps), occlusion_strides=(2, 11, spec.fps),
+                 display=lambda a: a.sum(axis=0), probabilities=probabilities, layer=_gradcam_layer(model),
+                 target=0)  # set by the caller once the class is known
+    return task
+
+
+def _seconds_lime(piece: music.Piece, model, w: music.Window, idx: np.ndarray, seg: NoteSegmentation,
+                  numbers: dict, opts: AttributionOptions, target: int) -> dict:
+    """LIME (:func:`xai.local.segments.explain_piece`) on the whole bars of the window, compared on these segments.
+
+    LIME explains whole bars (its own excerpt, read as the model reads it), this window may cut bars at its edges,
+    and registers are drawn from each excerpt's own notes; so LIME's weights are spread evenly over their
+    segments' notes and summed onto these segments, and the rank correlations use the segments whose notes LIME
+    weighed. Where LIME cannot run, a sentence says why.
+    """
+    starts = np.asarray(piece.bar_starts, dtype=float)
+    ends = np.append(starts[1:], max(piece.length, float(starts[-1])))
+    whole = [int(n) for n, a, b in zip(piece.bar_numbers, starts, ends)
+             if a >= w.start_beat - 1e-6 and b <= w.end_beat + 1e-6]
+    if len(whole) < 2:
+        return {"note": "LIME over bars needs at least two whole bars; this window holds fewer."}
+    try:
+        lr = explain_piece(piece, model, target, segments=opts.segments, start_bar=whole[0], n_bars=len(whole),
+                           bars_per_segment=opts.bars_per_segment, n_registers=opts.n_registers,
+                           samples=opts.lime_samples, random_state=opts.random_state, stability_seeds=1)
+    except InputError as err:
+        return {"note": f"No comparison with LIME: {err}"}
+    b0 = float(lr.start_beat)
+    mine = np.flatnonzero((piece.onsets < b0 + float(lr.excerpt.end)) & (piece.onsets + piece.durations > b0))
+    per_note = np.full(piece.n_notes, np.nan)
+    size = np.bincount(lr.segmentation.note_segment, minlength=len(lr.segments))
+    per_note[mine] = lr.fit.weights[lr.segmentation.note_segment] / size[lr.segmentation.note_segment]
+    weighed = per_note[idx]
+    w_seg = np.array([np.nansum(weighed[seg.note_segment == i]) if np.isfinite(weighed[seg.note_segment == i]).any()
+                      else np.nan for i in range(seg.n_segments)])
+    ok = np.isfinite(w_seg)
+    if ok.sum() < 3:
+        return {"note": f"LIME's bars ({whole[0]}–{whole[-1]}) cover too few of these segments to compare."}
+    k = min(opts.top_k, int(ok.sum()))
+    sub = {m: np.asarray(numbers["grid"][m])[ok] for m in numbers["methods"]}
+    return {"weights": w_seg, "spearman": {m: spearman(w_seg[ok], sub[m]) for m in numbers["methods"]},
+            "top_k_overlap": {m: top_k_jaccard([_ranking(w_seg[ok]), _ranking(sub[m])], k)
+                              for m in numbers["methods"]},
+            "samples": int(lr.fit.samples), "exact": bool(lr.fit.exact), "r2": float(lr.fit.r2),
+            "compared": int(ok.sum()), "lime_bars": [whole[0], whole[-1]]}
+
+
+def _attribute_seconds(piece: music.Piece, model, target, start_bar, start_s, opts: AttributionOptions,
+                       progress: Progress) -> Attribution:
+    """:func:`attribute_piece` for a model that reads seconds: one of its own windows, exactly as it reads it."""
+    w = _pick_window(piece, model, target, start_bar, start_s)
+    idx, notes = _window_notes(piece, w)
+    if idx.size == 0:
+        raise InputError(f"The window {w.label} has no notes, so there is nothing to explain there; choose another.")
+    excerpt, seg, ticks = _seconds_segments(piece, w, idx, notes, opts)
+    task = _seconds_task(piece, model, w, idx, seg)
+    with torch.no_grad():
+        probs = torch.softmax(model.net.eval()(task.x).float(), dim=1)[0].numpy()
+    task.target = int(np.argmax(probs)) if target is None else resolve_target(target, model.classes)
+    numbers = _run(task, model, opts, progress)
+    lime = {}
+    if opts.compare_lime:
+        _check(progress, 0.9, "LIME on the same segments…")
+        lime = _seconds_lime(piece, model, w, idx, seg, numbers, opts, task.target)
+    progress(1.0, "Done")
+    s, e = float(w.start_second), float(w.end_second)
+    notes_s = np.column_stack([np.clip(notes[:, 0], s, e), np.clip(notes[:, 1], s, e), notes[:, 2]])
+    return Attribution(kind=seg.kind, model=model.name, classes=tuple(model.classes), target=task.target,
+                       method=opts.method, probability=float(probs[task.target]), segments=tuple(seg.segments),
+                       lime=lime, options=opts.to_dict() | {"start_s": s}, title=piece.title,
+                       start_bar=int(w.start_bar), end_bar=int(w.end_bar), start_beat=float(w.start_beat),
+                       excerpt=excerpt, segmentation=seg, start_s=s, fps=music.input_spec(model).fps, end_s=e,
+                       window_label=w.label, bars_known=bool(piece.bars_known), bar_ticks=ticks,
+                       notes_s=notes_s.astype(np.float64), **numbers)
 
 
 # --------------------------------------------------------------------------------------------------------------

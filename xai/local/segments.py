@@ -88,6 +88,12 @@ def _bars_label(a: int, b: int) -> str:
     return f"bar {a}" if a == b else f"bars {a}–{b}"
 
 
+def _clock(seconds: float) -> str:
+    """'1:05' for 65 seconds, as a window of a seconds model is cited (:attr:`xai.symbolic.music.Window.label`)."""
+    s = int(round(max(seconds, 0.0)))
+    return f"{s // 60}:{s % 60:02d}"
+
+
 def _register_edges(pitches: np.ndarray, n: int) -> np.ndarray:
     """Pitch boundaries of n registers with about equally many notes each: (n + 1,) ints, last exclusive."""
     qs = np.quantile(pitches, np.linspace(0, 1, n + 1)[1:-1]) if n > 1 else np.array([])
@@ -96,13 +102,19 @@ def _register_edges(pitches: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([[int(pitches.min())], inner, [int(pitches.max()) + 1]])
 
 
-def segment_notes(piece: music.Piece, *, kind: str = "auto", bars_per_segment: int = 2,
-                  n_registers: int = 3) -> NoteSegmentation:
+def segment_notes(piece: music.Piece, *, kind: str = "auto", bars_per_segment: int = 2, n_registers: int = 3,
+                  clock_offset: float | None = None) -> NoteSegmentation:
     """Cut a piece's notes into segments: bar groups x voices, or bar groups x registers.
 
     ``kind`` 'auto' takes voices when the notes lie in more than one part, registers otherwise. Registers
     split the pitch range so that each holds about as many notes. Empty segments (a voice resting) are left
     out: they cannot change anything. Segment ids run in time order, then voice / register (low to high).
+
+    ``clock_offset`` (seconds; None = not timed) is where the piece starts in the music it was cut from: each
+    segment then also carries its bar group's ``start_second`` / ``end_second`` (through the tempo map, from
+    that offset) and its label cites the clock: 'bars 5–6 (0:12–0:18), low (C2–B3)' where the bars are the
+    music's (``piece.bars_known``), '0:12–0:18, low (C2–B3)' where they are only a performance file's nominal
+    metre. Models that read seconds are explained this way.
     """
     if piece.n_notes == 0:
         raise InputError("This excerpt has no notes, so there is nothing to explain.")
@@ -131,17 +143,32 @@ def segment_notes(piece: music.Piece, *, kind: str = "auto", bars_per_segment: i
     raw = group * L + lane
     used = np.unique(raw)
     note_segment = np.searchsorted(used, raw)
+    spans = None if clock_offset is None else _group_seconds(piece, bars_per_segment, clock_offset)
     segs = []
     for i, r in enumerate(used):
         g, la = divmod(int(r), L)
         a, b = groups[g]
         sel = note_segment == i
-        segs.append({"id": i, "start_bar": a, "end_bar": b, "lane": la, **lanes[la],
-                     "n_notes": int(sel.sum()),
-                     "start_beat": float(piece.onsets[sel].min()),
-                     "end_beat": float((piece.onsets[sel] + piece.durations[sel]).max()),
-                     "label": f"{_bars_label(a, b)}, {lane_label[la]}"})
+        d = {"id": i, "start_bar": a, "end_bar": b, "lane": la, **lanes[la], "n_notes": int(sel.sum()),
+             "start_beat": float(piece.onsets[sel].min()),
+             "end_beat": float((piece.onsets[sel] + piece.durations[sel]).max()),
+             "label": f"{_bars_label(a, b)}, {lane_label[la]}"}
+        if spans is not None:
+            t0, t1 = spans[g]
+            clock = f"{_clock(t0)}–{_clock(t1)}"
+            when = f"{_bars_label(a, b)} ({clock})" if piece.bars_known else clock
+            d |= {"start_second": t0, "end_second": t1, "bars_known": bool(piece.bars_known),
+                  "label": f"{when}, {lane_label[la]}"}
+        segs.append(d)
     return NoteSegmentation(kind=kind, note_segment=note_segment, segments=tuple(segs))
+
+
+def _group_seconds(piece: music.Piece, bars_per_segment: int, offset: float) -> list[tuple[float, float]]:
+    """Each bar group's start and end second (the piece's tempo map, plus ``offset``)."""
+    starts = np.asarray(piece.bar_starts, dtype=float)[::bars_per_segment]
+    ends = np.append(starts[1:], max(piece.length, float(starts[-1])))
+    sec = lambda b: float(piece.seconds(b)) + offset  # noqa: E731 - a one-line conversion
+    return [(round(sec(a), 3), round(sec(b), 3)) for a, b in zip(starts, ends)]
 
 
 def segment_piece(excerpt: music.Piece, seg: NoteSegmentation, ids, *, keep: bool = True) -> music.Piece:
@@ -159,36 +186,89 @@ class _PieceScorer:
 
     Same arithmetic as :func:`xai.symbolic.predict.classify` on the reduced excerpt (mean of the window log
     probabilities over the windows that still have notes, renormalised), with the excerpt's windows fixed.
+
+    On the beat grid (``composer``) a coalition's window roll is the OR of its segments' rolls: a matrix product
+    and a threshold. On a seconds grid (``piano_composer``) each segment's window rolls are rendered by
+    :func:`xai.symbolic.music.window_rolls` (its notes alone, the pedal applied as the model hears it) and a
+    coalition's roll is their elementwise maximum: the onset channel carries velocity, so a threshold would
+    flatten it, while the maximum keeps each onset's velocity.
     """
 
     def __init__(self, model, excerpt: music.Piece, seg: NoteSegmentation, target: int, *, chunk: int = 32):
         self.net, self.target, self.chunk = model.net, target, chunk
         self.C = len(model.classes)
-        self.wins = music.windows(excerpt, length=model.window_quarters, hop=model.hop_quarters)
-        spq = music.STEPS_PER_QUARTER
-        self.L = int(round((self.wins[0].end_beat - self.wins[0].start_beat) * spq))
-        T = max(int(round(w.start_beat * spq)) + self.L for w in self.wins)
-        rolls = np.stack([music.piano_roll(subset(excerpt, seg.note_segment == s), n_steps=T)
-                          for s in range(seg.n_segments)])  # (S, 2, 88, T)
+        self.seconds = music.input_spec(model).grid == "seconds"
+        if self.seconds:
+            self.wins, self.L, rolls = self._seconds_rolls(model, excerpt, seg)
+        else:
+            self.wins, self.L, rolls = self._quarter_rolls(model, excerpt, seg)
         self.parts = []  # per window: (segment ids sounding in it, their window rolls (Sw, 2*88*L))
-        for w in self.wins:
-            s0 = int(round(w.start_beat * spq))
-            r = rolls[:, :, :, s0 : s0 + self.L]
-            if r.shape[-1] < self.L:
-                r = np.concatenate([r, np.zeros(r.shape[:3] + (self.L - r.shape[-1],), np.float32)], axis=3)
-            r = r.copy()
-            r[:, 0, :, 0] = np.maximum(r[:, 0, :, 0], r[:, 1, :, 0])  # as music.excerpt_rolls; commutes with OR
+        for r in rolls:  # (S, 2, 88, L) per window
             ids = np.flatnonzero(r.reshape(len(r), -1).any(axis=1))
-            self.parts.append((ids, torch.from_numpy(r[ids].reshape(len(ids), -1))))
+            self.parts.append((ids, torch.from_numpy(np.ascontiguousarray(r[ids]).reshape(len(ids), -1))))
         self.memo = [dict() for _ in self.wins]
         self.forward = fast(self.net, "forward", torch.zeros(2, 2, music.N_PITCHES, self.L))
         self.evaluated = 0  # windows actually sent to the network
+
+    @staticmethod
+    def _quarter_rolls(model, excerpt, seg):
+        """Bar-aligned windows of quarters, and each window's per-segment rolls (as music.excerpt_rolls cuts)."""
+        wins = music.windows(excerpt, length=model.window_quarters, hop=model.hop_quarters)
+        spq = music.STEPS_PER_QUARTER
+        L = int(round((wins[0].end_beat - wins[0].start_beat) * spq))
+        T = max(int(round(w.start_beat * spq)) + L for w in wins)
+        rolls = np.stack([music.piano_roll(subset(excerpt, seg.note_segment == s), n_steps=T)
+                          for s in range(seg.n_segments)])  # (S, 2, 88, T)
+        out = []
+        for w in wins:
+            s0 = int(round(w.start_beat * spq))
+            r = rolls[:, :, :, s0 : s0 + L]
+            if r.shape[-1] < L:
+                r = np.concatenate([r, np.zeros(r.shape[:3] + (L - r.shape[-1],), np.float32)], axis=3)
+            r = r.copy()
+            r[:, 0, :, 0] = np.maximum(r[:, 0, :, 0], r[:, 1, :, 0])  # as music.excerpt_rolls; commutes with OR
+            out.append(r)
+        return wins, L, out
+
+    @staticmethod
+    def _seconds_rolls(model, excerpt, seg):
+        """The excerpt's windows in seconds (:func:`music.encode_for`) and each window's per-segment rolls."""
+        wins, _ = music.encode_for(excerpt, model)
+        per = np.stack([music.window_rolls(excerpt, model, wins, keep=seg.note_segment == s)
+                        for s in range(seg.n_segments)])  # (S, W, 2, 88, L)
+        return wins, per.shape[-1], [per[:, w] for w in range(len(wins))]
+
+    def _inputs(self, m: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
+        """The window rolls of coalitions ``m`` (k, Sw) over the segment rolls ``R`` (Sw, 2*88*L)."""
+        if not self.seconds:
+            return (m @ R > 0).float().reshape(len(m), 2, music.N_PITCHES, self.L)
+        x = torch.zeros(len(m), R.shape[1])
+        for j in range(R.shape[0]):
+            x = torch.maximum(x, m[:, j : j + 1] * R[j])
+        return x.reshape(len(m), 2, music.N_PITCHES, self.L)
+
+    def _batches(self, blocks: list):
+        """The network's input in chunks of :attr:`chunk` rows, built block by block as they are needed."""
+        buf, n = [], 0
+        for m, R in blocks:
+            for i in range(0, len(m), self.chunk):
+                part = m[i : i + self.chunk]
+                while len(part):
+                    take = part[: self.chunk - n]
+                    buf.append(self._inputs(take, R))
+                    n += len(take)
+                    part = part[len(take):]
+                    if n == self.chunk:
+                        yield torch.cat(buf)
+                        buf, n = [], 0
+        if buf:
+            yield torch.cat(buf)
 
     def window_logp(self, masks: np.ndarray) -> np.ndarray:
         """(n, W, C) log probabilities per window; NaN where a window has no notes left."""
         n = len(masks)
         out = np.full((n, len(self.wins), self.C), np.nan)
-        todo_x, todo_keys = [], []
+        blocks, todo_keys = [], []
         lookups = []
         for w, (ids, R) in enumerate(self.parts):
             if ids.size == 0:
@@ -202,20 +282,17 @@ class _PieceScorer:
             if new:
                 first = np.zeros(len(uniq), dtype=np.int64)
                 first[inv.reshape(-1)[::-1]] = np.arange(n)[::-1]  # one row of masks per unique pattern
-                m = torch.from_numpy(sub[first[new]].astype(np.float32))
-                x = (m @ R > 0).float().reshape(len(new), 2, music.N_PITCHES, self.L)
-                todo_x.append(x)
+                blocks.append((torch.from_numpy(sub[first[new]].astype(np.float32)), R))
                 todo_keys.extend((w, keys[j]) for j in new)
             lookups.append((w, keys, inv.reshape(-1), sounding))
-        if todo_x:
-            X = torch.cat(todo_x)
+        if blocks:
             logp = []
             with torch.inference_mode():
-                for i in range(0, len(X), self.chunk):
-                    p = torch.softmax(self.forward(X[i : i + self.chunk]).float(), dim=1).double().numpy()
+                for x in self._batches(blocks):
+                    p = torch.softmax(self.forward(x).float(), dim=1).double().numpy()
                     logp.append(np.log(np.clip(p, 1e-9, 1.0)))
             logp = np.concatenate(logp)
-            self.evaluated += len(X)
+            self.evaluated += len(logp)
             for (w, k), lp in zip(todo_keys, logp):
                 self.memo[w][k] = lp
         for w, keys, inv, sounding in lookups:
@@ -258,11 +335,32 @@ class PieceLime(Explanation):
 
 
 def default_span(piece: music.Piece, model, target: int, n_bars: int) -> int:
-    """The first bar of the window where the model is surest of ``target`` (the explanation starts there)."""
-    music.require_quarters(model, "LIME")
+    """The first bar of the window where the model is surest of ``target`` (the explanation starts there).
+
+    For a model that reads seconds it is the first whole bar inside that window (see :func:`_window_bars`).
+    """
     pred = classify(piece, model)
     p = np.nan_to_num(pred.window_probabilities[:, target], nan=-1.0)
-    return int(pred.windows[int(np.argmax(p))].start_bar)
+    w = pred.windows[int(np.argmax(p))]
+    if w.start_second is None:
+        return int(w.start_bar)
+    starts = np.asarray(piece.seconds(piece.bar_starts), dtype=float)
+    inside = np.flatnonzero(starts >= w.start_second - 1e-6)
+    return int(piece.bar_numbers[inside[0] if inside.size else max(len(starts) - 2, 0)])
+
+
+def _window_bars(piece: music.Piece, i0: int, seconds: float) -> int:
+    """The last bar index of the longest run of whole bars from bar index ``i0`` lasting at most ``seconds``.
+
+    The default span of a model that reads seconds: about one of its windows, so the excerpt is read as one
+    window (a longer one would leave its last seconds to a second window, or unread). At least two bars (LIME
+    compares bar groups), at most :data:`MAX_SPAN_BARS`.
+    """
+    starts = np.asarray(piece.seconds(piece.bar_starts), dtype=float)
+    ends = np.append(starts[1:], piece.duration_seconds)
+    fits = np.flatnonzero(ends[i0:] - starts[i0] <= seconds + 1e-6)
+    last = i0 + (int(fits[-1]) if fits.size else 0)
+    return int(min(max(last, i0 + 1), i0 + MAX_SPAN_BARS - 1, len(starts) - 1))
 
 
 def _check_start_bar(piece: music.Piece, start_bar) -> None:
@@ -271,8 +369,12 @@ def _check_start_bar(piece: music.Piece, start_bar) -> None:
         raise ParameterError(f"The start bar must be a bar of this piece ({nums.min()}–{nums.max()}), got {start_bar!r}.")
 
 
-def _piece_span(piece: music.Piece, model, target, start_bar, n_bars: int) -> tuple[int, int]:
-    """The indices (into the bar numbers) of the first and last explained bar."""
+def _piece_span(piece: music.Piece, model, target, start_bar, n_bars: int | None) -> tuple[int, int]:
+    """The indices (into the bar numbers) of the first and last explained bar.
+
+    ``n_bars`` None: the declared default (:class:`PieceGridOptions`) for a model that reads quarters; for a
+    model that reads seconds, the whole bars lasting about one of its windows (:func:`_window_bars`).
+    """
     if piece.n_notes == 0:
         raise InputError("This piece has no notes, so there is nothing to explain.")
     if len(piece.bar_numbers) < 2:
@@ -286,6 +388,11 @@ def _piece_span(piece: music.Piece, model, target, start_bar, n_bars: int) -> tu
         start_bar = default_span(piece, model, t0, n_bars)
     _check_start_bar(piece, start_bar)
     i0 = int(np.argmax(nums >= start_bar))
+    spec = music.input_spec(model)
+    if n_bars is None and spec.grid == "seconds":
+        i1 = _window_bars(piece, i0, spec.window)
+        return (i0 - 1, i1) if i1 == i0 else (i0, i1)  # the last bar: with the one before it
+    n_bars = PieceGridOptions().n_bars if n_bars is None else n_bars
     i1 = min(i0 + n_bars, len(nums)) - 1
     if i1 == i0 and len(nums) > 1:  # the last bar: take the bars before it instead
         i0 = max(0, i1 - n_bars + 1)
@@ -299,35 +406,45 @@ def explain_piece(piece: music.Piece, model, target: int | str | None = None, *,
                   batch_size: int = 256, progress: Progress | None = None) -> PieceLime:
     """LIME over bars x voices (or registers) of ``n_bars`` bars of a piece for a symbolic model.
 
+    A model that reads bar-aligned quarters (``composer``) sees the excerpt's bars through its windows; a model
+    that reads seconds (``piano_composer``) sees the excerpt's 20-s windows from its first note, each coalition
+    rendered as :func:`xai.symbolic.music.window_rolls` renders it (velocities and sustain pedal kept). Segments
+    stay musical either way (bar groups x voices or registers; a performance's bars are its beat annotations'
+    where given, else its file's nominal metre), and for a seconds model they are also cited by clock time
+    ('0:12–0:18, low (C2–B3)'; without the bars where the bars are not the music's).
+
     Parameters
     ----------
     piece : Piece
     model : models.registry.Model (a piano-roll classifier)
     target : class name or index; None = the class the model predicts for the excerpt
     segments, n_bars, bars_per_segment, n_registers : the segment grid (:class:`PieceGridOptions`; segments
-        'auto' = voices when the score has parts, else registers)
-    start_bar : the first explained bar (default: where the model is surest of the class)
+        'auto' = voices when the score has parts, else registers). ``n_bars`` None: the declared default for a
+        model that reads quarters, and the whole bars lasting about one window (20 s) for one that reads seconds.
+    start_bar : the first explained bar (default: where the model is surest of the class; for a seconds model
+        the first whole bar of its surest window)
     samples, kernel_width, random_state, top_k, stability_seeds : LIME's options (:class:`LimeOptions`; exact
         enumeration with <= 12 segments; the top-k compared by the stability check over this many seeds)
     batch_size, progress : coalitions per batch and the :data:`xai.contract.Progress` callback
 
     Options left None take their declared defaults.
     """
-    music.require_quarters(model, "LIME")
     progress = progress or no_progress
     grid = PieceGridOptions.from_dict({k: v for k, v in dict(
         segments=segments, n_bars=n_bars, bars_per_segment=bars_per_segment, n_registers=n_registers).items()
         if v is not None})
     opts = lime_options(samples=samples, kernel_width=kernel_width, random_state=random_state, top_k=top_k,
                         stability_seeds=stability_seeds)
-    i0, i1 = _piece_span(piece, model, target, start_bar, grid.n_bars)
+    i0, i1 = _piece_span(piece, model, target, start_bar, n_bars)
     nums = piece.bar_numbers
     b0, b1 = piece.bar_range(int(nums[i0]), int(nums[i1]))
     excerpt = piece.slice(b0, b1)
     if excerpt.n_notes == 0:
         raise InputError(f"Bars {nums[i0]}–{nums[i1]} have no notes, so there is nothing to explain there.")
+    seconds = music.input_spec(model).grid == "seconds"
+    t0 = float(piece.seconds(b0)) if seconds else None
     seg = segment_notes(excerpt, kind=grid.segments, bars_per_segment=grid.bars_per_segment,
-                        n_registers=grid.n_registers)
+                        n_registers=grid.n_registers, clock_offset=t0)
     check_segments(seg.n_segments, opts)
     full = classify(excerpt, model).piece_probabilities
     t_idx = int(np.argmax(full)) if target is None else resolve_target(target, model.classes)
@@ -337,6 +454,9 @@ def explain_piece(piece: music.Piece, model, target: int | str | None = None, *,
     amount = np.array([s["n_notes"] for s in seg.segments], dtype=float)
     record = {"segments": seg.kind, "start_bar": int(nums[i0]), "end_bar": int(nums[i1]),
               "bars_per_segment": grid.bars_per_segment, "n_registers": grid.n_registers}
+    if seconds:  # where the span lies in the music, and whether its bar numbers are the music's
+        record |= {"n_bars": int(i1 - i0 + 1), "start_second": round(t0, 3),
+                   "end_second": round(float(piece.seconds(b1)), 3), "bars_known": bool(piece.bars_known)}
     res = finish(seg.kind, model, t_idx, float(full[t_idx]), lime_fit, list(seg.segments), amount, "notes", scorer,
                  options=opts, batch_size=batch_size, progress=progress, record=record, title=piece.title,
                  cls=PieceLime, piece=piece, excerpt=excerpt, segmentation=seg, start_beat=float(b0),

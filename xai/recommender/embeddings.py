@@ -78,6 +78,15 @@ class Embedding(Result):
             d.update(start_bar=int(m["start_bar"][i]), end_bar=int(m["end_bar"][i]))
         return d
 
+    def label(self, i: int) -> str:
+        """Item ``i`` in one line for a list or a picker: its number, class and what it is (source, bars, tempo)."""
+        d = self.describe(i)
+        if self.collection == "audio":
+            return f"#{i}: {d['class']}, {d['instrument']} — {d['piece']} ({d['tempo_qpm']:g} qpm)"
+        if self.collection == "vectors":
+            return f"#{i}: {d['class']}"
+        return f"#{i}: {d['class']} — {d['piece']}, bars {d['start_bar']}-{d['end_bar']}"
+
 
 def _assets(root: Path | None) -> tuple[dict, dict]:
     root = root or ASSETS

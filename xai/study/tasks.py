@@ -45,9 +45,16 @@ def tcav(p: dict) -> dict:
         raise InputError(f"The model '{model.name}' has no layer '{p['layer']}'; its layers are "
                          f"{', '.join(model.layers)}.")
     lib = concepts.Library(p["library"] or None)
-    builtins = concepts.builtin()
+    try:
+        builtins = concepts.builtin(model=model)  # the built-in concepts made for this kind of model
+    except InputError:  # none ship for this model: a study that names a library can still test its concepts
+        if not p["library"]:
+            raise
+        builtins = {}
 
     def find(name: str):
+        if p["library"] and name in lib:  # a study that names a library means its concepts, before built-in ones
+            return concepts.check_usable(lib.get(name))
         if name in builtins:
             return concepts.check_usable(builtins[name])
         return concepts.check_usable(lib.get(name))

@@ -1,7 +1,8 @@
 """Pure figure functions for captum attributions (:class:`xai.local.attribution.Attribution` -> plotly / rows).
 
 The pixels are drawn where the model read them, on the axes of the other views: the piano roll of the window
-with the score's bar numbers (the notes outlined), or the model's spectrogram in seconds and Hz. Beside them, the
+with the score's bar numbers (the notes outlined), a seconds-grid model's roll in seconds with the bar numbers
+on top where the bars are known, or the model's spectrogram in seconds and Hz. Beside them, the
 same attributions summed onto the musical grid (bars x voices / registers, time x bands), the agreement between
 methods and with LIME, the baselines, the randomisation check and the deletion curves.
 """
@@ -44,6 +45,8 @@ def input_map(result: Attribution, method: str | None = None) -> go.Figure:
     title = f"{method_name(m)} for '{result.target_name}' on every pixel the model read"
     if result.kind == "time-bands":
         return _spectrogram_map(result, z, title)
+    if result.fps:
+        return _seconds_map(result, z, title)
     ex = result.excerpt
     lo = max(int(ex.pitches.min()) - 3, 21)
     hi = min(int(ex.pitches.max()) + 3, 108)
@@ -62,6 +65,35 @@ def input_map(result: Attribution, method: str | None = None) -> go.Figure:
                        xaxis=dict(title="bar", tickvals=[float(b) for b in ex.bar_starts],
                                   ticktext=[str(n) for n in ex.bar_numbers], range=[0, z.shape[1] / 4.0]),
                        yaxis=dict(title="pitch", tickvals=vals, ticktext=text))
+
+
+def _seconds_map(result: Attribution, z: np.ndarray, title: str) -> go.Figure:
+    """A seconds-grid model's window: frames in the performance's seconds, notes (pedal held) outlined, and the
+    bar numbers on a second axis at the bar starts where the bars are known."""
+    notes = np.asarray(result.notes_s, dtype=float).reshape(-1, 3)
+    lo = max(int(notes[:, 2].min()) - 3, 21) if len(notes) else 21
+    hi = min(int(notes[:, 2].max()) + 3, 108) if len(notes) else 108
+    rows = np.arange(lo, hi + 1) - 21
+    t = result.start_s + (np.arange(z.shape[1]) + 0.5) / result.fps
+    span = [result.start_s, result.end_s]
+    fig = go.Figure(go.Heatmap(z=z[rows], x=t, y=np.arange(lo, hi + 1), **_scale(z[rows]),
+                               colorbar=dict(title="attribution", thickness=12),
+                               hovertemplate="%{x:.1f} s, MIDI %{y}<br>%{z:+.4f}<extra></extra>"))
+    for on, off, p in notes:
+        fig.add_shape(type="rect", x0=on, x1=off, y0=p - 0.45, y1=p + 0.45, line=dict(color="rgba(0,0,0,0.55)", width=1))
+    vals, text = pitch_ticks(lo, hi)
+    extra = {}
+    if result.bar_ticks:
+        secs = [float(a) for a, _ in result.bar_ticks]
+        for x in secs:
+            fig.add_vline(x=x, line_color="rgba(0,0,0,0.25)", line_width=1)
+        fig.add_trace(go.Scatter(x=span, y=[lo, lo], xaxis="x2", mode="markers", marker=dict(opacity=0),
+                                 hoverinfo="skip", showlegend=False))
+        extra["xaxis2"] = dict(title="bar", overlaying="x", side="top", range=span, tickvals=secs,
+                               ticktext=[str(n) for _, n in result.bar_ticks], showgrid=False)
+    clock = "" if result.bars_known else " (bars not known: clock time only)"
+    return base_layout(fig, title=title, height=440, xaxis=dict(title="seconds" + clock, range=span),
+                       yaxis=dict(title="pitch", tickvals=vals, ticktext=text), **extra)
 
 
 def _spectrogram_map(result: Attribution, z: np.ndarray, title: str) -> go.Figure:
@@ -110,12 +142,18 @@ def grid_map(result: Attribution, method: str | None = None, *, top_k: int | Non
     lanes = sorted({s["lane"] for s in segs})
     lane_names = {s["lane"]: s["label"].split(", ", 1)[-1] for s in segs}
     starts = sorted({s["start_bar"] for s in segs})
+    xlabels, xtitle = [str(b) for b in starts], "bar"
+    if result.fps:  # seconds windows: bars with their clock time, or clock time alone where bars are not known
+        first = {s["start_bar"]: s for s in sorted(segs, key=lambda d: d["id"], reverse=True)}
+        when = {b: s["label"].split(", ", 1)[0] for b, s in first.items()}
+        xlabels = [when[b] for b in starts]
+        xtitle = "bars (clock time)" if result.bars_known else "clock time"
     z = np.full((len(lanes), len(starts)), np.nan)
     text = np.full(z.shape, "", dtype=object)
     for i, s in enumerate(segs):
         r, c = lanes.index(s["lane"]), starts.index(s["start_bar"])
         z[r, c], text[r, c] = v[i], s["label"]
-    fig = go.Figure(go.Heatmap(z=z, x=[str(b) for b in starts], y=[lane_names[la] for la in lanes], **_scale(v),
+    fig = go.Figure(go.Heatmap(z=z, x=xlabels, y=[lane_names[la] for la in lanes], **_scale(v),
                                customdata=text, colorbar=dict(title="sum", thickness=12), xgap=2, ygap=2,
                                hovertemplate="%{customdata}<br>%{z:+.4f}<extra></extra>"))
     for i in top:
@@ -123,7 +161,7 @@ def grid_map(result: Attribution, method: str | None = None, *, top_k: int | Non
         r, c = lanes.index(s["lane"]), starts.index(s["start_bar"])
         fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=dict(color="#111", width=2))
     return base_layout(fig, title=title, height=max(220, 60 * len(lanes) + 120),
-                       xaxis=dict(title="bar", type="category"), yaxis=dict(automargin=True))
+                       xaxis=dict(title=xtitle, type="category"), yaxis=dict(automargin=True))
 
 
 def _agreement_matrix(result: Attribution) -> tuple[list[str], np.ndarray]:

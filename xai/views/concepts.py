@@ -432,16 +432,29 @@ def _listen_band(shapes: list, annotations: list, region: tuple[float, float], l
     return hi + 0.5 + band
 
 
+def _importance_columns(discovery: Discovery) -> tuple[np.ndarray, list[str], list[str]]:
+    """(classes', K) importance, the column names, and the class each column is coloured by: every class, or in
+    the pairwise mode the two classes and the difference of their logits (coloured by the first)."""
+    if discovery.pair_:
+        a, b = discovery.pair_
+        rows = [discovery.classes.index(c) for c in (a, b)]
+        values = np.vstack([discovery.importance_[rows], discovery.pair_importance_[None, :]])
+        return values, [a, b, f"{a} − {b}"], [a, b, a]
+    names = [c + (" *" if basis == "all" else "") for c, basis in zip(discovery.classes, discovery.importance_basis_)]
+    return np.asarray(discovery.importance_), names, list(discovery.classes)
+
+
 def concept_importance(discovery: Discovery, concept: int) -> go.Figure:
     """Horizontal bars: the importance of one concept for each class (ICE's directional derivative).
 
     Bars to the right: adding the concept raises that class's logit; to the left: lowers it. Classes whose
-    importance averages over all excerpts (the set held none of theirs) are marked with an asterisk.
+    importance averages over all excerpts (the set held none of theirs) are marked with an asterisk. In the
+    pairwise mode, the two classes and the difference of their logits (first minus second).
     """
-    values = discovery.importance_[:, concept]
-    classes = list(discovery.classes)
-    colors = class_colors(classes)
-    names = [c + (" *" if b == "all" else "") for c, b in zip(classes, discovery.importance_basis_)]
+    table, names, owners = _importance_columns(discovery)
+    values = table[:, concept]
+    colors = class_colors(list(discovery.classes))
+    classes = owners
     order = np.argsort(values)  # largest on top
     fig = go.Figure(
         go.Bar(
@@ -487,14 +500,17 @@ def concept_overview(discovery: Discovery, *, selected: int | None = None,
     ``flags`` (:func:`xai.concepts.discovery.flags`), suspect concepts are marked on their row's label:
     '⚠ ≈ 3' for a near-duplicate of concept 3, '⚠ folk only' for a mere class detector.
     """
-    imp = discovery.importance_.T  # (K, classes)
+    table, columns, _ = _importance_columns(discovery)
+    imp = table.T  # (K, classes)
     K = imp.shape[0]
     span = float(np.max(np.abs(imp))) or 1.0
     labels = [concept_label(k) for k in range(K)]
+    if discovery.pair_ is not None:  # the suggested concepts (opposite signs for the two classes) starred
+        labels = [lab + (" ★" if s else "") for lab, s in zip(labels, discovery.suggested_)]
     fig = go.Figure(
         go.Heatmap(
             z=imp,
-            x=list(discovery.classes),
+            x=columns,
             y=labels,
             zmid=0.0,
             zmin=-span,

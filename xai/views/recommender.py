@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from xai.views.common import base_layout
 
-__all__ = ["k_occurrence_histogram", "tradeoff", "hub_shares", "midlevel_z", "nk_trace"]
+__all__ = ["k_occurrence_histogram", "tradeoff", "hub_shares", "midlevel_z", "nk_trace", "measure_rows"]
 
 _COLORS = {"none": "#B3412B", "mp": "#1F3A5F", "mp_gauss": "#2E7D32", "ls": "#6A3D9A", "nicdm": "#B8860B",
            "csls": "#00838F"}
@@ -86,3 +86,17 @@ def nk_trace(traces: Mapping[str, Sequence[int]], *, check_every: int, need: flo
     fig.update_xaxes(title="attack step")
     fig.update_yaxes(title="N_k of the attacked song")
     return base_layout(fig, title="The attacked song's k-occurrence", height=300)
+
+
+def measure_rows(reports: Sequence, *, titles: Mapping[str, str] | None = None) -> list[dict]:
+    """One table row per hubness report (:class:`xai.recommender.hubness.HubnessReport`): hubness measures and
+    retrieval quality under its reduction, named by ``titles`` (reduction -> heading; the key itself without)."""
+    titles = titles or {}
+    rows = []
+    for r in reports:
+        d = r.summary()
+        rows.append({"reduction": titles.get(r.reduction, r.reduction), "skewness": d["skewness"],
+                     "hub occurrence": d["hub_occurrence"], "anti-hub occurrence": d["antihub_occurrence"],
+                     "Robin Hood": d["robinhood"], "Gini": d["gini"], "biggest N_k": d["max_k_occurrence"],
+                     "same-class precision@k": d["retrieval_precision"], "k-NN accuracy": d["knn_accuracy"]})
+    return rows

@@ -107,3 +107,12 @@ def test_cli_attack_json_and_wav(tmp_path, capsys):
     assert d["linf"] <= 0.002 + 1e-9 and out.stat().st_size > 1000
     rc = cli.main(["attack", "assets/examples/audio/folk__flute__sine.ogg", "--epsilon", "-1"])
     assert rc == 2 and "positive" in capsys.readouterr().err
+
+
+def test_rate_and_recall_in_words_carry_the_interval_and_n():
+    r = veracity._rate([True, False, True, None, False])
+    text = veracity.rate_text(r)
+    lo, hi = r["ci95"]
+    assert text == f"50% [{lo:.0%}–{hi:.0%}] (2 of 4)" and lo < 0.5 < hi
+    assert veracity.rate_text(veracity._rate([None])) == "– (n = 0)"
+    assert veracity.recall_text(None) == "–" and veracity.recall_text(2 / 3) == "67%"

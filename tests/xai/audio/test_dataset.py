@@ -84,3 +84,92 @@ def test_training_writes_a_card_the_registry_loads(rendered, tmp_path, monkeypat
             assert isinstance(m.net.front, audio_nets.ConvFrontEnd) and "Conv1d" in card["input"]["front_end"]
     finally:
         registry.load.cache_clear()
+
+
+def test_compact_soundfont_keeps_the_kept_programs_exactly(rendered, tmp_path):
+    from xai.audio import sf2
+    from xai.symbolic import music
+
+    table, _, _ = rendered
+    src = music.soundfont_path()
+    info = sf2.compact(src, tmp_path / "small.sf2", [0])  # piano only
+    assert info["bytes"] < info["source_bytes"] / 2 and info["samples_kept"] > 0
+    spec = audio_data.ClipSpec(piece=0, style=0, start_beat=0.0, qpm=120.0, instrument=0, soundfont="timgm6mb",
+                               velocity=80, seed=1)
+    ex = audio_data.excerpt(table, spec)
+    full, small = src.read_bytes(), (tmp_path / "small.sf2").read_bytes()
+    np.testing.assert_array_equal(audio_data.render(ex, 0, full), audio_data.render(ex, 0, small))
+    violin_full, violin_small = audio_data.render(ex, 40, full), audio_data.render(ex, 40, small)
+    assert np.sqrt(np.mean(violin_full**2)) > 1e-3 and np.abs(violin_small).max() < 1e-4  # dropped: silent
+
+
+def test_round_robin_gives_every_instrument_every_soundfont(rendered):
+    table, _, _ = rendered
+    sfs = ("a", "b", "c", "d", "e")
+    specs = audio_data.plan(table, np.arange(len(table)), 50, seed=3, soundfonts=sfs)
+    for c in range(len(data.CLASSES)):
+        pairs = {(s.instrument, s.soundfont) for s in specs if s.style == c}
+        assert pairs == {(i, f) for i in range(len(audio_data.INSTRUMENTS)) for f in sfs}
+    plain = audio_data.plan(table, np.arange(len(table)), 50, seed=3, soundfonts=sfs, rotate=False)
+    assert len({(s.instrument, s.soundfont) for s in plain if s.style == 0}) < 50  # why rotation is needed
+
+
+def test_recording_augmentation_is_seeded_and_sets_the_level():
+    t = np.arange(audio_data.CLIP_SAMPLES) / audio_data.SAMPLE_RATE
+    x = (0.3 * np.sin(2 * np.pi * 440 * t) * (t < 3.0)).astype(np.float32)
+    a, info = audio_data.augment_recording(x, np.random.default_rng(5))
+    b, _ = audio_data.augment_recording(x, np.random.default_rng(5))
+    np.testing.assert_array_equal(a, b)
+    assert -50 <= info["cents"] <= 50 and -3 <= info["tilt_db_per_octave"] <= 3
+    levels = []
+    for s in range(12):
+        y, info = audio_data.augment_recording(x, np.random.default_rng(s))
+        levels.append(20 * np.log10(np.sqrt(np.mean(y.astype(np.float64) ** 2))))
+        assert abs(levels[-1] - info["gain_db"]) < 1.0  # noise 15 dB or more below the music
+        assert info["reverb_rt60"] == 0 or 0.2 <= info["reverb_rt60"] <= 1.6
+    assert np.ptp(levels) > 3  # the level varies, so loudness cannot tell instruments apart
+    # the speed change moves the pitch by the drawn cents
+    y, info = audio_data.augment_recording(x, np.random.default_rng(1))
+    spec = np.abs(np.fft.rfft(y[: 2 * audio_data.SAMPLE_RATE]))
+    f0 = np.fft.rfftfreq(2 * audio_data.SAMPLE_RATE, 1 / audio_data.SAMPLE_RATE)[np.argmax(spec)]
+    assert abs(1200 * np.log2(f0 / 440) - info["cents"]) < 5
+
+
+def test_eq_tilt_boosts_one_end():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(audio_data.CLIP_SAMPLES)
+    f = np.fft.rfftfreq(x.size, 1 / audio_data.SAMPLE_RATE)
+    for tilt in (3.0, -3.0):
+        gain = np.abs(np.fft.rfft(audio_data._tilt(x, tilt))) / np.abs(np.fft.rfft(x))
+        ratio_db = 20 * np.log10(np.median(gain[(f > 7000) & (f < 9000)]) / np.median(gain[(f > 200) & (f < 300)]))
+        assert abs(ratio_db - tilt * np.log2(8000 / 250)) < 0.5
+
+
+def test_leave_one_soundfont_out_reports_folds_and_the_card_shows_them(rendered, tmp_path):
+    from training import audio_loso
+
+    _, root, _ = rendered
+    for split in ("train", "val", "test"):  # pretend two soundfonts alternate (the tests install none)
+        z = dict(np.load(root / f"{split}.npz"))
+        z["soundfont"] = np.arange(z["style"].size) % 2
+        np.savez(tmp_path / f"{split}.npz", **z)
+    (tmp_path / "meta.json").write_text((root / "meta.json").read_text())
+    params = train_audio.DEFAULTS | {"epochs": 1, "width": 2, "batch_size": 4}
+    quiet = lambda *a: None  # noqa: E731
+    assert audio_loso.run("instrument", params, folds=[0], root=tmp_path, out_dir=tmp_path, docs=None,
+                          progress=quiet) is None  # one fold of two: no summary yet
+    s = audio_loso.run("instrument", params, folds=[1], root=tmp_path, out_dir=tmp_path, docs=tmp_path,
+                       progress=quiet)
+    assert s["soundfonts"] == ["timgm6mb", "merlin"] and len(s["folds"]) == 2
+    te = audio_data.load("test", root=tmp_path)
+    assert [f["heldout"]["n"] for f in s["folds"]] == [int(np.sum(te.soundfont == k)) for k in (0, 1)]
+    held = [f["heldout"]["accuracy"] for f in s["folds"]]
+    assert s["heldout_accuracy"]["mean"] == pytest.approx(np.mean(held), abs=1e-4)
+    assert s["gap_points"]["mean"] == pytest.approx(
+        100 * (s["in_soundfont_accuracy"]["mean"] - s["heldout_accuracy"]["mean"]), abs=0.02)
+    assert set(s["per_class_accuracy"]) == set(audio_data.INSTRUMENT_NAMES) and s["params"] == params
+    assert "Leave-one-soundfont-out" in (tmp_path / "audio_loso.md").read_text()
+    card = train_audio.train("instrument", params, root=tmp_path, out_dir=tmp_path, progress=quiet)
+    assert card["loso"]["gap_points"] == s["gap_points"]
+    md = (tmp_path / "instrument.md").read_text()
+    assert "## Leave-one-soundfont-out" in md and f"{s['gap_points']['mean']:.1f} +- " in md

@@ -114,3 +114,13 @@ def test_filterbanks_are_the_mel_bank_and_the_models_own():
     assert mel.shape == learned.shape == (audio_nets.N_BANDS, audio_nets.N_FFT // 2 + 1)
     assert freqs[0] == 0 and freqs[-1] == pytest.approx(audio_nets.SAMPLE_RATE / 2) and freqs.size == mel.shape[1]
     np.testing.assert_allclose(learned, net.front.filters().detach().numpy())
+
+
+def test_sentence_names_the_two_likeliest_classes_plain_or_marked_up():
+    pred = audio_predict.AudioPrediction(model="m", classes=("a<b", "c", "d"), probabilities=np.array([0.2, 0.7, 0.1]),
+                                         starts=np.zeros(1), window_seconds=4.0, window_probabilities=np.ones((1, 3)) / 3)
+    assert audio_predict.sentence(pred, "style") == "The style model hears c (p = 0.70), then a<b (0.20)."
+    marked = audio_predict.sentence(pred, "style", markup=True)
+    assert marked == "The style model hears <b><i>c</i></b> (p = 0.70), then <i>a&lt;b</i> (0.20)."
+    one = dataclasses.replace(pred, classes=("x",), probabilities=np.array([1.0]))
+    assert audio_predict.sentence(one, "instrument") == "The instrument model hears x (p = 1.00)."

@@ -85,3 +85,19 @@ def test_options_are_validated():
         transcribe.TranscribeOptions(onset_threshold=2.0)
     with pytest.raises(ParameterError):
         transcribe.transcribe(audio.Clip(np.zeros(10, np.float32), 22050), options={"onset_threshold": 0.5})
+
+
+def test_describe_and_is_transcribed_read_the_transcribed_title_and_file_name():
+    import dataclasses
+
+    from tests._fakes import scale_piece
+    from xai.symbolic import music
+
+    src = music.Source.from_bytes("take 1 (transcribed).mid", "midi", b"x")
+    piece = dataclasses.replace(scale_piece(2), title="take 1 (transcribed)", source=src, tempi=((0.0, 120.0),))
+    assert transcribe.is_transcribed(piece)
+    text = transcribe.describe(piece)
+    assert "*take 1*" in text and "120 quarter notes a minute" in text and "(transcribed)" not in text
+    midi = dataclasses.replace(piece, source=music.Source.from_bytes("take 1.mid", "midi", b"x"))
+    assert not transcribe.is_transcribed(midi)
+    assert transcribe.is_transcribed(dataclasses.replace(piece, source=None))  # no file at all: no score either

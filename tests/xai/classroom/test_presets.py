@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from tests._postgres import database_url, postgres_server, postgres_url  # noqa: F401 - fixtures
+from tests._threads import errors_in_threads
 from xai.classroom import presets, share
 from xai.errors import ParameterError
 
@@ -81,20 +80,8 @@ def test_a_pasted_link_or_token_gives_the_view():
 
 def test_concurrent_saves_lose_nothing():
     store = presets.PresetStore()
-    errors = []
-
-    def save(i):
-        try:
-            store.save(_preset(f"P{i}"), password="letmein-2026")
-        except Exception as e:  # noqa: BLE001 - any failure in a thread is what the test looks for
-            errors.append(e)
-
-    threads = [threading.Thread(target=save, args=(i,)) for i in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not errors_in_threads(lambda i: store.save(_preset(f"P{i}"), password="letmein-2026"),
+                                 [(i,) for i in range(20)], timeout=None)
     assert sorted(p.name for p in store.list()) == sorted(f"P{i}" for i in range(20))
 
 
@@ -115,18 +102,7 @@ def test_presets_in_the_shared_database_on_both_back_ends(database_url, monkeypa
     store.delete("Week 1", password="letmein-2026")
     with pytest.raises(ParameterError, match="no class preset called 'Week 1'"):
         other.delete("Week 1", password="letmein-2026")
-    errors = []
-
-    def save(i):
-        try:
-            presets.PresetStore().save(_preset(f"P{i}"), password="letmein-2026")
-        except Exception as e:  # noqa: BLE001 - any failure in a thread is what the test looks for
-            errors.append(e)
-
-    threads = [threading.Thread(target=save, args=(i,)) for i in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    errors = errors_in_threads(lambda i: presets.PresetStore().save(_preset(f"P{i}"), password="letmein-2026"),
+                               [(i,) for i in range(12)])
     assert not errors and len(store.list()) == 13
     assert not store.path.exists()  # nothing went to presets.json

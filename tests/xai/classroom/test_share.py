@@ -155,3 +155,13 @@ def test_lime_attack_and_hubness_links_round_trip(view, state):
     assert share.decode(share.encode(view, state)) == (view, state)
     with pytest.raises(ParameterError, match="does not have"):
         share.encode(view, {**state, "nonsense": 1})
+
+
+def test_view_index_names_views_by_their_file_and_keeps_their_order():
+    from collections import namedtuple
+
+    View = namedtuple("View", "path title")
+    views = [View("pages/home.py", "Home"), View("pages/classify.py", "Classify a piece")]
+    index = share.view_index(views)
+    assert list(index) == ["home", "classify"] and index["classify"].title == "Classify a piece"
+    assert share.view_index([]) == {}

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models import registry
 from xai import cli
 from xai.audio import clip as audio
 
@@ -54,3 +55,19 @@ def test_recording_as_json(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["kind"] == "time-bands" and len(out["segments"]) == 20 and out["method"] == "gradcam"
     assert " s, " in out["segments"][0]["label"] and "Hz" in out["segments"][0]["label"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("piano_composer" not in registry.available(), reason="piano_composer not shipped")
+@pytest.mark.parametrize("name", ["chopin_etude_op10_no3_SunMeiting08.mid", "schubert_moment_musical3.musicxml"])
+def test_piano_composer_performance_and_score_as_json(name, capsys):
+    path = ROOT / "assets" / "examples" / "piano" / name
+    assert cli.main(["attribute", str(path), "--model", "piano_composer", "--method", "ig", "--start-s", "10",
+                     "--json", "--bars-per-segment", "4", *QUICK]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"] == "piano_composer" and out["frames_per_second"] == 10 and out["bars_known"] is True
+    assert out["start_s"] == pytest.approx(10.0, abs=5.0) and out["end_s"] - out["start_s"] == pytest.approx(20.0)
+    assert out["window"].startswith("bar") and "(" in out["window"]
+    vals = [s["ig"] for s in out["segments"]]
+    assert vals == sorted(vals, reverse=True) and len(vals) >= 2
+    assert set(out["completeness"]) == {"silence", "mean", "blurred"}

@@ -400,3 +400,22 @@ def test_concurrent_saves_from_two_servers_lose_nothing(lib):
     assert not errors
     assert len(lib) == 18 and len(other.runs()) == 18
     assert other.get("a 5").n_examples == 2 and lib.get("b 0").to_dict() == other.get("b 0").to_dict()
+
+
+def test_resolve_and_usable_pick_concepts_from_the_three_sources(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICXAI_LIBRARY", str(tmp_path / "library.sqlite"))
+    saved, draft = make_concept(name="saved"), make_concept(name="draft")
+    Library().save(saved)
+    name = next(iter(concepts.builtin()))
+    assert concepts.resolve("library", "saved").name == "saved"
+    assert concepts.resolve("builtin", name) is concepts.builtin()[name]
+    assert concepts.resolve("working", "draft", working=draft) is draft
+    with pytest.raises(InputError, match="no examples any more"):
+        concepts.resolve("working", "draft")
+    ready, problems = concepts.usable([("A", "library", "saved"), ("B", "working", "draft"),
+                                       ("C", "working", "gone")], working=None)
+    assert [c.name for c in ready] == ["saved"] and len(problems) == 2
+    assert problems[0].startswith("B: ") and problems[1].startswith("C: ")
+    few = make_concept(3, name="few")
+    ready, problems = concepts.usable([("few (unsaved)", "working", "few")], working=few)
+    assert ready == [] and problems[0].startswith("few (unsaved): ") and "needs at least" in problems[0]

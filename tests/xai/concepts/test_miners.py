@@ -51,6 +51,11 @@ def melody_over(bass):
     return line([60, 62, 64, 65, 67, 65, 64, 62] * 2, 1.0) + bass
 
 
+# Chords changing every beat above a bass: C, F/C, G7/C, C ... (voices 0, 2, 3).
+CHANGES = [(t, 1.0, p, v) for t in range(12) for v, p in zip((0, 2, 3), [(72, 67, 64), (72, 69, 65), (71, 67, 65),
+                                                                         (72, 67, 64)][t % 4])]
+
+
 def jig():
     """6/8: quarter-eighth, quarter-eighth in every bar of 3 quarters."""
     return [(b * 3 + o, d, 67 + (b + k) % 3, 0) for b in range(5) for k, (o, d) in
@@ -63,7 +68,7 @@ POSITIVE = {
     "parallel_thirds_sixths": lambda: piece(line([60, 62, 64, 65, 67, 69], 1.0)
                                             + line([57, 59, 60, 62, 64, 65], 1.0, part=1)),
     "chromaticism": lambda: piece(line(list(range(60, 72)), 1.0)),
-    "pedal_point": lambda: piece(melody_over([(0.0, 12.0, 48, 1)])),
+    "pedal_point": lambda: piece(CHANGES + [(0.0, 12.0, 48, 1)]),
     "dotted_rhythm": lambda: piece(line([60, 62] * 4, [1.5, 0.5])),
     "syncopation": lambda: piece(line([60, 62, 64] * 5, [0.5, 1.0, 0.5])),
     "monophonic": lambda: piece(line(C_MAJOR * 2, 1.0)),
@@ -82,8 +87,8 @@ NEGATIVE = {
                                             + line([53, 55, 57, 58, 60, 62], 1.0, part=1)),
     # A minor with its raised sixth and seventh: two pitch classes outside the scale, not three.
     "chromaticism": lambda: piece(line([69, 71, 72, 74, 76, 78, 80, 81, 79, 77, 76, 74, 72, 71, 69], 1.0)),
-    # The bass moves every two quarters.
-    "pedal_point": lambda: piece(melody_over(line([48, 50, 52, 53, 55, 53, 52, 50], 2.0, part=1))),
+    # A tune moving by step over a held bass: no change of harmony above it (the old rule counted its notes).
+    "pedal_point": lambda: piece(melody_over([(0.0, 12.0, 48, 1)])),
     "dotted_rhythm": lambda: piece(line([60, 62] * 8, 1.0)),
     # Read as 6/8, quarter-eighth figures are on the beat; as 4/4 this would be syncopated.
     "syncopation": lambda: piece(jig(), bar=3.0, length=15.0),
@@ -139,3 +144,27 @@ def test_chromaticism_threshold_is_three_outside_pitch_classes():
     a_minor = [69, 71, 72, 74, 76, 78, 80, 81, 79, 77, 76, 74, 72, 71, 69]
     with_d_sharp = a_minor[:-1] + [75, 76]  # a third outside pitch class (D#, leading note of the dominant)
     assert miners.chromaticism(piece(line(with_d_sharp, 1.0)))
+
+
+def test_pedal_point_refuses_a_final_chord_and_a_suspension():
+    held = [(0.0, 12.0, 48, 1)]
+    final = [(t, 1.0, p, v) for t in range(12) for v, p in zip((0, 2, 3), (72, 67, 64))]  # one chord re-struck
+    assert not miners.pedal_point(piece(final + held))
+    # one suspension: 4-3 over the bass, then the bass moves
+    susp = [(0.0, 2.0, 65, 0), (2.0, 2.0, 64, 0), (0.0, 4.0, 67, 2), (0.0, 4.0, 48, 1)] + line(
+        [50, 52, 53, 55, 57, 59, 60, 62], 1.0, part=1, start=4.0)
+    assert not miners.pedal_point(piece(susp))
+    # the changes of harmony must fall before the excerpt's last bar
+    assert miners.pedal_point(piece(CHANGES + held, length=16.0))
+    assert not miners.pedal_point(piece([(t + 8.0, d, p, v) for t, d, p, v in CHANGES[:12]] + [(8.0, 8.0, 48, 1)],
+                                        length=16.0))
+
+
+def test_pedal_point_counts_beats_of_the_piece_not_quarters():
+    """Music written in halves (a median note of two beats) is measured in halves: 6 quarters are 3 beats."""
+    halves = [(2.0 * t, 2.0, p, v) for t in range(3) for v, p in zip((0, 2, 3), [(72, 67, 64), (72, 69, 65),
+                                                                                 (71, 67, 65)][t])]
+    quarters = [(t / 2, d / 2, p, v) for t, d, p, v in halves]
+    assert miners.tactus(piece(halves + [(0.0, 6.0, 48, 1)])) == 2.0
+    assert miners.tactus(piece(quarters + [(0.0, 3.0, 48, 1)])) == 1.0
+    assert not miners.pedal_point(piece(halves + [(0.0, 6.0, 48, 1)]))

@@ -62,3 +62,15 @@ def test_a_prediction_finding_holds_the_answer_the_window_and_its_audio():
     assert len(answer.figures) == 2 and answer.figures[0].layout.title.text == "Whole piece"
     assert hear.audio == ((f.parameters["window"], wav),)
     assert finding.from_json(finding.to_json(f))["numbers"]["piece"]["label"] == pred.label
+
+
+def test_to_html_or_note_gives_the_report_or_a_page_saying_why_not(monkeypatch):
+    f = _f()
+    assert finding.to_html_or_note(f) == finding.to_html(f)
+
+    def broken(_f, **_kw):
+        raise ValueError("a figure <b>without</b> data")
+
+    monkeypatch.setattr(finding, "to_html", broken)
+    page = finding.to_html_or_note(f)
+    assert page.startswith("<!doctype html>") and "ValueError" in page and "&lt;b&gt;without" in page

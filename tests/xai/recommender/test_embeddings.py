@@ -123,3 +123,12 @@ def test_your_own_collections_are_listed_and_read_memory_mapped(tmp_path, monkey
     np.save(tmp_path / "big.labels.npy", np.array(["x"] * 7))
     with pytest.raises(InputError, match="one label per item"):
         embeddings.load("collection: big")
+
+
+def test_item_labels_say_what_each_item_is_in_each_kind_of_collection():
+    a = embeddings.load("style_audio")
+    d = a.describe(0)
+    assert a.label(0) == f"#0: {d['class']}, {d['instrument']} — {d['piece']} ({d['tempo_qpm']:g} qpm)"
+    s = embeddings.load("composer")
+    d = s.describe(3)
+    assert s.label(3) == f"#3: {d['class']} — {d['piece']}, bars {d['start_bar']}-{d['end_bar']}"

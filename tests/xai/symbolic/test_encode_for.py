@@ -128,6 +128,7 @@ def test_odd_performances_get_a_sentence_or_an_answer(case, rng):
 
 
 def test_explainers_that_need_bars_say_so_for_a_seconds_model():
+    # LIME and note attacks read seconds now (tests/xai/local/test_lime_seconds.py); attributions still refuse.
     with pytest.raises(InputError, match="not available yet"):
-        music.require_quarters(SecondsModel(), "LIME")
-    music.require_quarters(FakeModel(), "LIME")
+        music.require_quarters(SecondsModel(), "Attributions")
+    music.require_quarters(FakeModel(), "Attributions")

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from models import registry
 from tests._fakes import FakeAudioModel, FakeModel, two_voices
 from tests.xai.local.test_attribution import PlantedCellNet, PlantedRollNet
 from xai.audio.dataset import CLIP_SAMPLES
@@ -70,3 +71,19 @@ def test_audio_maps_are_in_seconds_and_hz():
     assert np.asarray(g.data[0].z).shape == (4, 5)
     (box,) = [s for s in g.layout.shapes if s.type == "rect"]
     assert box.x0 == pytest.approx(3 * 0.8, abs=0.05)  # cell 13 = time 3, band 1
+
+
+@pytest.mark.skipif("piano_composer" not in registry.available(), reason="piano_composer not shipped")
+def test_seconds_model_maps_have_a_seconds_axis_and_bar_ticks():
+    from tests.xai.local.test_attribution_seconds import piano_result
+
+    r = piano_result()
+    fig = views.input_map(r)
+    assert fig.layout.xaxis.title.text == "seconds"
+    assert r.start_s <= min(fig.data[0].x) and max(fig.data[0].x) <= r.end_s
+    assert list(fig.layout.xaxis2.ticktext) == [str(n) for _, n in r.bar_ticks]  # bar numbers at the bar starts
+    assert list(fig.layout.xaxis2.tickvals) == pytest.approx([t for t, _ in r.bar_ticks])
+    assert len([s for s in fig.layout.shapes if s.type == "rect"]) == len(r.notes_s)  # every note outlined
+    g = views.grid_map(r, top_k=1)
+    assert g.layout.xaxis.title.text == "bars (clock time)" and all("(" in x for x in g.data[0].x)
+    assert len(views.ranked_rows(r)) == r.n_segments

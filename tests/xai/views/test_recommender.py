@@ -63,3 +63,17 @@ def test_nk_trace_steps_are_checks_times_check_every():
     assert fig.layout.shapes[0].y0 == 25  # the hub threshold
     assert _axis_title(fig.layout.xaxis) == "attack step"
     assert _axis_title(fig.layout.yaxis) == "N_k of the attacked song"
+
+
+def test_measure_rows_one_row_per_reduction_with_its_title():
+    from xai.recommender import hubness
+
+    rng = np.random.default_rng(0)
+    X, labels = rng.normal(size=(60, 8)).astype(np.float32), np.repeat([0, 1, 2], 20)
+    reports = hubness.compare(X, labels, 5, reductions=("none", "mp"))
+    rows = V.measure_rows(reports, titles={"mp": "Mutual proximity"})
+    assert [r["reduction"] for r in rows] == ["none", "Mutual proximity"]
+    for r, rep in zip(rows, reports):
+        d = rep.summary()
+        assert r["skewness"] == d["skewness"] and r["k-NN accuracy"] == d["knn_accuracy"]
+        assert r["biggest N_k"] == d["max_k_occurrence"] and len(r) == 9

@@ -1,0 +1,152 @@
+"""The TCAV table of a study: the product's correction over each concept's tests, the summary over seeds, the
+paper's marks beside ours, and the ``tcav-table`` command over a study's stored cells."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from xai.cli import main
+from xai.contract import fields_equal
+from xai.study import runner, spec
+from xai.study import table as tmod
+
+OPTIONS = {"n_random": 20, "n_runs": 20, "alpha_significance": 0.05, "correction": "holm",
+           "cav_test_fraction": 0.33}
+
+
+def rec(concept, target, layer, seed, *, mean, p, rnd=0.5, better=True, std=0.1, model="piano_composer"):
+    return {"model": model, "seed": seed, "concept": concept, "target": target, "layer": layer, "tcav_mean": mean,
+            "tcav_std": std, "random_mean": rnd, "p_value": p, "cav_better_than_random": better}
+
+
+def test_holm_runs_over_each_concepts_tests_of_one_seed_and_skips_untested_layers():
+    recs = [rec("alberti bass", "Haydn", "block4", 0, mean=0.8, p=0.01),
+            rec("alberti bass", "Bach", "block4", 0, mean=0.7, p=0.04),
+            rec("alberti bass", "Chopin", "block4", 0, mean=0.6, p=0.04),
+            rec("alberti bass", "Liszt", "block3", 0, mean=0.9, p=0.001, better=False),  # not tested: no CAV
+            rec("contrapuntal texture", "Bach", "block4", 0, mean=0.8, p=0.04)]  # its own family of one
+    t = tmod.from_records(recs, options=OPTIONS)
+    # Holm over three tests: 0.01*3 = 0.03 passes, 0.04*2 = 0.08 does not; the untested cell is not in the family
+    assert t.cell("alberti bass", "Haydn", "block4").p_corrected == (pytest.approx(0.03),)
+    assert t.cell("alberti bass", "Haydn", "block4").mark == tmod.PLUS
+    assert t.cell("alberti bass", "Bach", "block4").mark == tmod.BLANK
+    assert t.cell("alberti bass", "Liszt", "block3").mark == tmod.NO_CAV
+    assert t.cell("contrapuntal texture", "Bach", "block4").mark == tmod.PLUS
+    bonf = tmod.from_records(recs, options=OPTIONS | {"correction": "bonferroni"})
+    assert bonf.cell("alberti bass", "Bach", "block4").p_corrected == (pytest.approx(0.12),)
+
+
+def test_seeds_give_a_mean_a_spread_and_a_majority_mark():
+    recs = [rec("alberti bass", "Liszt", "block4", s, mean=m, rnd=0.6, p=p)
+            for s, m, p in ((0, 0.2, 0.001), (1, 0.3, 0.002), (2, 0.55, 0.5))]
+    c = tmod.from_records(recs, options=OPTIONS).cell("alberti bass", "Liszt", "block4")
+    assert c.seeds == (0, 1, 2) and c.mean == pytest.approx(0.35)
+    assert c.spread == pytest.approx(0.1803, abs=1e-3) and c.spread_over == "seeds"
+    assert (c.significant, c.tested, c.mark) == (2, 3, tmod.MINUS)  # below the random sets' score in 2 of 3
+    one = tmod.from_records(recs[:1], options=OPTIONS).cell("alberti bass", "Liszt", "block4")
+    assert one.spread == pytest.approx(0.1) and one.spread_over == "runs"
+    split = tmod.from_records(recs[:1] + recs[2:], options=OPTIONS).cell("alberti bass", "Liszt", "block4")
+    assert split.mark == tmod.BLANK  # significant in 1 of 2 seeds: no majority
+
+
+def test_agreement_with_the_paper_counts_our_marks_against_its_table():
+    recs = [rec("alberti bass", "Haydn", "block4", 0, mean=0.9, p=0.001),   # paper +: agree
+            rec("alberti bass", "Chopin", "block4", 0, mean=0.6, p=0.9),    # paper −, ours blank
+            rec("alberti bass", "Schubert", "block4", 0, mean=0.6, p=0.9),  # paper blank, ours blank: agree
+            rec("contrapuntal texture", "Bach", "block4", 0, mean=0.5, p=0.001, better=False)]  # no CAV vs +
+    a = tmod.agreement(tmod.from_records(recs, options=OPTIONS), "block4")
+    assert (a["agree"], a["compared"], a["same_sign"], a["signed_by_paper"]) == (2, 4, 1, 3)
+    assert ("alberti bass", "Chopin", "", tmod.MINUS) in a["differ"]
+
+
+def test_the_table_round_trips_json_and_reads_as_markdown():
+    recs = [rec(c, t, la, s, mean=0.5 + 0.1 * s, p=0.01 * (s + 1))
+            for c in ("alberti bass", "virtuosic figuration") for t in ("Bach", "Haydn")
+            for la in ("block3", "block4") for s in (0, 1)]
+    t = tmod.from_records(recs, study="piano", options=OPTIONS, n_cells=len(recs) + 2,
+                          failed=(("tcav concept=octave bass", "no concept called 'octave bass'"),))
+    assert fields_equal(tmod.TCAVTable.from_json(t.to_json()), t)
+    md = tmod.markdown(t, command="python -m xai tcav-table --model piano_composer")
+    assert "## Ours beside the paper's" in md and "| alberti bass (alberti bass) |" in md
+    assert "| virtuosic figuration (difficult-to-play) |" in md and "not run" in md  # contrapuntal was not run
+    assert "## Where we differ and why" in md and "one-sample test" in md and "Mozart" in md
+    assert "16 of 18 cells finished" in md and "no concept called 'octave bass'" in md
+    assert "0.55 ± 0.07" in md  # (0.5, 0.6) over two seeds
+
+
+def _fake_study(tmp_path, model="composer"):
+    text = f"""
+name = "fake table"
+output = "{tmp_path / 'out'}"
+[[tcav]]
+models = ["{model}"]
+concepts = ["alberti bass", "contrapuntal texture"]
+classes = ["Bach", "Haydn"]
+layers = ["block3", "block4"]
+seeds = [0, 1]
+options = {{ n_random = 20 }}
+"""
+    path = tmp_path / "fake.toml"
+    path.write_text(text)
+    return path, spec.load(path)
+
+
+def test_the_command_formats_a_studys_stored_cells_without_running_them(tmp_path, capsys):
+    path, study = _fake_study(tmp_path)
+    store = runner.Store(study.output)
+    store.prepare()
+    for i, c in enumerate(study.cells):
+        if c.params["layer"] != "block4":
+            continue
+        p = c.params
+        r = rec(p["concept"], p["target"], "block4", p["seed"], mean=0.7 + 0.01 * i, p=0.001)
+        store.save(c, {"result": {"records": [r]}, "seconds": 2.0})
+    out, js = tmp_path / "t.md", tmp_path / "t.json"
+    code = main(["tcav-table", "--study", str(path), "--layers", "block4", "--no-run", "--out", str(out),
+                 "--json-out", str(js)])
+    assert code == 0  # every cell of the chosen part (block4) is finished
+    md = out.read_text()
+    assert "8 of 8 cells finished" in md and "★+ 2/2" in md and "0.3 min of cell time" in md
+    assert tmod.TCAVTable.from_json(js.read_text()).layers == ("block4",)
+    assert main(["tcav-table", "--study", str(path), "--no-run", "--out", str(out)]) == 1  # block3 not run
+    assert "8 of 16 cells finished" in out.read_text()
+    assert main(["tcav-table", "--study", str(path), "--layers", "block9", "--no-run"]) == 2
+    assert "no layer block9" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_command_runs_a_real_cell_of_the_composer_study(tmp_path, capsys):
+    out = tmp_path / "c.md"
+    code = main(["tcav-table", "--model", "composer", "--results", str(tmp_path / "res"), "--layers", "block4",
+                 "--concepts", "homophonic", "--classes", "bach", "--workers", "0", "--out", str(out), "--json"])
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    cell = printed["table"]["cells"][0]
+    assert cell["concept"] == "homophonic" and cell["target"] == "bach" and 0 <= cell["mean"] <= 1
+    assert "1 of 1 cells finished" in out.read_text()
+    # rerunning computes nothing: the study keeps the finished cell
+    assert main(["tcav-table", "--model", "composer", "--results", str(tmp_path / "res"), "--layers", "block4",
+                 "--concepts", "homophonic", "--classes", "bach", "--workers", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["table"]["n_finished"] == 1
+
+
+def test_cells_the_study_never_declared_are_told_apart_from_cells_not_run_yet():
+    recs = [rec("alberti bass", "Bach", "block4", 0, mean=0.6, p=0.5)]
+    planned = [("alberti bass", "Bach", la) for la in ("block3", "block4")] + [("pedal point", "Bach", "block4")]
+    t = tmod.from_records(recs, options=OPTIONS, planned=planned, n_cells=3)
+    assert t.layers == ("block3", "block4") and t.concepts == ("alberti bass", "pedal point")
+    md = tmod.markdown(t)
+    block3 = md.split("### block3")[1].split("###")[0]
+    assert "| alberti bass | not run |" in block3 and "pedal point" not in block3  # never declared at block3
+    assert "| pedal point | not run |" in md.split("### block4")[1]
+
+
+def test_the_piano_model_finds_its_study_file_and_an_unrun_table_says_so(tmp_path):
+    out = tmp_path / "p.md"
+    code = main(["tcav-table", "--model", "piano_composer", "--results", str(tmp_path / "none"), "--layers", "block4",
+                 "--seeds", "0", "--concepts", "alberti bass", "--no-run", "--out", str(out)])
+    assert code == 1  # nothing finished in an empty result folder
+    md = out.read_text()
+    assert "0 of 6 cells finished" in md and md.count("not run") >= 6
