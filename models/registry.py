@@ -181,10 +181,10 @@ def picker_label(name: str) -> str:
     title = c.get("title") or name
     if name == "composer":  # six styles from the Middle Ages to folk song, beside the piano composers
         title = f"Styles across eras: {title}"
-    acc = lookup(c, "metrics", "test", "accuracy")
-    cv = lookup(c, "metrics", "cv", "work_accuracy")
-    if acc is None and isinstance(cv, dict) and "mean" in cv:
-        return f"{cv['mean']:.0%} of works right (cross-validated by work) · {title}"
+    if isinstance(lookup(c, "metrics", "cv"), dict):
+        acc = headline(c)["accuracy"]
+        return f"{acc:.0%} of works right (cross-validated by work) · {title}" if acc is not None else title
+    acc = headline(c)["accuracy"]
     if acc is None:
         return title
     chance = f" (chance {1 / len(c['classes']):.0%})" if c.get("classes") else ""

@@ -170,7 +170,7 @@ def _from_files() -> None:
 
 def _add_builtin(name: str, start_from: bool) -> None:
     try:
-        c = concepts.builtin()[name]
+        c = concepts.builtin_set(st.session_state.get(K + "builtin_set", "piano"))[name]
     except (XaiError, KeyError) as e:
         say("add", "error", str(e))
         return
@@ -192,19 +192,30 @@ def _add_builtin(name: str, start_from: bool) -> None:
 
 
 def _from_builtin() -> None:
+    sets = list(concepts.BUILTIN_SETS)
+    try:  # the set made for the model picked in the sidebar comes first
+        first = concepts.builtin_set_for(cache.model(st.session_state.get("model_name") or "piano_composer"))
+    except XaiError:
+        first = sets[0]
+    which = st.radio("Built-in set", sets, index=sets.index(first), format_func=concepts.BUILTIN_SETS.get,
+                     horizontal=True, key=K + "builtin_set")
     try:
-        builtins = concepts.builtin()
+        builtins = concepts.builtin_set(which)
     except XaiError as e:
         st.warning(str(e))
         return
+    if st.session_state.get(K + "builtin") not in builtins:
+        st.session_state.pop(K + "builtin", None)  # a name from the other set
     name = st.selectbox("Built-in concept", list(builtins), key=K + "builtin")
     c = builtins[name]
     st.markdown(f"**Rule:** {html.escape(c.description)}")
-    counts = c.metadata.get("class_counts") or {}
+    piano = "composer_counts" in c.metadata
+    counts = c.metadata.get("composer_counts" if piano else "class_counts") or {}
     where = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
     st.caption(
-        f"{plural(c.n_examples, 'example')}, found by this rule in training pieces"
-        + (f" (per style: {where})" if where else "")
+        f"{plural(c.n_examples, 'example')}, found by this rule in "
+        + ("ASAP piano scores" if piano else "training pieces")
+        + (f" (per {'composer' if piano else 'style'}: {where})" if where else "")
         + ". Built by a rule, not by a musicologist's choice: listen to a few before trusting them."
     )
     c1, c2, _ = st.columns([1.2, 1.6, 2])

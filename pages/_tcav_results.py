@@ -202,7 +202,7 @@ def previous_runs() -> None:
         try:
             library = concepts.Library()
             runs = experiment.visible_runs(library.runs(), mine=st.session_state.get(K + "my_runs", set()),
-                                           public=set(library.names()) | set(concepts.builtin()))
+                                           public=set(library.names()) | concepts.builtin_names())
         except XaiError as e:
             st.error(str(e))
             return

@@ -107,7 +107,8 @@ def summarise(name: str, params: dict, folds: list[dict], meta: dict) -> dict:
         "data": {k: meta.get(k) for k in ("version", "soundfonts", "augmentation", "clips_per_class", "seed")},
         "seconds": round(sum(f["seconds"] for f in folds), 1),
         "machine": f"{platform.machine()}, {params['threads']} thread(s), torch {torch.__version__}",
-        "reproduce": f"python -m training.data render && python -m training.train_audio loso {name}",
+        "reproduce": f"python -m training.data render && python -m training.train_audio loso {name}" + "".join(
+            f" --{k.replace('_', '-')} {v}" for k, v in params.items() if v != train_audio.DEFAULTS.get(k)),
         "folds": folds,
     }
 

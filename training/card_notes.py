@@ -162,9 +162,12 @@ def write(name: str) -> str:
 
 
 def main(argv=None) -> int:
-    """Command line: write every audio model's notes."""
+    """Command line: write the notes of the audio models named (default: every one)."""
+    import sys
+
+    names = (sys.argv[1:] if argv is None else list(argv)) or list(AUDIO)
     torch.set_num_threads(1)
-    for name in AUDIO:
+    for name in names:
         print(f"{name}: {write(name)[:120]}…")
     return 0
 

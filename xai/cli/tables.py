@@ -71,6 +71,36 @@ def _subset(study, args):
     return dataclasses.replace(study, cells=tuple(cells))
 
 
+def _fingerprints(study) -> dict[str, str]:
+    """Each concept of the study's cells -> the fingerprint of the version a cell would test now (as the cell
+    finds it: a library the study names first, then the model's built-in concepts); concepts not found are left
+    out (their cells fail with their own message)."""
+    from models import registry
+    from xai.concepts import experiment
+    from xai.concepts import library as concepts
+    from xai.errors import InputError
+
+    out: dict[str, str] = {}
+    builtins: dict[str, dict] = {}
+    for c in study.cells:
+        name, lib, model = c.params["concept"], c.params.get("library") or "", c.params["model"]
+        if name in out:
+            continue
+        try:
+            if lib and name in concepts.Library(lib):
+                out[name] = experiment.concept_fingerprint(concepts.Library(lib).get(name))
+                continue
+            if model not in builtins:
+                builtins[model] = concepts.builtin(model=registry.load(model))
+            found = builtins[model]
+        except InputError:
+            builtins.setdefault(model, {})
+            continue
+        if name in found:
+            out[name] = experiment.concept_fingerprint(found[name])
+    return out
+
+
 def _command(args) -> str:
     parts = ["python -m xai tcav-table"]
     parts += [f"--study {args.study}"] if args.study else [f"--model {args.model}"]
@@ -90,13 +120,18 @@ def tcav_table(args) -> dict:
 
     path = Path(args.study) if args.study else ROOT / "studies" / STUDY_FILES.get(args.model, f"tcav_{args.model}.toml")
     study = _subset(spec.load(path, output=args.results), args)
+    prints = _fingerprints(study)
+    old = tmod.stale(study, prints)
     load_before, t0 = os.getloadavg(), time.perf_counter()
     report = None
     if not args.no_run:
+        store = runner.Store(study.output)
+        for c in old:  # computed from another version of the concept: run again
+            (store.cells / f"{c.key}.json").unlink(missing_ok=True)
         bar = None if args.json else runner.ProgressBar(len(study.cells))
         report = runner.run(study, workers=args.workers, progress=bar, limit=args.limit)
     wall, load_after = time.perf_counter() - t0, os.getloadavg()
-    tab = tmod.build(study)
+    tab = tmod.build(study, fingerprints=prints)
     notes = list(args.note)
     if report is not None:
         notes.append(f"Run on {os.cpu_count()} CPU cores with {args.workers} worker process(es); load average "

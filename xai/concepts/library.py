@@ -45,6 +45,10 @@ __all__ = [
     "Example",
     "Concept",
     "Library",
+    "BUILTIN_SETS",
+    "builtin_set",
+    "builtin_names",
+    "builtin_set_for",
     "default_library_path",
     "dumps",
     "loads",
@@ -883,6 +887,36 @@ def builtin(path: str | os.PathLike | None = None, *, model=None) -> dict[str, C
     else:
         p = _asset("builtin.json", path)
     return {c.name: c for c in _builtin(p, p.stat().st_mtime)}
+
+
+BUILTIN_SETS = {"piano": "piano scores (ASAP): for piano_composer", "styles": "style corpus: for composer"}
+
+
+def builtin_set(which: str) -> dict[str, Concept]:
+    """One shipped set of built-in concepts by its key in :data:`BUILTIN_SETS` ('piano' or 'styles').
+
+    Concepts are excerpts, whatever model they are later tested on: a user defining a concept may start from
+    either set; :func:`builtin` picks the set made for a given model.
+    """
+    if which not in BUILTIN_SETS:
+        raise ParameterError(f"The built-in concept sets are {', '.join(BUILTIN_SETS)}; got {which!r}.")
+    return builtin(ASSETS / PIANO_FILE) if which == "piano" else builtin()
+
+
+def builtin_set_for(model) -> str:
+    """The key of the built-in set made for ``model``: 'piano' for a model that reads seconds, else 'styles'."""
+    return "piano" if model is not None and music.input_spec(model).grid == "seconds" else "styles"
+
+
+def builtin_names() -> set[str]:
+    """The names of every shipped built-in concept, in either set (the runs anyone may see are about these)."""
+    names: set[str] = set()
+    for which in BUILTIN_SETS:
+        try:
+            names |= set(builtin_set(which))
+        except InputError:  # a set not built on this installation
+            continue
+    return names
 
 
 def resolve(where: str, name: str, *, working: Concept | None = None, model=None) -> Concept:

@@ -58,15 +58,21 @@ VIRTUOSO_SPAN = 24  # semitones one hand covers within one second (two octaves)
 VIRTUOSO_MIN_SHARE = 0.25  # of the excerpt's seconds
 TRILL_NOTES = 6  # a-b-a-b-a-b
 GRACE_QUARTERS = 1 / 16  # a note this short or shorter is a grace note (as ASAP's score MIDI writes them)
+GRACE_SPAN = 4  # semitones one group of grace notes may cover (a turn, a written-out trill); wider is a run
 ORNAMENT_MIN = 2
 CHORALE_MIN_ATTACKS = 12
 CHORALE_MIN_NOTES = 3  # struck together
 CHORALE_MIN_SHARE = 0.75
 CHORALE_MAX_RATE = 2.0  # attacks per beat
+CHORALE_MIN_TRIADS = 0.6  # of all attacks: block chords of 3 or more pitch classes (not octave doublings)
+CHORALE_MAX_PER_SECOND = 3.0  # attacks a second at the score's tempo: a hymn, not a scherzo
 COUNTER_MIN_SHARE_LINEAR = 0.8  # of a hand's attacks with at most 2 notes
 COUNTER_MIN_INDEPENDENT = 0.35  # of all attacks struck by one hand only
 COUNTER_MIN_RATE = 0.75  # attacks per beat in each hand
 COUNTER_MIN_STEPWISE = 0.4  # of each hand's melodic intervals that are steps (1-2 semitones)
+COUNTER_MAX_INDEPENDENT = 0.6  # above: the hands take turns (one runs while the other holds)
+COUNTER_MAX_OCTAVES = 0.3  # of the common attacks where the hands' outer lines are octaves apart (doubling)
+COUNTER_MIN_BALANCE = 0.5  # attacks of the less active hand over those of the more active one
 
 _TOL = 1e-3
 _CHORDS = [(0, 4, 7), (0, 3, 7), (0, 3, 6), (0, 4, 8), (0, 4, 7, 10), (0, 3, 7, 10), (0, 4, 7, 11), (0, 3, 6, 9),
@@ -322,24 +328,46 @@ def _ornaments(piece: music.Piece) -> np.ndarray:
                     k += 1
             else:
                 k += 1
-    grace = piece.durations <= GRACE_QUARTERS + 1e-6
-    if grace.any():
-        key = np.unique(np.round(piece.onsets[grace] / 0.25))  # grace notes at one spot are one ornament
-        out.extend((key * 0.25).tolist())
+    out.extend(_grace_groups(piece, lh))
     return np.sort(np.asarray(out, dtype=float))
+
+
+def _grace_groups(piece: music.Piece, lh: np.ndarray) -> list[float]:
+    """Start times of grace-note ornaments: per hand, runs of notes a sixty-fourth long or shorter (each within
+    a sixteenth of the last) covering at most :data:`GRACE_SPAN` semitones. A short note that doubles a note
+    of the same pitch struck at the same time is a score-MIDI artefact (a unison of two voices written as a
+    one-tick note), not a grace note; a wide run of short notes is a cascade, not an ornament."""
+    on, pit = piece.onsets, piece.pitches.astype(int)
+    key = np.round(on / _TOL).astype(np.int64)
+    struck = {}
+    for k, p in zip(key.tolist(), pit.tolist()):
+        struck[(k, p)] = struck.get((k, p), 0) + 1
+    short = piece.durations <= GRACE_QUARTERS + 1e-6
+    short &= np.array([struck[(k, p)] == 1 for k, p in zip(key.tolist(), pit.tolist())], dtype=bool)
+    out = []
+    for mask in (lh, ~lh):
+        idx = np.flatnonzero(short & mask)
+        idx = idx[np.argsort(on[idx], kind="stable")]
+        groups = np.split(idx, np.flatnonzero(np.diff(on[idx]) > 0.25 + _TOL) + 1) if idx.size else []
+        out.extend(float(on[g[0]]) for g in groups if int(pit[g].max() - pit[g].min()) <= GRACE_SPAN)
+    return out
 
 
 def trills_and_ornaments(piece: music.Piece) -> bool:
     """Trills and ornaments: at least 2 ornaments, each a trill (6 or more notes alternating between two
-    pitches a semitone or a tone apart, a quarter of a beat apart or less, in either hand's outer line) or
-    grace notes (notes of a sixty-fourth or shorter, as the score MIDI of ASAP writes grace notes).
+    pitches a semitone or a tone apart, a quarter of a beat apart or less, in either hand's outer line) or a
+    group of grace notes (notes of a sixty-fourth or shorter, as the score MIDI of ASAP writes grace notes and
+    turns, covering at most 4 semitones; one-tick doublings of a note struck at the same pitch are not grace
+    notes).
 
-    Ornaments that the score only marks with a sign (tr, a turn symbol) and does not write out are not seen.
+    Ornaments that the score only marks with a sign (tr, a turn symbol) and does not write out are not seen;
+    neither are wide cascades of small notes (a run, not an ornament).
     """
     return bool(_ornaments(piece).size >= ORNAMENT_MIN)
 
 
 def _chorale_attacks(piece: music.Piece) -> tuple[np.ndarray, int, float]:
+    """Block attacks (3 or more notes, both hands), the number of attacks and attacks a beat."""
     lh = left_hand(piece)
     t, groups = _attacks(piece, np.ones(piece.n_notes, dtype=bool))
     t_l = set(np.round(_attacks(piece, lh)[0] / _TOL).astype(np.int64).tolist())
@@ -353,13 +381,19 @@ def _chorale_attacks(piece: music.Piece) -> tuple[np.ndarray, int, float]:
 
 def chorale_homophony(piece: music.Piece) -> bool:
     """Chorale-like homophony: at least 12 attacks, and 75% of them, strike 3 or more notes at once with both
-    hands, at no more than 2 attacks a beat on average.
+    hands, 60% of all attacks sounding 3 or more pitch classes (chords, not octave doublings), at no more than
+    2 attacks a beat on average and 3 a second at the score's tempo.
 
-    Hymn-like block chords qualify; a melody over repeated or broken chords, or fast chordal figuration, does
-    not.
+    Hymn-like block chords qualify; a melody over repeated or broken chords, hands doubling each other in
+    octaves, or fast chordal figuration (a presto scherzo's chords) does not.
     """
     block, n, rate = _chorale_attacks(piece)
-    return bool(n >= CHORALE_MIN_ATTACKS and block.size >= CHORALE_MIN_SHARE * n and rate <= CHORALE_MAX_RATE)
+    if not (n >= CHORALE_MIN_ATTACKS and block.size >= CHORALE_MIN_SHARE * n and rate <= CHORALE_MAX_RATE):
+        return False
+    t, groups = _attacks(piece, np.ones(piece.n_notes, dtype=bool))
+    triads = sum(len(set((g % 12).tolist())) >= 3 for g, x in zip(groups, t) if np.any(np.abs(block - x) < _TOL))
+    seconds = float(piece.seconds(piece.length)) - float(piece.seconds(0.0))
+    return bool(triads >= CHORALE_MIN_TRIADS * n and n <= CHORALE_MAX_PER_SECOND * max(seconds, 1e-9))
 
 
 def _counterpoint(piece: music.Piece) -> dict:
@@ -367,8 +401,8 @@ def _counterpoint(piece: music.Piece) -> dict:
     lh = left_hand(piece)
     beat = miners.beat_length(piece)
     span = piece.length / beat if piece.n_notes else 0.0
-    out = {}
-    keys = []
+    out: dict = {}
+    keys, lines = [], []
     for name, mask, top in (("left", lh, False), ("right", ~lh, True)):
         t, groups = _attacks(piece, mask)
         line = np.array([g[0] if not top else g[-1] for g in groups], dtype=int)
@@ -380,25 +414,36 @@ def _counterpoint(piece: music.Piece) -> dict:
             "stepwise": float(np.mean(iv <= 2)) if iv.size else 0.0,
         }
         keys.append(set(np.round(t / _TOL).astype(np.int64).tolist()))
+        lines.append((np.round(t / _TOL).astype(np.int64).tolist(), line.tolist()))
     both = keys[0] | keys[1]
     out["independent"] = len(keys[0] ^ keys[1]) / max(len(both), 1)
+    common = sorted(keys[0] & keys[1])
+    outer = [dict(zip(k, ln)) for k, ln in lines]
+    out["octaves"] = float(np.mean([(outer[1][k] - outer[0][k]) % 12 == 0 for k in common])) if common else 0.0
+    n = [len(k) for k in keys]
+    out["balance"] = min(n) / max(max(n), 1)
     return out
 
 
 def contrapuntal_texture(piece: music.Piece) -> bool:
     """Contrapuntal texture: both hands play lines (80% of each hand's attacks have at most 2 notes), each
     moves at least 0.75 attacks a beat and mostly by step (40% or more of its melodic intervals are 1-2
-    semitones), and 35% or more of all attacks are struck by one hand alone (the lines move independently).
+    semitones), the less active hand strikes at least half as many attacks as the other, 35% to 60% of all
+    attacks are struck by one hand alone (the lines move independently, yet both keep moving), and on at most
+    30% of the attacks the hands strike together are their outer lines an octave apart (no doubling).
 
     Two- and three-part inventions, fugues and walking-bass textures qualify; melody over chords, Alberti and
-    arpeggio accompaniments (leaps) and hands in rhythmic unison do not.
+    arpeggio accompaniments (leaps), hands in rhythmic unison or doubling each other in octaves, and hands
+    taking turns (a scale in one hand while the other holds a chord) do not.
     """
     if piece.n_notes == 0:
         return False
     m = _counterpoint(piece)
     hands_ok = all(m[h]["linear"] >= COUNTER_MIN_SHARE_LINEAR and m[h]["rate"] >= COUNTER_MIN_RATE
                    and m[h]["stepwise"] >= COUNTER_MIN_STEPWISE for h in ("left", "right"))
-    return bool(hands_ok and m["independent"] >= COUNTER_MIN_INDEPENDENT)
+    together = (COUNTER_MIN_INDEPENDENT <= m["independent"] <= COUNTER_MAX_INDEPENDENT
+                and m["octaves"] <= COUNTER_MAX_OCTAVES and m["balance"] >= COUNTER_MIN_BALANCE)
+    return bool(hands_ok and together)
 
 
 def pedal_point(piece: music.Piece) -> bool:

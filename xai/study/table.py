@@ -17,6 +17,7 @@ six composers our piano model knows; :func:`markdown` writes both side by side w
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from xai.study import runner
 from xai.study.spec import Study
 
 __all__ = ["TableCell", "TCAVTable", "PAPER", "PAPER_CONCEPTS", "build", "from_records", "markdown",
-           "agreement", "DIFFERENCES"]
+           "agreement", "DIFFERENCES", "stale", "paper_test"]
 
 PLUS, MINUS, BLANK, NO_CAV = "+", "−", "", "no CAV"
 
@@ -53,7 +54,8 @@ class TableCell(Result):
     ``scores`` and ``random_means`` hold each seed's mean TCAV score and its random sets' mean score;
     ``p_corrected`` each seed's corrected p-value (1.0 where the layer was not tested); ``tested`` and
     ``significant`` count seeds. ``spread`` is the standard deviation over seeds, or with one seed the standard
-    deviation over its runs (``spread_over`` says which).
+    deviation over its runs (``spread_over`` says which). ``paper_rule`` is the mark the paper's test would give
+    the same runs (:func:`paper_test`), to tell what the statistics change from what the model and concepts do.
     """
 
     concept: str
@@ -69,6 +71,9 @@ class TableCell(Result):
     spread: float
     spread_over: str
     mark: str
+    paper_rule: str = ""  # the paper's own test applied to this cell's runs (:func:`paper_test`), majority of seeds
+    random_sds: tuple[float, ...] = ()  # each seed's spread of the random sets' scores (the null's spread)
+    p_values: tuple[float, ...] = ()  # each seed's p-value before correction
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class TCAVTable(Result):
     failed: tuple[tuple[str, str], ...]  # (cell title, message)
     cell_seconds: float  # compute time of the finished cells, summed
     planned: tuple[tuple[str, str, str], ...] = ()  # every (concept, class, layer) the study declares
+    n_stale: int = 0  # finished cells left out: computed from another version of their concept
 
     def declared(self, concept: str, target: str, layer: str) -> bool:
         """Whether the study declares this (concept, class, layer) (every one, when ``planned`` is empty)."""
@@ -127,8 +133,37 @@ def _mark(recs: list[dict]) -> str:
     return PLUS if up * 2 > n else MINUS if down * 2 > n else BLANK
 
 
-def _summarise(key: tuple[str, str, str], recs: list[dict]) -> TableCell:
+def paper_test(mean: float, std: float, n_runs: int, n_classes: int, alpha: float = 0.05) -> str:
+    """The paper's mark for one cell's runs: ``ttest_ind`` of the run scores P against 1 − P (captum's "random"
+    column of a binary CAV), Bonferroni over the classes, ``+`` when significant and mean ≥ 0.5, ``−`` below.
+
+    This is the test as the paper's code runs it (research notes §1.3), applied to our runs, not a test we endorse:
+    it is a one-sample test of mean = 0.5 with an inflated t, and no random-against-random null.
+    """
+    from scipy import stats
+
+    if n_runs < 2 or mean == 0.5:
+        return BLANK
+    if std == 0:
+        p = 0.0
+    else:
+        p = float(stats.ttest_ind_from_stats(mean, std, n_runs, 1 - mean, std, n_runs).pvalue)
+    if p >= alpha / max(1, n_classes):
+        return BLANK
+    return PLUS if mean >= 0.5 else MINUS
+
+
+def _majority(marks: list[str]) -> str:
+    for m in (PLUS, MINUS):
+        if sum(x == m for x in marks) * 2 > len(marks):
+            return m
+    return BLANK
+
+
+def _summarise(key: tuple[str, str, str], recs: list[dict], n_classes: int = 1) -> TableCell:
     recs = sorted(recs, key=lambda r: r["seed"])
+    rule = _majority([paper_test(float(r["tcav_mean"]), float(r["tcav_std"]), int(r.get("n_runs", 0)), n_classes)
+                      for r in recs])
     scores = tuple(float(r["tcav_mean"]) for r in recs)
     if len(scores) > 1:
         spread, over = statistics.stdev(scores), "seeds"
@@ -139,7 +174,9 @@ def _summarise(key: tuple[str, str, str], recs: list[dict]) -> TableCell:
                      p_corrected=tuple(float(r["p_table"]) for r in recs),
                      tested=sum(bool(r["cav_better_than_random"]) for r in recs),
                      significant=sum(bool(r["significant_table"]) for r in recs),
-                     mean=float(statistics.fmean(scores)), spread=float(spread), spread_over=over, mark=_mark(recs))
+                     mean=float(statistics.fmean(scores)), spread=float(spread), spread_over=over, mark=_mark(recs),
+                     paper_rule=rule, random_sds=tuple(float(r.get("random_std", "nan")) for r in recs),
+                     p_values=tuple(float(r["p_value"]) for r in recs))
 
 
 def from_records(records: Sequence[dict], *, study: str = "", options: Mapping | None = None,
@@ -155,7 +192,8 @@ def from_records(records: Sequence[dict], *, study: str = "", options: Mapping |
     groups: dict[tuple[str, str, str], list[dict]] = {}
     for r in recs:
         groups.setdefault((r["concept"], r["target"], r["layer"]), []).append(r)
-    cells = tuple(_summarise(k, v) for k, v in groups.items())
+    n_classes = len({r["target"] for r in recs} | {p[1] for p in planned})
+    cells = tuple(_summarise(k, v, n_classes) for k, v in groups.items())
 
     planned = tuple(dict.fromkeys(tuple(p) for p in planned))
 
@@ -169,16 +207,29 @@ def from_records(records: Sequence[dict], *, study: str = "", options: Mapping |
                      failed=tuple(failed), cell_seconds=float(cell_seconds), planned=planned)
 
 
-def build(study: Study) -> TCAVTable:
-    """The table of a study's finished ``tcav`` cells (failed and unrun cells are counted, not guessed)."""
+def stale(study: Study, fingerprints: Mapping[str, str]) -> list:
+    """The finished ``tcav`` cells computed from another version of their concept than ``fingerprints`` names
+    (concept name -> :func:`xai.concepts.experiment.concept_fingerprint`), or that did not record one.
+
+    A cell is keyed by the concept's name, so a concept rebuilt after a run would otherwise keep its old numbers.
+    """
+    done = runner.finished(study)
+    return [c for c in study.cells if c.kind == "tcav" and c.key in done and c.params["concept"] in fingerprints
+            and done[c.key]["result"].get("concept_fingerprint") != fingerprints[c.params["concept"]]]
+
+
+def build(study: Study, *, fingerprints: Mapping[str, str] | None = None) -> TCAVTable:
+    """The table of a study's finished ``tcav`` cells (failed and unrun cells are counted, not guessed); with
+    ``fingerprints``, cells of another version of a concept (:func:`stale`) are left out and counted."""
     import json
 
     cells = [c for c in study.cells if c.kind == "tcav"]
     done = runner.finished(study)
+    old = {c.key for c in stale(study, fingerprints)} if fingerprints else set()
     store = runner.Store(study.output)
     records, seconds, options, failed = [], 0.0, {}, []
     for c in cells:
-        rec = done.get(c.key)
+        rec = None if c.key in old else done.get(c.key)
         if rec is None:
             try:
                 failed.append((c.title(), json.loads((store.failed / f"{c.key}.json").read_text())["error"]))
@@ -190,8 +241,9 @@ def build(study: Study) -> TCAVTable:
         for r in rec["result"]["records"]:
             records.append(dict(r, model=c.params["model"], seed=c.params["seed"]))
     planned = [(c.params["concept"], c.params["target"], c.params["layer"]) for c in cells]
-    return from_records(records, study=study.name, options=options, n_cells=len(cells), failed=failed,
-                        cell_seconds=seconds, planned=planned)
+    table = from_records(records, study=study.name, options=options, n_cells=len(cells), failed=failed,
+                         cell_seconds=seconds, planned=planned)
+    return dataclasses.replace(table, n_stale=len(old))
 
 
 # ------------------------------------------------------------------------------------------------- formatting
@@ -204,20 +256,24 @@ def _fmt(table: TCAVTable, concept: str, target: str, layer: str) -> str:
     if c.mark == NO_CAV:
         return f"no CAV ({c.tested}/{len(c.seeds)})"
     star = f" ★{c.mark}" if c.mark in (PLUS, MINUS) else ""
-    return f"{c.mean:.2f} ± {c.spread:.2f}{star} {c.significant}/{len(c.seeds)}"
+    rnd = statistics.fmean(c.random_means)
+    return f"{c.mean:.2f} ± {c.spread:.2f} (r {rnd:.2f}){star} {c.significant}/{len(c.seeds)}"
 
 
-def _ours(table: TCAVTable, concept: str, target: str, layer: str) -> str | None:
+def _ours(table: TCAVTable, concept: str, target: str, layer: str, rule: str = "ours") -> str | None:
     c = table.cell(concept, target, layer)
     if c is None:
         return None
+    if rule == "paper":
+        return c.paper_rule
     return BLANK if c.mark == NO_CAV else c.mark
 
 
-def agreement(table: TCAVTable, layer: str) -> dict:
+def agreement(table: TCAVTable, layer: str, *, rule: str = "ours") -> dict:
     """How our marks at ``layer`` compare with the paper's: agreeing, compared, and each disagreement.
 
-    A cell compares when both tables have it (our "no CAV" counts as blank: no claim). Returns
+    A cell compares when both tables have it (our "no CAV" counts as blank: no claim). ``rule="paper"`` compares
+    the marks the paper's own test gives our runs (:func:`paper_test`) instead of ours. Returns
     ``{"agree", "compared", "same_sign", "signed_by_paper", "differ": [(concept, composer, ours, paper)]}``;
     ``same_sign`` counts the cells the paper marks "+"/"−" where ours carries the same mark.
     """
@@ -225,7 +281,7 @@ def agreement(table: TCAVTable, layer: str) -> dict:
     differ = []
     for ours_name, paper_name in PAPER_CONCEPTS.items():
         for composer, theirs in PAPER[paper_name].items():
-            ours = _ours(table, ours_name, composer, layer)
+            ours = _ours(table, ours_name, composer, layer, rule)
             if ours is None:
                 continue
             compared += 1
@@ -238,33 +294,40 @@ def agreement(table: TCAVTable, layer: str) -> dict:
     return {"agree": agree, "compared": compared, "same_sign": same, "signed_by_paper": signed, "differ": differ}
 
 
+def _side_by_side(table: TCAVTable, layer: str, composers: list[str], rule: str) -> list[str]:
+    lines = ["| our concept (paper's) | " + " | ".join(composers) + " |", "|---|" + "---|" * len(composers)]
+    for ours_name, paper_name in PAPER_CONCEPTS.items():
+        row = []
+        for comp in composers:
+            ours = _ours(table, ours_name, comp, layer, rule)
+            theirs = PAPER[paper_name][comp]
+            shown = "not run" if ours is None else (ours or "·")
+            row.append(f"{shown} / {theirs or '·'}" + (" ✓" if ours == theirs else ""))
+        lines.append(f"| {ours_name} ({paper_name}) | " + " | ".join(row) + " |")
+    a = agreement(table, layer, rule=rule)
+    return lines + ["", f"**Agreement at {layer}: {a['agree']} of {a['compared']} cells** (✓); of the "
+                    f"{a['signed_by_paper']} cells the paper marks `+` or `−`, the same mark in {a['same_sign']}."]
+
+
 def _paper_section(table: TCAVTable, layer: str) -> list[str]:
     composers = [t for t in PAPER["alberti bass"] if t in table.targets]
     if not composers or not any(c in table.concepts for c in PAPER_CONCEPTS):
         return ["The study holds none of the paper's concepts or composers, so there is nothing to compare."]
     lines = [f"Each cell: **ours at {layer}** / the paper's at {PAPER_LAYER} (`+`, `−`, or `·` for blank: not "
              "significant). Ours is `+`/`−` when the score differs significantly from the random sets' in most "
-             "seeds; \"no CAV\" counts as blank.", "",
-             "| our concept (paper's) | " + " | ".join(composers) + " |",
-             "|---|" + "---|" * len(composers)]
-    for ours_name, paper_name in PAPER_CONCEPTS.items():
-        row = []
-        for comp in composers:
-            ours = _ours(table, ours_name, comp, layer)
-            theirs = PAPER[paper_name][comp]
-            shown = "not run" if ours is None else (ours or "·")
-            row.append(f"{shown} / {theirs or '·'}" + (" ✓" if ours == theirs else ""))
-        lines.append(f"| {ours_name} ({paper_name}) | " + " | ".join(row) + " |")
-    a = agreement(table, layer)
-    lines += ["", f"**Agreement at {layer}: {a['agree']} of {a['compared']} cells** (✓); of the "
-              f"{a['signed_by_paper']} cells the paper marks `+` or `−`, we find the same mark in "
-              f"{a['same_sign']}."]
+             "seeds, after the correction; \"no CAV\" counts as blank.", ""]
+    lines += _side_by_side(table, layer, composers, "ours")
     for other in table.layers:
         if other != layer:
             b = agreement(table, other)
             lines.append(f"At {other}: {b['agree']} of {b['compared']} agree, {b['same_sign']} of "
                          f"{b['signed_by_paper']} signed cells.")
-    return lines
+    lines += ["", "### The paper's test on our runs", "",
+              "The same runs marked by the paper's own test (`ttest_ind` of the run scores P against 1 − P, "
+              f"Bonferroni over our {len(table.targets)} composers, `+` when significant and the mean ≥ 0.5; no "
+              "random-against-random null, no CAV-accuracy gate): what our model and concepts say when read the "
+              "paper's way. The difference between this table and the one above is the statistics.", ""]
+    return lines + _side_by_side(table, layer, composers, "paper")
 
 
 def _full_section(table: TCAVTable) -> list[str]:
@@ -276,6 +339,11 @@ def _full_section(table: TCAVTable) -> list[str]:
             if any(table.declared(concept, t, layer) for t in table.targets):
                 lines.append(f"| {concept} | " + " | ".join(_fmt(table, concept, t, layer)
                                                             for t in table.targets) + " |")
+        sds = [v for c in table.cells if c.layer == layer for v in c.random_sds if v == v]
+        if sds:
+            lines += ["", f"The random sets' scores at {layer} spread with a median standard deviation of "
+                      f"{statistics.median(sds):.2f}: a concept's score must stand that far out to be told from "
+                      "chance."]
         lines.append("")
     return lines
 
@@ -302,11 +370,14 @@ def markdown(table: TCAVTable, *, title: str | None = None, command: str = "", n
             f"- Significance: {o.get('correction', 'holm')} correction at α = {o.get('alpha_significance', 0.05)} "
             "over each concept's (class × layer) tests of one seed, only over layers whose CAVs beat random sets' "
             "(as on the TCAV page, where ★ marks a significant cell).",
-            f"- A cell reads `mean ± spread ★mark k/n`: mean TCAV score over seeds, {spread}, ★+ / ★− when "
-            "significantly above / below the random sets' score in most seeds, and k of n seeds significant; "
+            f"- A cell reads `mean ± spread (r random) ★mark k/n`: mean TCAV score over seeds, {spread}, the "
+            "random sets' mean score (the null's centre), ★+ / ★− when significantly above / below the random sets' score in most seeds, and k of n seeds significant; "
             "`no CAV (k/n)`: the layer's CAVs beat random ones in only k of n seeds, so it is not tested.",
             f"- Compute: {table.cell_seconds / 60:.1f} min of cell time in total."]
     out += [f"- {n}" for n in notes]
+    if table.n_stale:
+        out.append(f"- {table.n_stale} finished cell(s) were computed from an earlier version of their concept and "
+                   "are left out (the command recomputes them).")
     if table.failed:
         out += ["", f"{len(table.failed)} cell(s) did not finish:"] + [f"- {t}: {m}" for t, m in table.failed[:20]]
     deepest = table.layers[-1] if table.layers else ""
@@ -314,6 +385,12 @@ def markdown(table: TCAVTable, *, title: str | None = None, command: str = "", n
     out += ["", "## Every cell", ""] + _full_section(table)
     out += ["## Where we differ and why", ""]
     diff = agreement(table, deepest)["differ"] if deepest else []
+    if deepest and any(c in table.concepts for c in PAPER_CONCEPTS):
+        a, b = agreement(table, deepest), agreement(table, deepest, rule="paper")
+        out += [f"Of the {a['signed_by_paper']} cells the paper marks `+` or `−`, the paper's own test on our runs "
+                f"at {deepest} gives the same mark in {b['same_sign']}; this product's test (random-set null, "
+                f"CAV-accuracy gate, {o.get('correction', 'holm')} correction) in {a['same_sign']}. The scores "
+                "often point the paper's way; what changes most is whether they are told apart from chance.", ""]
     if diff:
         out += [f"Cells where our mark at {deepest} differs from the paper's:", ""]
         out += [f"- {c} for {comp}: ours {o_ or '·'}, paper {p or '·'}" for c, comp, o_, p in diff]

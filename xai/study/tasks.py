@@ -59,14 +59,17 @@ def tcav(p: dict) -> dict:
             return concepts.check_usable(builtins[name])
         return concepts.check_usable(lib.get(name))
 
-    run = experiment.run(find(p["concept"]), model, relative_to=find(p["relative_to"]) if p["relative_to"] else None,
+    concept = find(p["concept"])
+    run = experiment.run(concept, model, relative_to=find(p["relative_to"]) if p["relative_to"] else None,
                          targets=[p["target"]], layers=[p["layer"]],
                          options=tcav_mod.TCAVOptions.from_dict(p["options"]), random_state=p["seed"])
     res = run.result
     if p["record"]:  # also in the library's run log (the app's "previous runs"), as the CLI's tcav does
         experiment.record(run, model, library=lib, command="python -m xai study")
     return {"records": res.to_records(), "scores": res.scores, "random_scores": res.random_scores,
-            "cav_accuracies": res.cav_accuracies, "n_random_pool": run.n_pool, "weights_sha256": model.weights_sha256}
+            "cav_accuracies": res.cav_accuracies, "n_random_pool": run.n_pool, "weights_sha256": model.weights_sha256,
+            # a cell is keyed by the concept's name; its content is kept so a table can tell a stale cell
+            "concept_fingerprint": experiment.concept_fingerprint(concept)}
 
 
 def discovery(p: dict) -> dict:

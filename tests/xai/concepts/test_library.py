@@ -419,3 +419,17 @@ def test_resolve_and_usable_pick_concepts_from_the_three_sources(tmp_path, monke
     few = make_concept(3, name="few")
     ready, problems = concepts.usable([("few (unsaved)", "working", "few")], working=few)
     assert ready == [] and problems[0].startswith("few (unsaved): ") and "needs at least" in problems[0]
+
+
+def test_builtin_sets_are_the_sets_made_for_each_kind_of_model():
+    library = concepts
+    from models import registry
+
+    piano = registry.load("piano_composer")
+    assert library.builtin_set_for(piano) == "piano" and library.builtin_set_for(None) == "styles"
+    assert set(library.builtin_set("piano")) == set(library.builtin(model=piano))
+    assert set(library.builtin_set("styles")) == set(library.builtin())
+    assert library.builtin_names() == set(library.builtin_set("piano")) | set(library.builtin_set("styles"))
+    assert "alberti bass" in library.builtin_names()
+    with pytest.raises(ParameterError):
+        library.builtin_set("jazz")

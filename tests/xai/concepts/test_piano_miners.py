@@ -39,9 +39,11 @@ def chords(pitch_sets, step, *, part, start=0.0):
 
 POSITIVE = {
     "alberti bass": lambda: piece(melody() + line([48, 55, 52, 55] * 8, 0.5, part=LH)),
+    # Eighths over a bass in its own rhythm (quarter, eighth, eighth, dotted eighth, sixteenth, quarter).
     "contrapuntal texture": lambda: piece(
         line([72, 74, 76, 77, 79, 77, 76, 74, 72, 71, 72, 74] * 3, 0.5, part=RH)[:32]
-        + line([48, 50, 52, 53, 55, 53, 52, 50] * 2, 1.0, part=LH, start=0.25)),
+        + [(4.0 * b + o, 0.25, p, LH) for b in range(4)
+           for o, p in zip((0.0, 1.0, 1.5, 2.0, 2.75, 3.0), (48, 50, 52, 53, 55, 53))]),
     "arpeggio accompaniment": lambda: piece(melody() + line([36, 43, 48, 52] * 8, 0.5, part=LH)),
     "octave bass": lambda: piece(melody() + chords([(36, 48), (43, 55)] * 8, 1.0, part=LH)),
     "waltz accompaniment": lambda: piece(melody(12.0) + [n for b in range(4) for n in
@@ -54,7 +56,7 @@ POSITIVE = {
     "trills and ornaments": lambda: piece(line([76, 77] * 4, 0.125, part=RH) + line([72, 74], 1.0, part=RH, start=1.0)
                                           + line([67, 69] * 4, 0.125, part=RH, start=8.0)
                                           + chords([(48, 55)] * 4, 4.0, part=LH)),
-    "chorale homophony": lambda: piece(chords([(72, 67), (72, 65), (71, 67), (72, 67)] * 4, 1.0, part=RH)
+    "chorale homophony": lambda: piece(chords([(72, 64), (72, 65), (71, 67), (72, 64)] * 4, 1.0, part=RH)
                                        + chords([(48, 55), (53, 57), (55, 62), (48, 55)] * 4, 1.0, part=LH)),
     "pedal point": lambda: piece(chords([(64, 67, 72), (65, 69, 72), (65, 67, 71), (64, 67, 72)] * 2, 1.0, part=RH)
                                  + [(0.0, 8.0, 36, LH), (8.0, 8.0, 36, LH)]),
@@ -90,6 +92,37 @@ NEGATIVE = {
     "pedal point": lambda: piece(chords([(64, 67, 72)] * 8, 1.0, part=RH) + [(0.0, 8.0, 36, LH), (8.0, 8.0, 36, LH)]),
 }
 
+# Failures seen in the reading check (docs/piano_concepts.md, assets/concepts/piano_checks/), each rebuilt in
+# miniature: the rule before the check accepted them, the tightened rule must not.
+READING_MISSES = [
+    # Chopin Polonaise op. 53 bars 152-153, Beethoven op. 111 bars 67-68: the hands double one line in octaves.
+    ("contrapuntal texture", lambda: piece(
+        line([72, 71, 74, 72, 76, 74, 77, 76, 79, 77, 77, 76, 76, 74, 74, 72] * 2, 0.5, part=RH)
+        + line([60, 62, 64, 65, 67, 65, 64, 62] * 2, 1.0, part=LH))),
+    # Mozart K. 310 bars 36-45: a scale in one hand while the other holds, then the other way round.
+    ("contrapuntal texture", lambda: piece([n for b in range(4) for n in
+                                            line([72, 74, 76, 77, 79, 77, 76, 74], 0.25, part=RH, start=4.0 * b)
+                                            + [(4.0 * b, 2.0, 53, LH), (4.0 * b, 2.0, 57, LH),
+                                               (4.0 * b + 2, 2.0, 76, RH)]
+                                            + line([50, 52, 53, 55, 57, 55, 53, 52], 0.25, part=LH,
+                                                   start=4.0 * b + 2)])),
+    # Chopin Scherzo op. 39 bars 20-55: both hands in octaves on one pitch class, not chords.
+    ("chorale homophony", lambda: piece(chords([(69, 81), (68, 80), (66, 78), (64, 76)] * 4, 1.0, part=RH)
+                                        + chords([(45, 57), (44, 56), (42, 54), (40, 52)] * 4, 1.0, part=LH))),
+    # Chopin Sonata 2 scherzo bars 294-313: block chords, one a beat, but presto (4 a second).
+    ("chorale homophony", lambda: piece(chords([(72, 64), (72, 65), (71, 67), (72, 64)] * 4, 1.0, part=RH)
+                                        + chords([(48, 55), (53, 57), (55, 62), (48, 55)] * 4, 1.0, part=LH),
+                                        qpm=240.0)),
+    # Brahms op. 118/2 bars 20-27 (and nine more): one-tick doublings of a note struck at the same pitch.
+    ("trills and ornaments", lambda: piece(melody() + [n for b in range(4) for n in
+                                                       [(4.0 * b, 2.0, 45, LH), (4.0 * b, 1 / 480, 45, LH),
+                                                        (4.0 * b + 2, 2.0, 52, LH), (4.0 * b + 2, 1 / 480, 52, LH)]])),
+    # Debussy, Reflets dans l'eau bars 27-33: cascades of small notes over three octaves are runs.
+    ("trills and ornaments", lambda: piece(line(range(96, 59, -3), 1 / 16, part=RH, dur=0.06)
+                                           + line(range(60, 97, 3), 1 / 16, part=RH, start=4.0, dur=0.06)
+                                           + chords([(48, 55)] * 4, 4.0, part=LH))),
+]
+
 
 def test_every_piano_concept_has_both_cases_and_a_documented_rule():
     assert set(POSITIVE) == set(NEGATIVE) == set(pm.PIANO_MINERS)
@@ -111,6 +144,12 @@ def test_piano_rule_finds_its_concept(name):
 @pytest.mark.parametrize("name", sorted(NEGATIVE))
 def test_piano_rule_rejects_a_near_miss(name):
     assert pm.PIANO_MINERS[name][0](NEGATIVE[name]()) is False
+
+
+@pytest.mark.parametrize("k", range(len(READING_MISSES)))
+def test_piano_rule_rejects_what_the_reading_check_refused(k):
+    name, make = READING_MISSES[k]
+    assert pm.PIANO_MINERS[name][0](make()) is False, name
 
 
 @pytest.mark.parametrize("name", sorted(POSITIVE))

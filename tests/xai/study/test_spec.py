@@ -75,6 +75,6 @@ def test_the_shipped_example_studies_are_valid():
     for f in files:
         s = spec.load(f)
         assert s.cells and s.output.is_relative_to(root)
-    # sized for a loaded 2-core machine: the paper's 3 concepts x 6 composers x 3 layers x 2 seeds + 7 others at block4
-    assert len(spec.load(root / "tcav_piano.toml").cells) == 3 * 6 * 3 * 2 + 7 * 6
+    # sized for a loaded 2-core machine: the paper's 3 concepts x 6 composers x 3 layers x 3 seeds + 7 others at block4
+    assert len(spec.load(root / "tcav_piano.toml").cells) == 3 * 6 * 3 * 3 + 7 * 6
     assert [c.params["seed"] for c in spec.load(root / "robustness_3_seeds.toml").cells] == [0, 1, 2]

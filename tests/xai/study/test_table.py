@@ -150,3 +150,35 @@ def test_the_piano_model_finds_its_study_file_and_an_unrun_table_says_so(tmp_pat
     assert code == 1  # nothing finished in an empty result folder
     md = out.read_text()
     assert "0 of 6 cells finished" in md and md.count("not run") >= 6
+
+
+def test_the_papers_own_test_marks_runs_it_would_call_significant():
+    # 20 runs with mean 0.55 and sd 0.1: the inflated two-sample t passes Bonferroni over 6 composers ...
+    assert tmod.paper_test(0.55, 0.1, 20, 6) == tmod.PLUS
+    assert tmod.paper_test(0.2, 0.0, 20, 6) == tmod.MINUS  # identical runs: any distance from 0.5 is "significant"
+    assert tmod.paper_test(0.52, 0.2, 20, 6) == tmod.BLANK
+    # ... while our null can call the same cell nothing: random sets score as high
+    r = rec("alberti bass", "Haydn", "block4", 0, mean=0.9, p=0.4, rnd=0.88) | {"n_runs": 20}
+    t = tmod.from_records([r], options=OPTIONS)
+    c = t.cell("alberti bass", "Haydn", "block4")
+    assert (c.mark, c.paper_rule) == (tmod.BLANK, tmod.PLUS)
+    assert tmod.agreement(t, "block4", rule="paper")["same_sign"] == 1
+    assert tmod.agreement(t, "block4")["same_sign"] == 0
+    assert "### The paper's test on our runs" in tmod.markdown(t) and "(r 0.88)" in tmod.markdown(t)
+
+
+def test_cells_of_another_version_of_a_concept_are_left_out_as_stale(tmp_path):
+    _, study = _fake_study(tmp_path)
+    store = runner.Store(study.output)
+    store.prepare()
+    cells = [c for c in study.cells if c.params["layer"] == "block4" and c.params["seed"] == 0]
+    for i, c in enumerate(cells):
+        p = c.params
+        r = rec(p["concept"], p["target"], "block4", 0, mean=0.7, p=0.001)
+        store.save(c, {"result": {"records": [r], "concept_fingerprint": "old" if i == 0 else "new"}})
+    prints = {"alberti bass": "new", "contrapuntal texture": "new"}
+    assert [c.key for c in tmod.stale(study, prints)] == [cells[0].key]
+    t = tmod.build(study, fingerprints=prints)
+    assert (t.n_finished, t.n_stale) == (len(cells) - 1, 1)
+    assert "1 finished cell(s) were computed from an earlier version" in tmod.markdown(t)
+    assert tmod.build(study).n_finished == len(cells)  # without fingerprints nothing is judged stale
