@@ -73,6 +73,8 @@ COUNTER_MIN_STEPWISE = 0.4  # of each hand's melodic intervals that are steps (1
 COUNTER_MAX_INDEPENDENT = 0.6  # above: the hands take turns (one runs while the other holds)
 COUNTER_MAX_OCTAVES = 0.3  # of the common attacks where the hands' outer lines are octaves apart (doubling)
 COUNTER_MIN_BALANCE = 0.5  # attacks of the less active hand over those of the more active one
+COUNTER_MIN_SINGLE = 0.6  # of each hand's attacks that strike one note (a line, not octaves or chords)
+COUNTER_MIN_BOTH_STEP = 0.4  # of the beats in which both hands' lines move by a step
 
 _TOL = 1e-3
 _CHORDS = [(0, 4, 7), (0, 3, 7), (0, 3, 6), (0, 4, 8), (0, 4, 7, 10), (0, 3, 7, 10), (0, 4, 7, 11), (0, 3, 6, 9),
@@ -401,18 +403,23 @@ def _counterpoint(piece: music.Piece) -> dict:
     lh = left_hand(piece)
     beat = miners.beat_length(piece)
     span = piece.length / beat if piece.n_notes else 0.0
+    n_beats = max(int(np.ceil(span - _TOL)), 1)
     out: dict = {}
-    keys, lines = [], []
+    keys, lines, moving = [], [], []
     for name, mask, top in (("left", lh, False), ("right", ~lh, True)):
         t, groups = _attacks(piece, mask)
         line = np.array([g[0] if not top else g[-1] for g in groups], dtype=int)
-        iv = np.abs(np.diff(line))
-        iv = iv[iv > 0]
+        steps = np.abs(np.diff(line))
+        iv = steps[steps > 0]
         out[name] = {
             "linear": float(np.mean([g.size <= 2 for g in groups])) if groups else 0.0,
+            "single": float(np.mean([g.size == 1 for g in groups])) if groups else 0.0,
             "rate": t.size / max(span, 1.0),
             "stepwise": float(np.mean(iv <= 2)) if iv.size else 0.0,
         }
+        beats = np.zeros(n_beats, dtype=bool)  # the beats in which this line arrives on a note by a step
+        beats[np.minimum((t[1:][(steps >= 1) & (steps <= 2)] / beat + _TOL).astype(int), n_beats - 1)] = True
+        moving.append(beats)
         keys.append(set(np.round(t / _TOL).astype(np.int64).tolist()))
         lines.append((np.round(t / _TOL).astype(np.int64).tolist(), line.tolist()))
     both = keys[0] | keys[1]
@@ -422,15 +429,17 @@ def _counterpoint(piece: music.Piece) -> dict:
     out["octaves"] = float(np.mean([(outer[1][k] - outer[0][k]) % 12 == 0 for k in common])) if common else 0.0
     n = [len(k) for k in keys]
     out["balance"] = min(n) / max(max(n), 1)
+    out["both_step"] = float(np.mean(moving[0] & moving[1]))
     return out
 
 
 def contrapuntal_texture(piece: music.Piece) -> bool:
-    """Contrapuntal texture: both hands play lines (80% of each hand's attacks have at most 2 notes), each
-    moves at least 0.75 attacks a beat and mostly by step (40% or more of its melodic intervals are 1-2
-    semitones), the less active hand strikes at least half as many attacks as the other, 35% to 60% of all
-    attacks are struck by one hand alone (the lines move independently, yet both keep moving), and on at most
-    30% of the attacks the hands strike together are their outer lines an octave apart (no doubling).
+    """Contrapuntal texture: both hands play lines (80% of each hand's attacks have at most 2 notes and 60%
+    a single note), each moves at least 0.75 attacks a beat and mostly by step (40% or more of its melodic
+    intervals are 1-2 semitones), in 40% or more of the beats both hands' lines move by a step, the less
+    active hand strikes at least half as many attacks as the other, 35% to 60% of all attacks are struck by
+    one hand alone (the lines move independently, yet both keep moving), and on at most 30% of the attacks the
+    hands strike together are their outer lines an octave apart (no doubling).
 
     Two- and three-part inventions, fugues and walking-bass textures qualify; melody over chords, Alberti and
     arpeggio accompaniments (leaps), hands in rhythmic unison or doubling each other in octaves, and hands
@@ -439,10 +448,12 @@ def contrapuntal_texture(piece: music.Piece) -> bool:
     if piece.n_notes == 0:
         return False
     m = _counterpoint(piece)
-    hands_ok = all(m[h]["linear"] >= COUNTER_MIN_SHARE_LINEAR and m[h]["rate"] >= COUNTER_MIN_RATE
-                   and m[h]["stepwise"] >= COUNTER_MIN_STEPWISE for h in ("left", "right"))
+    hands_ok = all(m[h]["linear"] >= COUNTER_MIN_SHARE_LINEAR and m[h]["single"] >= COUNTER_MIN_SINGLE
+                   and m[h]["rate"] >= COUNTER_MIN_RATE and m[h]["stepwise"] >= COUNTER_MIN_STEPWISE
+                   for h in ("left", "right"))
     together = (COUNTER_MIN_INDEPENDENT <= m["independent"] <= COUNTER_MAX_INDEPENDENT
-                and m["octaves"] <= COUNTER_MAX_OCTAVES and m["balance"] >= COUNTER_MIN_BALANCE)
+                and m["octaves"] <= COUNTER_MAX_OCTAVES and m["balance"] >= COUNTER_MIN_BALANCE
+                and m["both_step"] >= COUNTER_MIN_BOTH_STEP)
     return bool(hands_ok and together)
 
 

@@ -89,8 +89,8 @@ def _seconds_map(result: Attribution, z: np.ndarray, title: str) -> go.Figure:
             fig.add_vline(x=x, line_color="rgba(0,0,0,0.25)", line_width=1)
         fig.add_trace(go.Scatter(x=span, y=[lo, lo], xaxis="x2", mode="markers", marker=dict(opacity=0),
                                  hoverinfo="skip", showlegend=False))
-        extra["xaxis2"] = dict(title="bar", overlaying="x", side="top", range=span, tickvals=secs,
-                               ticktext=[str(n) for _, n in result.bar_ticks], showgrid=False)
+        extra["xaxis2"] = dict(overlaying="x", side="top", range=span, tickvals=secs,
+                               ticktext=[f"bar {n}" for _, n in result.bar_ticks], showgrid=False)
     clock = "" if result.bars_known else " (bars not known: clock time only)"
     return base_layout(fig, title=title, height=440, xaxis=dict(title="seconds" + clock, range=span),
                        yaxis=dict(title="pitch", tickvals=vals, ticktext=text), **extra)

@@ -81,7 +81,7 @@ def test_seconds_model_maps_have_a_seconds_axis_and_bar_ticks():
     fig = views.input_map(r)
     assert fig.layout.xaxis.title.text == "seconds"
     assert r.start_s <= min(fig.data[0].x) and max(fig.data[0].x) <= r.end_s
-    assert list(fig.layout.xaxis2.ticktext) == [str(n) for _, n in r.bar_ticks]  # bar numbers at the bar starts
+    assert list(fig.layout.xaxis2.ticktext) == [f"bar {n}" for _, n in r.bar_ticks]  # bar numbers at the bar starts
     assert list(fig.layout.xaxis2.tickvals) == pytest.approx([t for t, _ in r.bar_ticks])
     assert len([s for s in fig.layout.shapes if s.type == "rect"]) == len(r.notes_s)  # every note outlined
     g = views.grid_map(r, top_k=1)
