@@ -48,6 +48,7 @@ PER_CONCEPT = 40
 PER_WORK = 3
 SEED = 20240614
 CHECK_N = 20
+CHECKS = "piano_checks"  # one reading-check file per concept (see reading_check)
 REPORT = "builtin_piano_report.json"
 
 
@@ -186,8 +187,7 @@ def build(out: Path = OUT, *, progress=print) -> dict:
     built, report = build_concepts(pieces, hits)
     out.mkdir(parents=True, exist_ok=True)
     (out / concepts.PIANO_FILE).write_text(concepts.dumps(built), encoding="utf-8")
-    old = out / REPORT
-    checks = json.loads(old.read_text(encoding="utf-8")).get("reading_check", {}) if old.exists() else {}
+    checks = reading_check(out / CHECKS)
     full = {"made_by": "python -m training.piano_concepts build", "seed": SEED, "data": "ASAP score MIDI (quantised)",
             "left_out_works": sorted(held), "scores": len(pieces), "spans_by_composer": dict(scanned),
             "concepts": report, "reading_check": checks}
@@ -196,6 +196,21 @@ def build(out: Path = OUT, *, progress=print) -> dict:
 
 
 # ----------------------------------------------------------------------------------------- reading check
+
+
+def reading_check(folder: Path) -> dict:
+    """Each concept's reading check, summed up from its file in ``folder`` (``piano_checks/<concept>.json``).
+
+    The files hold the verdict on every example read; the report carries the counts, the rule version they
+    were read under and who read them, so the confirmed share travels with the shipped examples.
+    """
+    out = {}
+    for f in sorted(Path(folder).glob("*.json")):
+        d = json.loads(f.read_text(encoding="utf-8"))
+        out[d["concept"]] = {k: d.get(k) for k in ("n_checked", "n_confirmed", "rule_version", "checked_by", "date")}
+        out[d["concept"]]["failures"] = [f"{e.get('citation')}: {e.get('why')}" for e in d.get("examples", [])
+                                         if not e.get("confirmed")]
+    return out
 
 
 def _name(p: int) -> str:

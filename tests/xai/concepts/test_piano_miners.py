@@ -106,6 +106,11 @@ READING_MISSES = [
                                                (4.0 * b + 2, 2.0, 76, RH)]
                                             + line([50, 52, 53, 55, 57, 55, 53, 52], 0.25, part=LH,
                                                    start=4.0 * b + 2)])),
+    # Beethoven op. 53 bars 78-89 (second round): running sixteenths over left-hand dyads, no second line.
+    ("contrapuntal texture", lambda: piece(
+        line([76, 74, 72, 71, 69, 68, 69, 71, 72, 74, 76, 77, 76, 75, 76, 74] * 4, 0.25, part=RH)
+        + chords([(45, 48), (47, 50), (48, 52), (50, 53), (52, 55), (50, 53), (48, 52), (47, 50)] * 4, 0.5,
+                 part=LH))),
     # Chopin Scherzo op. 39 bars 20-55: both hands in octaves on one pitch class, not chords.
     ("chorale homophony", lambda: piece(chords([(69, 81), (68, 80), (66, 78), (64, 76)] * 4, 1.0, part=RH)
                                         + chords([(45, 57), (44, 56), (42, 54), (40, 52)] * 4, 1.0, part=LH))),
