@@ -269,12 +269,14 @@ def concepts_list(args) -> list[dict]:
 
     keys = ("name", "description", "origin", "n_examples", "author", "created")
     out = [{k: c.get(k) for k in keys} | {"source": "library"} for c in concepts.Library(args.library).list()]
-    try:
-        builtins = concepts.builtin()
-    except InputError:
-        builtins = {}
-    out += [{"name": c.name, "description": c.description, "origin": c.origin, "n_examples": c.n_examples,
-             "author": c.author, "created": c.created, "source": "builtin"} for c in builtins.values()]
+    for which in concepts.BUILTIN_SETS:  # both shipped sets: the piano scores' and the style corpus's
+        try:
+            builtins = concepts.builtin_set(which)
+        except InputError:  # a set not built on this installation
+            continue
+        out += [{"name": c.name, "description": c.description, "origin": c.origin, "n_examples": c.n_examples,
+                 "author": c.author, "created": c.created, "source": "builtin", "set": which}
+                for c in builtins.values()]
     return out
 
 
@@ -283,7 +285,8 @@ def show_concepts(items: list[dict]) -> None:
     if not items:
         print("No concepts yet.")
     for c in items:
-        print(f"{c['name']} ({c['source']}, {c['n_examples']} examples): {c['description']}")
+        where = f"{c['source']}, {c['set']} set" if c.get('set') else c['source']
+        print(f"{c['name']} ({where}, {c['n_examples']} examples): {c['description']}")
 
 
 # --- discover -------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ six composers our piano model knows; :func:`markdown` writes both side by side w
 from __future__ import annotations
 
 import dataclasses
+import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -179,13 +180,19 @@ def _summarise(key: tuple[str, str, str], recs: list[dict], n_classes: int = 1) 
                      p_values=tuple(float(r["p_value"]) for r in recs))
 
 
+def _depth(layer: str) -> tuple:
+    """A layer name's sort key, shallow to deep: its numbers compare as numbers ('block2' < 'block10')."""
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", layer))
+
+
 def from_records(records: Sequence[dict], *, study: str = "", options: Mapping | None = None,
                  n_cells: int | None = None, failed: Sequence[tuple[str, str]] = (),
                  cell_seconds: float = 0.0, planned: Sequence[tuple[str, str, str]] = ()) -> TCAVTable:
     """The table from one record per finished cell (``model``, ``seed`` and ``python -m xai tcav``'s record).
 
     ``options`` are the cells' TCAV options (their correction and significance level are applied here); axes are
-    ordered as they first appear in ``planned`` (the study's declared cells), then in ``records``.
+    ordered as they first appear in ``planned`` (the study's declared cells), then in ``records``; layers shallow
+    to deep by the numbers in their names (the last is compared with the paper's layer4).
     """
     options = dict(options or {})
     recs = _correct(list(records), options)
@@ -202,7 +209,7 @@ def from_records(records: Sequence[dict], *, study: str = "", options: Mapping |
         return tuple(dict.fromkeys(first + [r[name] for r in recs]))
 
     return TCAVTable(study=study, models=axis("model"), concepts=axis("concept", 0), targets=axis("target", 1),
-                     layers=axis("layer", 2), seeds=tuple(sorted(set(axis("seed")))), options=options, cells=cells,
+                     layers=tuple(sorted(axis("layer", 2), key=_depth)), seeds=tuple(sorted(set(axis("seed")))), options=options, cells=cells,
                      n_cells=len(recs) if n_cells is None else int(n_cells), n_finished=len(recs),
                      failed=tuple(failed), cell_seconds=float(cell_seconds), planned=planned)
 
@@ -411,7 +418,13 @@ DIFFERENCES: tuple[str, ...] = (
     "piece, and only layers whose CAVs beat random sets' on held-out excerpts are tested. Our blanks are therefore "
     "expected where the paper's test, which is easier to pass, marks `+` or `−`.",
     "**The direction.** The paper's `+`/`−` compares the mean score with 0.5; ours compares it with the random "
-    "sets' mean score, which is often far from 0.5 for a class the model is sure or unsure of.",
+    "sets' mean score (the `r` in each cell), which can be far from 0.5 for a class the model is sure or unsure of.",
+    "**Power.** Sign-count scores of a deep layer are nearly all-or-nothing: the class gradients of one composer's "
+    "excerpts point much the same way, so a random direction, too, scores near 0 or 1 (the null's spread is given "
+    "under each layer). A concept's 0.9 is then what several random sets in fifty also reach, and with few scored "
+    "excerpts per composer and a correction over every (composer, layer) test of a concept, a score must stand "
+    "far out to pass. A blank here says the test cannot tell the concept's direction from a random one for that "
+    "composer; it does not say the model ignores the concept.",
     "**CAV accuracy.** The paper fits its CAVs on all 60 examples and reports training accuracy (79,872 features "
     "at ResNet-50's layer4); ours are fit on two thirds of the excerpts and judged on held-out excerpts of other "
     "pieces.",

@@ -112,7 +112,8 @@ def test_concepts_list_shows_library_and_builtin(capsys, library, builtin_names)
     concepts.Library(library).save(concepts.Concept(name="mine", description="d", examples=base.examples[:9]))
     out = run_json(capsys, "concepts", "list", "--library", str(library))
     assert out[0] == out[0] | {"name": "mine", "source": "library", "n_examples": 9, "origin": "user"}
-    assert [c["name"] for c in out if c["source"] == "builtin"] == builtin_names
-    assert {"name", "description", "origin", "n_examples", "author", "created", "source"} == set(out[-1])
+    assert [c["name"] for c in out if c["source"] == "builtin" and c["set"] == "styles"] == builtin_names
+    assert [c["name"] for c in out if c.get("set") == "piano"] == list(concepts.builtin_set("piano"))
+    assert {"name", "description", "origin", "n_examples", "author", "created", "source", "set"} == set(out[-1])
     assert cli.main(["concepts", "list", "--library", str(library)]) == 0
     assert "mine (library, 9 examples): d" in capsys.readouterr().out

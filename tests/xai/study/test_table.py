@@ -182,3 +182,10 @@ def test_cells_of_another_version_of_a_concept_are_left_out_as_stale(tmp_path):
     assert (t.n_finished, t.n_stale) == (len(cells) - 1, 1)
     assert "1 finished cell(s) were computed from an earlier version" in tmod.markdown(t)
     assert tmod.build(study).n_finished == len(cells)  # without fingerprints nothing is judged stale
+
+
+def test_layers_run_shallow_to_deep_whatever_order_the_study_declares_them_in():
+    planned = [("alberti bass", "Bach", la) for la in ("block4", "block10", "block2")]
+    t = tmod.from_records([rec("alberti bass", "Bach", "block4", 0, mean=0.6, p=0.5)], planned=planned)
+    assert t.layers == ("block2", "block4", "block10")
+    assert "**ours at block10**" in tmod.markdown(t)
