@@ -53,7 +53,7 @@ SECTIONS: dict[str, list[View]] = {
             "pages/tcav.py",
             "Test a concept (TCAV)",
             ":material/science:",
-            "Does the model's answer for a style depend on your concept? Tested against random excerpts, "
+            "Does the model's answer for a composer or a style depend on your concept? Tested against random excerpts, "
             "with the bars of a piece where the model sees it.",
         ),
         View(

@@ -31,7 +31,7 @@ TOP_BARS = 5
 CAVEAT = (
     "TCAV is **relative**: a score compares the concept's examples with the random excerpts of training pieces "
     "it was tested against (or with concept B), so other examples or another random pool can give other numbers. "
-    "And it is **not causal**: a significant score says the model's answer for a style moves when its "
+    "And it is **not causal**: a significant score says the model's answer for a class moves when its "
     "activations move towards the concept, not that the concept is why the model answers as it does."
 )
 

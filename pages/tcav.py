@@ -193,7 +193,7 @@ def _page(model) -> None:
         if other is None:
             st.info("Relative TCAV needs two concepts; define another one first.")
     c1, c2 = st.columns([2, 1])
-    targets = c1.multiselect("Styles (classes)", list(model.classes), default=list(model.classes), key=K + "targets")
+    targets = c1.multiselect("Classes (composers or styles)", list(model.classes), default=list(model.classes), key=K + "targets")
     layers = c2.multiselect(
         "Layers",
         list(model.layers),
@@ -247,9 +247,9 @@ def _page(model) -> None:
 require_entrypoint()
 st.title("Test a concept (TCAV)")
 st.markdown(
-    "Does the model's answer for a style depend on a concept? **TCAV** finds the direction in the model's "
+    "Does the model's answer for a composer or a style depend on a concept? **TCAV** finds the direction in the model's "
     "activations that separates the concept's examples from random excerpts, and measures how often moving "
-    "along it raises a style's score — then repeats this against many random sets, so a direction that only "
+    "along it raises that class's score — then repeats this against many random sets, so a direction that only "
     "looks meaningful by chance is not reported."
 )
 
