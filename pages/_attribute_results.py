@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages import _cache as cache
 from pages._share import share_panel
-from pages._widgets import chart
+from pages._widgets import chart, play_row, segment_clips
 from xai.audio import clip as xaudio
 from xai.errors import XaiError
 from xai.export import finding as fmod
@@ -75,18 +74,10 @@ def _listen(res, key: str) -> list[tuple[str, bytes]]:
                      (f"Without the top {k} cells", xaudio.to_wav_bytes(res.sonify(ids, keep=False))),
                      ("The explained 4 s", xaudio.to_wav_bytes(res.waveform))]
         else:
-            akey = "attr-" + key
-            clips = [(f"Top {k} segments alone", cache.lime_piece_audio(akey, ids, True, res))]
-            if len(ids) < res.n_segments:
-                clips.append((f"Without the top {k} segments", cache.lime_piece_audio(akey, ids, False, res)))
-            clips.append(("The explained window", cache.lime_piece_audio(akey, tuple(range(res.n_segments)), True,
-                                                                          res)))
+            clips = segment_clips("attr-" + key, ids, res, k=k, whole="The explained window")
     except XaiError as e:
         st.caption(str(e))
-    cols = st.columns(len(clips) or 1)
-    for col, (cap, wav) in zip(cols, clips):
-        col.caption(cap)
-        col.audio(wav, format="audio/wav")
+    play_row(clips)
     return clips
 
 

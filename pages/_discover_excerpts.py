@@ -26,8 +26,9 @@ def _excerpt_card(disc, excerpts, concept: int, r: dict, rank: int, *, peak: flo
     else:
         reg = discovery.concept_region(disc, r["row"], concept, excerpts=excerpts)
         span = (reg["start_beat"], reg["end_beat"])
-        text = f"Listen: {views.bars_text(reg['start_bar'], reg['end_bar'])}{_clock(excerpts, r, span)}, where the " \
-               "concept is strongest."
+        when = excerpts.span_clock(r["excerpt"], span)
+        text = f"Listen: {views.bars_text(reg['start_bar'], reg['end_bar'])}{f' ({when})' if when else ''}, where " \
+               "the concept is strongest."
     chart(views.discovery_roll(piece, disc.presence_[r["row"], concept], region=None if whole else span, peak=peak,
                                height=height, window_quarters=_window(disc)), key + "roll")
     if piece.n_notes:
@@ -45,16 +46,6 @@ def _excerpt_card(disc, excerpts, concept: int, r: dict, rank: int, *, peak: flo
                 show_svgs(cache.corpus_bars(r["piece"], r["start_bar"], r["end_bar"]))
         except InputError as e:
             st.warning(f"The score could not be shown ({e}) The piano roll and the audio above hold the notes.")
-
-
-def _clock(excerpts, r: dict, span: tuple[float, float]) -> str:
-    """' (0:24–0:31)': where a span of a performance's excerpt sits in the performance; '' for score excerpts."""
-    where = excerpts.seconds(r["excerpt"])
-    if where is None:
-        return ""
-    per = float(excerpts.meta["seconds_per_beat"])
-    a, b = (int(round(where[0] + x * per)) for x in span)
-    return f" ({a // 60}:{a % 60:02d}–{b // 60}:{b % 60:02d})"
 
 
 def _window(disc) -> float:

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import _cache as cache
-from pages._widgets import chart, show_svgs
+from pages._widgets import chart, play_row, segment_clips, show_svgs
 from xai.audio import clip as xaudio
 from xai.errors import XaiError
 from xai.export import finding as fmod
@@ -74,16 +74,10 @@ def _listen(res, key: str) -> list[tuple[str, bytes]]:
                      (f"Without the top {k} stems", xaudio.to_wav_bytes(res.mix(ids, keep=False))),
                      ("All stems (what the model heard)", xaudio.to_wav_bytes(res.stems.sum(0)))]
         else:
-            clips = [(f"Top {k} segments alone", cache.lime_piece_audio(key, ids, True, res))]
-            if len(ids) < res.n_segments:
-                clips.append((f"Without the top {k} segments", cache.lime_piece_audio(key, ids, False, res)))
-            clips.append(("The explained bars", cache.lime_piece_audio(key, tuple(range(res.n_segments)), True, res)))
+            clips = segment_clips(key, ids, res, k=k, whole="The explained bars")
     except XaiError as e:
         st.caption(str(e))
-    cols = st.columns(len(clips) or 1)
-    for c, (cap, wav) in zip(cols, clips):
-        c.caption(cap)
-        c.audio(wav, format="audio/wav")
+    play_row(clips)
     return clips
 
 

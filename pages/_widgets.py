@@ -191,3 +191,21 @@ def _option_widget(s: dict, label: str, default, key: str):
                                      max_value=None if hi is None else float(hi), value=float(default), step=step,
                                      help=s["help"], key=key, format="%g"))
     return st.text_input(label, value=str(default), help=s["help"], key=key)
+
+
+def segment_clips(key: str, ids: tuple, res, *, k: int, whole: str) -> list[tuple[str, bytes]]:
+    """The listening row of a score's top segments (LIME or attributions): alone, without them, and ``whole``."""
+    clips = [(f"Top {k} segments alone", cache.lime_piece_audio(key, ids, True, res))]
+    if len(ids) < res.n_segments:
+        clips.append((f"Without the top {k} segments", cache.lime_piece_audio(key, ids, False, res)))
+    clips.append((whole, cache.lime_piece_audio(key, tuple(range(res.n_segments)), True, res)))
+    return clips
+
+
+def play_row(clips: list[tuple[str, bytes]]) -> None:
+    """Audio players side by side, each under its caption."""
+    cols = st.columns(len(clips) or 1)
+    for col, (cap, wav) in zip(cols, clips):
+        col.caption(cap)
+        col.audio(wav, format="audio/wav")
+

@@ -73,7 +73,7 @@ class Edit:
         if piece.performed:
             t0, t1 = (float(piece.seconds(b)) for b in (self.onset, self.onset + self.duration))
             where = f"in bar {piece.bar_at(self.onset)} at" if piece.bars_known else "at"
-            return f"{verb} {note_name(self.pitch)} {where} {_clock(t0)} ({t1 - t0:.2g} s)"
+            return f"{verb} {note_name(self.pitch)} {where} {music.clock(t0, tenths=True)} ({t1 - t0:.2g} s)"
         bar = piece.bar_at(self.onset)
         i = max(int(np.searchsorted(piece.bar_starts, self.onset + 1e-9, side="right")) - 1, 0)
         beat = self.onset - float(piece.bar_starts[i]) + 1 if piece.bar_starts.size else self.onset + 1
@@ -91,12 +91,6 @@ class Edit:
                 d["second"] = round(float(piece.seconds(self.onset)), 3)
                 d["bars_known"] = bool(piece.bars_known)  # False: 'bar' is the file's nominal metre only
         return d
-
-
-def _clock(seconds: float) -> str:
-    """'1:05.5' for 65.5 seconds (tenths: an edit is finer than a window)."""
-    t = max(float(seconds), 0.0)
-    return f"{int(t // 60)}:{t % 60:04.1f}"
 
 
 @dataclass(frozen=True, eq=False)

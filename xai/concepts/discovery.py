@@ -540,6 +540,19 @@ def _importance(gsum: np.ndarray, P: np.ndarray, labels: np.ndarray, n_classes: 
     return importance, tuple(basis)
 
 
+def _params(model, opts, ntd_solver: str, shape, n_steps: int, pair, info: dict, t_fact: float, t_total: float) -> dict:
+    """What a discovery was run with and how long it took, kept beside its result."""
+    return {
+        "model": str(getattr(model, "name", "")),
+        "options": {k: v for k, v in opts.to_dict().items() if k in _FIT_OPTIONS}
+        | ({"ntd_solver": ntd_solver} if opts.method == "ntd" else {}),
+        "layer_shape": list(shape), **_window(model, n_steps),
+        **({"pair": list(pair), "contrast": True} if pair is not None else {}),
+        "factorisation": info, "seconds_factorisation": round(t_fact, 3),
+        "seconds_total": round(t_total, 3),
+    }
+
+
 def discover(X: np.ndarray, model, *, layer: str, n_concepts: int, method: str = "nmf", y=None,
              random_state: int = 0, max_iter: int = 400, tol: float = 1e-4, excerpt_rank: int = 0,
              ntd_solver: str = "hals", excerpt_index=None, excerpts_sha256: str = "", batch_size: int = 64,
@@ -606,15 +619,7 @@ def discover(X: np.ndarray, model, *, layer: str, n_concepts: int, method: str =
     report(0.96, "Explained variance and importance…")
     importance, basis = _importance(gsum, P, labels, len(classes), pooled=pair is not None)
     report(1.0, "Done")
-    params = {
-        "model": str(getattr(model, "name", "")),
-        "options": {k: v for k, v in opts.to_dict().items() if k in _FIT_OPTIONS}
-        | ({"ntd_solver": ntd_solver} if method == "ntd" else {}),
-        "layer_shape": list(shape), **_window(model, Xf.shape[-1]),
-        **({"pair": list(pair), "contrast": True} if pair is not None else {}),
-        "factorisation": info, "seconds_factorisation": round(t_fact, 3),
-        "seconds_total": round(time.perf_counter() - t0, 3),
-    }
+    params = _params(model, opts, ntd_solver, shape, Xf.shape[-1], pair, info, t_fact, time.perf_counter() - t0)
     return Discovery(
         method=method, layer=layer, n_concepts=int(n_concepts), components_=P, presence_=S,
         explained_variance_=float(factorisation.explained_variance(acts, S, P)), importance_=importance,

@@ -48,12 +48,6 @@ _COMPOSERS = {
 }
 
 
-def _clock(seconds: float) -> str:
-    """'1:05' for 65 seconds."""
-    s = int(round(max(float(seconds), 0.0)))
-    return f"{s // 60}:{s % 60:02d}"
-
-
 def composer_of(piece_id: str) -> str:
     """The composer (or collection) of a corpus piece from its path: 'mozart/k80/movement3.mxl' -> 'mozart'.
 
@@ -138,12 +132,20 @@ class ExcerptSet:
             return None
         return float(self.start_beat[i]) * float(per), float(self.end_beat[i]) * float(per)
 
+    def span_clock(self, i: int, span: tuple[float, float]) -> str:
+        """'0:24–0:31': where a span of excerpt ``i`` (beats from its start) sits in its performance; '' for scores."""
+        where = self.seconds(i)
+        if where is None:
+            return ""
+        per = float(self.meta["seconds_per_beat"])
+        return f"{music.clock(where[0] + span[0] * per)}–{music.clock(where[0] + span[1] * per)}"
+
     def citation(self, i: int) -> str:
         """'bach/bwv104.6.mxl, bars 5–8'; a performance's adds its clock time: '..., bars 5–12 (0:20–0:40)'."""
         a, b = int(self.start_bar[i]), int(self.end_bar[i])
         text = f"{self.piece_ids[i]}, " + (f"bar {a}" if a == b else f"bars {a}–{b}")
         span = self.seconds(i)
-        return text if span is None else f"{text} ({_clock(span[0])}–{_clock(span[1])})"
+        return text if span is None else f"{text} ({music.clock(span[0])}–{music.clock(span[1])})"
 
     def example(self, i: int, *, label: str = "", origin: str = "discovered") -> concepts.Example:
         """Excerpt ``i`` as a concept example (for the concept library), with its provenance."""

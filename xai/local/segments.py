@@ -88,12 +88,6 @@ def _bars_label(a: int, b: int) -> str:
     return f"bar {a}" if a == b else f"bars {a}–{b}"
 
 
-def _clock(seconds: float) -> str:
-    """'1:05' for 65 seconds, as a window of a seconds model is cited (:attr:`xai.symbolic.music.Window.label`)."""
-    s = int(round(max(seconds, 0.0)))
-    return f"{s // 60}:{s % 60:02d}"
-
-
 def _register_edges(pitches: np.ndarray, n: int) -> np.ndarray:
     """Pitch boundaries of n registers with about equally many notes each: (n + 1,) ints, last exclusive."""
     qs = np.quantile(pitches, np.linspace(0, 1, n + 1)[1:-1]) if n > 1 else np.array([])
@@ -155,7 +149,7 @@ def segment_notes(piece: music.Piece, *, kind: str = "auto", bars_per_segment: i
              "label": f"{_bars_label(a, b)}, {lane_label[la]}"}
         if spans is not None:
             t0, t1 = spans[g]
-            clock = f"{_clock(t0)}–{_clock(t1)}"
+            clock = f"{music.clock(t0)}–{music.clock(t1)}"
             when = f"{_bars_label(a, b)} ({clock})" if piece.bars_known else clock
             d |= {"start_second": t0, "end_second": t1, "bars_known": bool(piece.bars_known),
                   "label": f"{when}, {lane_label[la]}"}

@@ -52,6 +52,7 @@ __all__ = [
     "encode_seconds",
     "require_quarters",
     "window_rolls",
+    "clock",
     "with_annotations",
     "to_midi_bytes",
     "render_audio",
@@ -244,13 +245,20 @@ class Window:
         """How the window is cited: its bars where they are known, else its seconds ('0:20–0:40')."""
         if self.start_second is None:
             return bars_text(self.start_bar, self.end_bar)
-        clock = f"{_clock(self.start_second)}–{_clock(self.end_second or self.start_second)}"
-        return f"{bars_text(self.start_bar, self.end_bar)} ({clock})" if self.bars_known else clock
+        when = f"{clock(self.start_second)}–{clock(self.end_second or self.start_second)}"
+        return f"{bars_text(self.start_bar, self.end_bar)} ({when})" if self.bars_known else when
 
 
-def _clock(seconds: float) -> str:
-    """'1:05' for 65 seconds."""
-    s = int(round(max(seconds, 0.0)))
+def clock(seconds: float, *, tenths: bool = False) -> str:
+    """How a moment of a performance is cited: '1:05' for 65 seconds ('1:05.5' with ``tenths``).
+
+    The one clock format of the product: windows, LIME segments, discovered excerpts and note edits of a
+    performance all cite time this way, beside the bars where the bars are known.
+    """
+    t = max(float(seconds), 0.0)
+    if tenths:
+        return f"{int(t // 60)}:{t % 60:04.1f}"
+    s = int(round(t))
     return f"{s // 60}:{s % 60:02d}"
 
 

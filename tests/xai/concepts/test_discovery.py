@@ -418,3 +418,15 @@ def test_the_old_model_first_order_of_cached_still_works(tmp_path, monkeypatch, 
     with pytest.warns(DeprecationWarning, match="excerpts first"):
         d, status = discovery.cached(FakeModel(RollNet()), small_set, layer="feat", n_concepts=2, shipped=None)
     assert status == "computed" and d.n_excerpts == len(small_set)
+
+
+def test_a_performance_excerpt_cites_a_span_by_clock_and_a_score_excerpt_does_not():
+    from xai.concepts import excerpts as ex
+    from xai.symbolic import music
+
+    piano = ex.load_excerpts(model="piano_composer")
+    where = piano.seconds(0)
+    per = float(piano.meta["seconds_per_beat"])
+    assert piano.span_clock(0, (0.0, 10.0 / per)) == f"{music.clock(where[0])}–{music.clock(where[0] + 10.0)}"
+    assert piano.citation(0).endswith(f"({music.clock(where[0])}–{music.clock(where[1])})")
+    assert ex.load_excerpts(model="composer").span_clock(0, (0.0, 4.0)) == ""

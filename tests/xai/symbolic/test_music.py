@@ -394,3 +394,12 @@ def test_packed_records_without_velocities_play_at_80_with_the_given_parts():
     assert back.part_names == ("Part 1", "Part 2", "Part 3")
     empty = music.pack_pieces([])
     assert empty["note_ptr"].tolist() == [0] and empty["onsets"].size == 0
+
+
+def test_clock_is_the_one_way_a_performance_cites_time():
+    assert music.clock(65) == "1:05" and music.clock(0.4) == "0:00" and music.clock(-3) == "0:00"
+    assert music.clock(65.54, tenths=True) == "1:05.5" and music.clock(600, tenths=True) == "10:00.0"
+    w = music.Window(0, 0.0, 40.0, 1, 10, 100, start_second=20.0, end_second=40.0, bars_known=False)
+    assert w.label == "0:20–0:40"
+    known = music.Window(0, 0.0, 40.0, 1, 10, 100, start_second=20.0, end_second=40.0, bars_known=True)
+    assert known.label.endswith("(0:20–0:40)") and known.label.startswith("bars 1")
