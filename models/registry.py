@@ -174,6 +174,29 @@ def summary_row(name: str) -> dict:
     }
 
 
+def outdated_models(record) -> list[str]:
+    """Shipped models whose weights changed since a stored result was computed with them.
+
+    Walks a result (dicts and lists, as stored in JSON) for ``{"model": NAME, "weights_sha256": HASH}`` pairs and
+    returns, sorted, each NAME whose shipped card now has another hash: the result describes earlier weights.
+    """
+    found: dict[str, str] = {}
+
+    def walk(x) -> None:
+        if isinstance(x, dict):
+            if isinstance(x.get("model"), str) and isinstance(x.get("weights_sha256"), str):
+                found[x["model"]] = x["weights_sha256"]
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(record)
+    now = {n: card(n).get("weights_sha256") for n in found if (ASSETS / f"{n}.json").exists()}
+    return sorted(n for n, h in found.items() if n in now and now[n] and now[n] != h)
+
+
 def picker_label(name: str) -> str:
     """A model as offered in a picker: its card's title after its measured accuracy beside chance (first, as a
     narrow picker cuts the end off), so a model that is right half the time says so where it is chosen."""

@@ -45,6 +45,10 @@ def study_tab() -> None:
     ins = s.get("instrument")
     if ins:
         st.subheader("The instrument model against the papers")
+        if "instrument" in registry.outdated_models(ins):
+            st.warning("These numbers were measured on earlier weights of the instrument model (trained on two "
+                       "soundfonts); it has since been retrained on five. Rerun the command below to measure the "
+                       "shipped weights.", icon=":material/history:")
         c1, c2 = st.columns(2)
         with c1:
             chart(av.instrument_curve(ins), "ins")

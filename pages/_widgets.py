@@ -131,8 +131,10 @@ def choose_clip(prefix: str, *, upload_hint: str = "Upload a recording.", proven
         titles = [e["title"] for e in ex]
         pick = ex[titles.index(st.selectbox("Example", titles, key=prefix + "example"))]
         if provenance:
-            trained = "a soundfont the models were trained with" if pick["in_training_renderers"] else (
-                "a renderer the models never heard in training")
+            heard, unheard = audio_examples.heard_by(pick, {n: registry.card(n) for n in registry.available("audio")})
+            trained = ("a soundfont every audio model was trained with" if not unheard else
+                       "a renderer no audio model heard in training" if not heard else
+                       f"a soundfont only {', '.join(heard)} heard in training")
             st.caption(f"True style **{pick['class']}**, instrument **{pick['instrument']}**, played by {trained} "
                        f"({pick['renderer']}). Score: {pick['source']}.")
         else:

@@ -159,8 +159,12 @@ def _recommend(emb, rep, s) -> None:
             st.info("Upload a recording: its first 4 seconds are placed in the embedding and its nearest clips "
                     "recommended (plain Euclidean neighbours; the reductions re-rank items of the collection).")
             return
-        clip = audio_cache.load_audio_upload(up.getvalue(), up.name)
-        q = embeddings.embed_clip(clip.waveform, cache.model(emb.name))
+        try:
+            clip = audio_cache.load_audio_upload(up.getvalue(), up.name)
+            q = embeddings.place(clip.waveform, cache.model(emb.name), emb)
+        except XaiError as e:
+            st.error(str(e))
+            return
         idx, dist = hubness.neighbours_of(emb.vectors, q, min(s["k"], N_SHOW))
         st.audio(up.getvalue())
         for rank, (i, d) in enumerate(zip(idx, dist, strict=True), 1):

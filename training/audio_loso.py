@@ -1,5 +1,7 @@
 """Leave-one-soundfont-out evaluation of an audio model: ``python -m training.train_audio loso instrument``.
 
+This module summarises and writes up the folds; :func:`training.train_audio.run_loso` trains them.
+
 The data set (version 2, :mod:`xai.audio.dataset`) renders every clip once, with one of five soundfonts given
 round-robin, so each soundfont has train, validation and test clips of every class, and the split by piece is
 the symbolic model's. Fold k trains the model's usual recipe (:func:`training.train_audio.fit_model`, same
@@ -19,15 +21,11 @@ from __future__ import annotations
 
 import json
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from models.registry import ASSETS
-from training.evaluation import metrics
-from xai.audio import dataset as audio_data
 from xai.symbolic import dataset as data
 
 GOAL_POINTS = 5.0
@@ -39,33 +37,10 @@ def fold_dir(name: str) -> Path:
     return data.cache_dir() / "loso" / name
 
 
-def _per_class_accuracy(pred: np.ndarray, true: np.ndarray, classes) -> dict:
+def per_class_accuracy(pred: np.ndarray, true: np.ndarray, classes) -> dict:
+    """Accuracy (recall) of each class, None for a class absent from ``true``."""
     return {c: (round(float(np.mean(pred[true == k] == k)), 4) if np.any(true == k) else None)
             for k, c in enumerate(classes)}
-
-
-def run_fold(name: str, params: dict, k: int, sets: tuple, *, progress=print) -> dict:
-    """Train on every soundfont but ``k`` and test on ``k`` (held out) and on the rest (in-soundfont)."""
-    from training import train_audio
-
-    tr, va, te = sets
-    task = train_audio.TASKS[name]
-    classes = train_audio.classes_for(task)
-    t0 = time.time()
-    torch.manual_seed(params["seed"])
-    torch.set_num_threads(params["threads"])
-    gen = torch.Generator().manual_seed(params["seed"])
-    net, _, best, history, n_train, _ = train_audio.fit_model(
-        name, params, tr.subset(tr.soundfont != k), va.subset(va.soundfont != k), gen=gen,
-        progress=lambda m: progress(f"[fold {audio_data.SOUNDFONTS[k]}] {m}"))
-    y = getattr(te, task["label"])
-    pred = train_audio.predict_logits(net, te).argmax(1)
-    out = {"soundfont": audio_data.SOUNDFONTS[k], "train_clips": int(n_train),
-           "val_clips": int(np.sum(va.soundfont != k)), "best_epoch": best[2], "val_accuracy": round(best[0], 4),
-           "history": history, "seconds": round(time.time() - t0, 1)}
-    for what, m in (("heldout", te.soundfont == k), ("in_soundfont", te.soundfont != k)):
-        out[what] = metrics(pred[m], y[m], classes) | {"per_class_accuracy": _per_class_accuracy(pred[m], y[m], classes)}
-    return out
 
 
 def _mean_std(values) -> dict:
@@ -77,11 +52,11 @@ def _mean_std(values) -> dict:
             "n_folds": int(v.size)}
 
 
-def summarise(name: str, params: dict, folds: list[dict], meta: dict) -> dict:
-    """Mean +- standard deviation over the folds, overall and per class, and the gap against the goal."""
-    from training import train_audio
+def summarise(name: str, params: dict, folds: list[dict], meta: dict, classes, defaults: dict) -> dict:
+    """Mean +- standard deviation over the folds, overall and per class, and the gap against the goal.
 
-    classes = train_audio.classes_for(train_audio.TASKS[name])
+    ``defaults``: the recipe's default parameters (those that differ go into the command that reproduces it).
+    """
     held = [f["heldout"]["accuracy"] for f in folds]
     inn = [f["in_soundfont"]["accuracy"] for f in folds]
     gap = [100 * (i - h) for i, h in zip(inn, held)]
@@ -108,7 +83,7 @@ def summarise(name: str, params: dict, folds: list[dict], meta: dict) -> dict:
         "seconds": round(sum(f["seconds"] for f in folds), 1),
         "machine": f"{platform.machine()}, {params['threads']} thread(s), torch {torch.__version__}",
         "reproduce": f"python -m training.data render && python -m training.train_audio loso {name}" + "".join(
-            f" --{k.replace('_', '-')} {v}" for k, v in params.items() if v != train_audio.DEFAULTS.get(k)),
+            f" --{k.replace('_', '-')} {v}" for k, v in params.items() if v != defaults.get(k)),
         "folds": folds,
     }
 
@@ -121,6 +96,7 @@ def pm(v: dict) -> str:
 def markdown(s: dict) -> str:
     """The summary as a Markdown page (``docs/audio_loso.md``)."""
     h, i, g = s["heldout_accuracy"], s["in_soundfont_accuracy"], s["gap_points"]
+    per_class = float(np.mean(s["clips"]["test_heldout_per_fold"])) / len(s["per_class_accuracy"])
     lines = [
         f"# Leave-one-soundfont-out: `{s['model']}`", "",
         f"{s['what']}. Soundfonts: {', '.join(s['soundfonts'])}. Data: {s['data']}.", "",
@@ -132,7 +108,8 @@ def markdown(s: dict) -> str:
         *[f"| {f['soundfont']} | {f['heldout']['accuracy']:.3f} (n = {f['heldout']['n']}) | "
           f"{f['in_soundfont']['accuracy']:.3f} (n = {f['in_soundfont']['n']}) | {f['train_clips']} | {f['best_epoch']} |"
           for f in s["folds"]], "",
-        "Per class (accuracy = recall; mean +- sd over folds):", "",
+        f"Per class (accuracy = recall; mean +- sd over folds; about {per_class:.0f} held-out clips per class and "
+        f"fold, so one clip moves a class's fold accuracy by about {100 / max(per_class, 1):.0f} points):", "",
         "| class | held out | in-soundfont | gap (points) |", "|---|---|---|---|",
         *[f"| {c} | {pm(v['heldout'])} | {pm(v['in_soundfont'])} | "
           + (f"{100 * (v['in_soundfont']['mean'] - v['heldout']['mean']):.1f} |" if v["heldout"]["n_folds"]
@@ -142,31 +119,3 @@ def markdown(s: dict) -> str:
         f"Reproduce: `{s['reproduce']}`.", "",
     ]
     return "\n".join(lines)
-
-
-def run(name: str, params: dict, *, folds=None, root: Path | None = None, out_dir: Path = ASSETS,
-        docs: Path | None = DOCS, progress=print) -> dict | None:
-    """Run the folds asked for (default all), then summarise if every fold's file is there."""
-    sets = tuple(audio_data.load(s, root=root) for s in ("train", "val", "test"))
-    present = sorted(set(np.unique(sets[2].soundfont).tolist()))
-    fdir = (root / "loso" / name) if root else fold_dir(name)
-    fdir.mkdir(parents=True, exist_ok=True)
-    for k in (present if folds is None else folds):
-        res = run_fold(name, params, k, sets, progress=progress)
-        (fdir / f"fold_{res['soundfont']}.json").write_text(json.dumps({"params": params, **res}, indent=1))
-        progress(f"fold {res['soundfont']}: held out {res['heldout']['accuracy']}, "
-                 f"in-soundfont {res['in_soundfont']['accuracy']} ({res['seconds']:.0f} s)")
-    files = [fdir / f"fold_{audio_data.SOUNDFONTS[k]}.json" for k in present]
-    if not all(f.exists() for f in files):
-        return None
-    loaded = [json.loads(f.read_text()) for f in files]
-    if any(f.pop("params") != params for f in loaded):
-        raise SystemExit("the fold files were made with other parameters: run every fold again")
-    meta_path = (root or audio_data.audio_dir()) / "meta.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    summary = summarise(name, params, loaded, meta)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{name}.loso.json").write_text(json.dumps(summary, indent=1))
-    if docs is not None:
-        (docs / ("audio_loso.md" if name == "instrument" else f"audio_loso_{name}.md")).write_text(markdown(summary))
-    return summary

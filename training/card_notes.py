@@ -25,6 +25,7 @@ from xai.recommender import embeddings, heldout
 AUDIO = ("instrument", "instrument_conv", "instrument_learnable", "style_audio", "style_midlevel",
          "style_adversarial")
 MARK = "## Rendered audio and real recordings"
+_NOT_MUSIC = ("white noise", "pink noise", "steady sine (110-880 Hz)", "clicks", "faint noise (-55 dBFS)")
 
 
 def _pct(d: dict) -> str:
@@ -42,14 +43,14 @@ def _ood_text(name: str) -> str:
     ex = "; ".join(f"{t.split(':')[0]} {'outside' if e['outside'] else 'inside'} ({e['distance']:.1f})"
                    for t, e in m.get("examples", {}).items())
     sounds = "; ".join(f"{k} {_pct(v)}" for k, v in m.items()
-                       if isinstance(v, dict) and "flagged" in v and k in (
-                           "white noise", "pink noise", "steady sine (110-880 Hz)", "clicks", "faint noise (-55 dBFS)"))
+                       if isinstance(v, dict) and "flagged" in v and k in _NOT_MUSIC)
+    missed = [k for k, v in m.items() if isinstance(v, dict) and v.get("flagged", 1) < 0.5 and k in _NOT_MUSIC]
     return (f"Out-of-distribution indicator (Mahalanobis distance in the embedding, Lee et al. 2018): limit "
             f"{cal.threshold:.1f}, set at the 95 % quantile of {m['threshold_set_on']}. Called outside: clips of "
             f"the held-out soundfont (other half) {_pct(held)}; test clips of the training soundfonts "
             f"{_pct(m['training soundfonts, test clips'])}; sounds that are not music, 5 windows each: {sounds}. "
-            f"Shipped examples: {ex}. It misses what lies near the training audio in the embedding (white noise "
-            f"here), so 'inside' means familiar, never correct.")
+            f"Shipped examples: {ex}. It misses what lies near the training audio in the embedding"
+            + (f" ({', '.join(missed)} here)" if missed else "") + ", so 'inside' means familiar, never correct.")
 
 
 def _retrieval_text(name: str, card: dict | None = None) -> str:

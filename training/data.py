@@ -1,5 +1,8 @@
 """Build the data caches: ``python -m training.data build`` (the parsed corpus) and ``... render`` (audio clips).
 
+``render`` needs the Debian soundfonts that ``scripts/setup_audio_data.sh`` installs (data building only; the app
+and the tests need none); see :mod:`xai.audio.dataset` for the five soundfonts, their licences and the splits.
+
 The caches live under ``$MUSICXAI_CACHE`` (default ``~/.cache/musicxai``); the readers are
 :mod:`xai.symbolic.dataset` and :mod:`xai.audio.dataset`, which the product uses at run time.
 """

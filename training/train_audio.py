@@ -36,6 +36,7 @@ from torch import nn
 
 from models import audio_nets
 from models.registry import ASSETS
+from training import audio_loso
 from training.evaluation import metrics, piece_level
 from xai.audio import dataset as audio_data
 from xai.audio import midlevel
@@ -298,6 +299,59 @@ def _audio_card(name, task, params, spec, net, classes, root, splits, n_train, r
     return card
 
 
+def run_fold(name: str, params: dict, k: int, sets: tuple, *, progress=print) -> dict:
+    """Train on every soundfont but ``k`` and test on ``k`` (held out) and on the rest (in-soundfont)."""
+    tr, va, te = sets
+    task = TASKS[name]
+    classes = classes_for(task)
+    t0 = time.time()
+    torch.manual_seed(params["seed"])
+    torch.set_num_threads(params["threads"])
+    gen = torch.Generator().manual_seed(params["seed"])
+    net, _, best, history, n_train, _ = fit_model(
+        name, params, tr.subset(tr.soundfont != k), va.subset(va.soundfont != k), gen=gen,
+        progress=lambda m: progress(f"[fold {audio_data.SOUNDFONTS[k]}] {m}"))
+    y = getattr(te, task["label"])
+    pred = predict_logits(net, te).argmax(1)
+    out = {"soundfont": audio_data.SOUNDFONTS[k], "train_clips": int(n_train),
+           "val_clips": int(np.sum(va.soundfont != k)), "best_epoch": best[2], "val_accuracy": round(best[0], 4),
+           "history": history, "seconds": round(time.time() - t0, 1)}
+    for what, m in (("heldout", te.soundfont == k), ("in_soundfont", te.soundfont != k)):
+        out[what] = metrics(pred[m], y[m], classes)
+        out[what]["per_class_accuracy"] = audio_loso.per_class_accuracy(pred[m], y[m], classes)
+    return out
+
+
+def run_loso(name: str, params: dict, *, folds=None, root: Path | None = None, out_dir: Path = ASSETS,
+             docs: Path | None = audio_loso.DOCS, progress=print) -> dict | None:
+    """Leave-one-soundfont-out (:mod:`training.audio_loso`): run the folds asked for (default all, each written to
+    its own file), then summarise into ``<out_dir>/<name>.loso.json`` and ``docs/`` if every fold's file is there."""
+    sets = tuple(audio_data.load(s, root=root) for s in ("train", "val", "test"))
+    present = sorted(set(np.unique(sets[2].soundfont).tolist()))
+    fdir = (root / "loso" / name) if root else audio_loso.fold_dir(name)
+    fdir.mkdir(parents=True, exist_ok=True)
+    for k in (present if folds is None else folds):
+        res = run_fold(name, params, k, sets, progress=progress)
+        (fdir / f"fold_{res['soundfont']}.json").write_text(json.dumps({"params": params, **res}, indent=1))
+        progress(f"fold {res['soundfont']}: held out {res['heldout']['accuracy']}, "
+                 f"in-soundfont {res['in_soundfont']['accuracy']} ({res['seconds']:.0f} s)")
+    files = [fdir / f"fold_{audio_data.SOUNDFONTS[k]}.json" for k in present]
+    if not all(f.exists() for f in files):
+        return None
+    loaded = [json.loads(f.read_text()) for f in files]
+    if any(f.pop("params") != params for f in loaded):
+        raise SystemExit("the fold files were made with other parameters: run every fold again")
+    meta_path = (root or audio_data.audio_dir()) / "meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    summary = audio_loso.summarise(name, params, loaded, meta, classes_for(TASKS[name]), DEFAULTS)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.loso.json").write_text(json.dumps(summary, indent=1))
+    if docs is not None:
+        (docs / ("audio_loso.md" if name == "instrument" else f"audio_loso_{name}.md")).write_text(
+            audio_loso.markdown(summary))
+    return summary
+
+
 def data_description(meta: dict) -> str:
     """The card's data paragraph, from the rendered set's ``meta.json`` (version 2, or version 1 if older)."""
     sfs = meta.get("train_soundfonts", list(audio_data.TRAIN_SOUNDFONTS))
@@ -444,8 +498,6 @@ def model_card_markdown(card: dict) -> str:
 def _loso_lines(card: dict) -> list[str]:
     """The card's "Leave-one-soundfont-out" section (empty without one); what rendered audio means for real
     recordings is written by :mod:`training.card_notes`."""
-    from training import audio_loso
-
     lines = []
     if "loso" in card:
         lo = card["loso"]
@@ -485,12 +537,10 @@ def main(argv=None) -> int:
     if not loso:
         train(args.model, params, out_dir=args.out_dir)
         return 0
-    from training import audio_loso
-
     if not args.attach:
         folds = ([] if args.folds == "none" else [audio_data.SOUNDFONTS.index(f) for f in args.folds.split(",")]
                  if args.folds else None)
-        summary = audio_loso.run(args.model, params, folds=folds, out_dir=args.out_dir)
+        summary = run_loso(args.model, params, folds=folds, out_dir=args.out_dir)
         if summary is None:
             print("folds written; run the others, then the summary is written")
             return 0

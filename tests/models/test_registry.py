@@ -60,3 +60,12 @@ def test_summary_row_and_picker_label_read_every_shipped_card():
             assert label.startswith(f"{acc:.0%} right (chance {1 / len(card['classes']):.0%}) · ")
     assert registry.picker_label("composer").endswith(f"Styles across eras: {registry.card('composer')['title']}")
     assert "cross-validated by work" in registry.picker_label("piano_composer")
+
+
+def test_outdated_models_names_results_computed_with_other_weights():
+    now = registry.card("instrument")["weights_sha256"]
+    record = {"style": [{"model": "composer", "weights_sha256": registry.card("composer")["weights_sha256"]}],
+              "instrument": {"model": "instrument", "weights_sha256": "0" * 64, "inner": {"model": "gone", "weights_sha256": "x"}}}
+    assert registry.outdated_models(record) == ["instrument"]  # an unknown model is not ours to judge
+    record["instrument"]["weights_sha256"] = now
+    assert registry.outdated_models(record) == []

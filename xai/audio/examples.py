@@ -14,7 +14,8 @@ from pathlib import Path
 from xai._paths import ASSETS
 from xai.errors import InputError
 
-__all__ = ["EXAMPLES_DIR", "INDEX_FILE", "audio_examples", "titles", "example_info", "example_file"]
+__all__ = ["EXAMPLES_DIR", "INDEX_FILE", "audio_examples", "titles", "example_info", "example_file",
+           "training_soundfonts", "heard_by"]
 
 EXAMPLES_DIR = ASSETS / "examples" / "audio"
 INDEX_FILE = "audio_examples.json"
@@ -48,3 +49,21 @@ def example_file(title: str, folder: Path | None = None) -> tuple[bytes, str]:
     """The bytes and file name of an example recording, to go through the same loader as an upload."""
     name = str(example_info(title, folder)["file"])
     return ((folder or EXAMPLES_DIR) / name).read_bytes(), name
+
+
+def training_soundfonts(card: dict) -> tuple[str, ...]:
+    """The soundfonts an audio model's training clips were rendered with, from its card's data version.
+
+    Version 2 of the audio data set renders with five soundfonts, version 1 (the models trained before it) with
+    two (:mod:`xai.audio.dataset`).
+    """
+    from xai.audio import dataset
+
+    return dataset.SOUNDFONTS if int(card.get("data_version") or 1) >= 2 else dataset.TRAIN_SOUNDFONTS
+
+
+def heard_by(entry: dict, cards: dict[str, dict]) -> tuple[list[str], list[str]]:
+    """Which of the models (name -> card) heard an example's renderer in training, and which never did."""
+    heard = [n for n, c in cards.items() if entry.get("renderer") in training_soundfonts(c)]
+    return heard, [n for n in cards if n not in heard]
+

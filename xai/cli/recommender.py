@@ -124,6 +124,9 @@ def _show_attack(r: dict) -> None:
 def _embeddings(args) -> dict:
     if args.build:
         return embeddings.build(Path(args.out) if args.out else None, progress=lambda m: print(m, file=sys.stderr))
+    if args.reembed:
+        return embeddings.reembed(args.reembed, Path(args.out) if args.out else None,
+                                  progress=lambda m: print(m, file=sys.stderr))
     return embeddings.parameters()
 
 
@@ -165,6 +168,8 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("embeddings", help="the recommender's shipped embeddings (--build: recompute them)")
     p.add_argument("--build", action="store_true", help="embed the audio data set and score excerpts (needs caches)")
+    p.add_argument("--reembed", default=None, metavar="MODEL",
+                   help="embed the shipped audio collection again with MODEL's current weights (after retraining it)")
     p.add_argument("--out", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_embeddings, show=_show_embeddings)

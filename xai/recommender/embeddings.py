@@ -345,6 +345,62 @@ def build(out: Path | None = None, *, audio_models=AUDIO_MODELS, score_models=SC
             "embeddings": embs, "seconds": meta["seconds"]}
 
 
+def reembed(name: str, out: Path | None = None, *, progress=print) -> dict:
+    """Embed the shipped audio collection again with the current weights of audio model ``name``.
+
+    Retraining a model moves its embedding space: an uploaded song embedded with the new weights must not be
+    placed among items embedded with the old ones. Each item's clip is rendered again exactly as the data set
+    made it (:func:`clip_waveform`: same soundfont, same augmentation seed), so the collection and every other
+    model's vectors stay as they are; only ``emb_<name>`` and the recorded weights hash change.
+    """
+    from models import registry  # loads networks (torch): only a build needs them
+
+    out = out or ASSETS
+    t0 = time.time()
+    emb = load(name, out)
+    if emb.collection != "audio":
+        raise InputError(f"'{name}' does not embed the audio collection; only audio models can be re-embedded.")
+    X = np.zeros((len(emb.labels), audio_data.CLIP_SAMPLES), np.float32)
+    inexact = 0
+    for i in range(len(X)):
+        x, exact = clip_waveform(emb, i)
+        inexact += not exact
+        X[i, : min(x.size, X.shape[1])] = x[: X.shape[1]]
+        if (i + 1) % 500 == 0:
+            progress(f"  rendered {i + 1} of {len(X)} clips, {time.time() - t0:.0f} s")
+    if inexact:
+        raise InputError(f"{inexact} clips could not be rendered with their own soundfont; install the data-build "
+                         "soundfonts (scripts/setup_audio_data.sh) before re-embedding.")
+    m = registry.load(name)
+    arrays = dict(np.load(out / EMBEDDINGS_FILE, allow_pickle=False))
+    arrays[f"emb_{name}"] = _embed_batches(m.net.embed, X).astype(np.float16)
+    np.savez_compressed(out / EMBEDDINGS_FILE, **arrays)
+    meta = json.loads((out / META_FILE).read_text())
+    meta["weights_sha256"][name] = m.weights_sha256
+    meta["sha256"] = hashlib.sha256((out / EMBEDDINGS_FILE).read_bytes()).hexdigest()
+    meta.setdefault("reembedded", {})[name] = {"command": f"python -m xai embeddings --reembed {name}",
+                                               "seconds": round(time.time() - t0, 1)}
+    (out / META_FILE).write_text(json.dumps(meta, indent=1))
+    return {"path": str(out / EMBEDDINGS_FILE), "bytes": (out / EMBEDDINGS_FILE).stat().st_size,
+            "embeddings": meta["embeddings"], "seconds": round(time.time() - t0, 1)}
+
+
+def weights_match(emb: Embedding, model) -> bool:
+    """True when the shipped vectors of ``emb`` were made with ``model``'s current weights (or nothing says)."""
+    made = (parameters().get("weights_sha256") or {}).get(emb.name) if emb.collection != "vectors" else None
+    return made is None or made == getattr(model, "weights_sha256", made)
+
+
+def place(waveform, model, emb: Embedding) -> np.ndarray:
+    """An uploaded recording's vector among the items of ``emb`` (:func:`embed_clip`), refused in a sentence when
+    the items were embedded with other weights of the model (their distances would mean nothing)."""
+    if not weights_match(emb, model):
+        raise InputError(f"The shipped '{emb.name}' collection was embedded with earlier weights of this model, so a "
+                         f"new recording cannot be placed among its items; run `python -m xai embeddings --reembed "
+                         f"{emb.name}` to embed the collection again.")
+    return embed_clip(waveform, model)
+
+
 def _midlevel_names() -> list[str]:
     return list(midlevel.FEATURES)
 

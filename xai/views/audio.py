@@ -145,18 +145,25 @@ def band_centres(banks: dict[str, tuple[np.ndarray, np.ndarray]]) -> go.Figure:
 def front_end_rows(cards: Sequence[dict]) -> list[dict]:
     """One row per model card for the front-end comparison table: front-end, accuracies, parameters.
 
-    Accuracies are on the test clips (soundfonts seen in training) and on the same clips rendered with the
-    soundfont held out of training; None where a card does not report one.
+    Accuracies are on the test clips (soundfonts seen in training) and on clips rendered with a soundfont held
+    out of training; None where a card does not report one. ``trained on`` names the soundfonts of the training
+    audio and ``held out`` what the held-out accuracy measured, because models of different data versions (two
+    soundfonts with FluidR3 held out, or five soundfonts left out one at a time) are not compared like for like.
     """
+    from xai.audio.examples import training_soundfonts
+
     rows = []
     for c in cards:
         m = c.get("metrics", {})
         held = m.get("test_heldout_soundfont", {})
+        fonts = training_soundfonts(c)
         rows.append({
             "model": c["name"],
             "front-end": c.get("architecture", {}).get("front_end", ""),
+            "trained on": f"{len(fonts)} soundfonts",
             "test accuracy": m.get("test", {}).get("accuracy"),
             "held-out soundfont accuracy": held.get("accuracy"),
+            "held out": "each of the five in turn" if len(fonts) > 2 else held.get("soundfont", ""),
             "parameters": c.get("architecture", {}).get("parameters"),
             "epochs": len(c.get("training", {}).get("history", [])) or None,
             "training seconds": c.get("training", {}).get("seconds"),

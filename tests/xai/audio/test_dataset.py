@@ -148,8 +148,6 @@ def test_eq_tilt_boosts_one_end():
 
 
 def test_leave_one_soundfont_out_reports_folds_and_the_card_shows_them(rendered, tmp_path):
-    from training import audio_loso
-
     _, root, _ = rendered
     for split in ("train", "val", "test"):  # pretend two soundfonts alternate (the tests install none)
         z = dict(np.load(root / f"{split}.npz"))
@@ -158,9 +156,9 @@ def test_leave_one_soundfont_out_reports_folds_and_the_card_shows_them(rendered,
     (tmp_path / "meta.json").write_text((root / "meta.json").read_text())
     params = train_audio.DEFAULTS | {"epochs": 1, "width": 2, "batch_size": 4}
     quiet = lambda *a: None  # noqa: E731
-    assert audio_loso.run("instrument", params, folds=[0], root=tmp_path, out_dir=tmp_path, docs=None,
+    assert train_audio.run_loso("instrument", params, folds=[0], root=tmp_path, out_dir=tmp_path, docs=None,
                           progress=quiet) is None  # one fold of two: no summary yet
-    s = audio_loso.run("instrument", params, folds=[1], root=tmp_path, out_dir=tmp_path, docs=tmp_path,
+    s = train_audio.run_loso("instrument", params, folds=[1], root=tmp_path, out_dir=tmp_path, docs=tmp_path,
                        progress=quiet)
     assert s["soundfonts"] == ["timgm6mb", "merlin"] and len(s["folds"]) == 2
     te = audio_data.load("test", root=tmp_path)

@@ -42,3 +42,13 @@ def test_a_clip_without_a_file_is_keyed_by_itself():
     a = audio.Clip(waveform=np.zeros(10, np.float32), sample_rate=audio.SAMPLE_RATE)
     b = audio.Clip(waveform=np.zeros(10, np.float32), sample_rate=audio.SAMPLE_RATE)
     assert audio.clip_key(a) != audio.clip_key(b) and audio.clip_key(a) == audio.clip_key(a)
+
+
+def test_which_models_heard_an_examples_renderer_follows_their_data_version():
+    examples = ex
+    v1, v2 = {"data_version": 1}, {"data_version": 2}
+    assert examples.training_soundfonts({}) == ("timgm6mb", "merlin")
+    assert "fluidr3" in examples.training_soundfonts(v2) and "fluidr3" not in examples.training_soundfonts(v1)
+    assert examples.heard_by({"renderer": "fluidr3"}, {"new": v2, "old": v1}) == (["new"], ["old"])
+    assert examples.heard_by({"renderer": "sine"}, {"new": v2, "old": v1}) == ([], ["new", "old"])
+    assert examples.heard_by({"renderer": "timgm6mb"}, {"new": v2, "old": v1}) == (["new", "old"], [])

@@ -132,3 +132,20 @@ def test_item_labels_say_what_each_item_is_in_each_kind_of_collection():
     s = embeddings.load("composer")
     d = s.describe(3)
     assert s.label(3) == f"#3: {d['class']} — {d['piece']}, bars {d['start_bar']}-{d['end_bar']}"
+
+
+def test_the_shipped_vectors_were_made_with_the_shipped_weights_and_a_stale_model_is_refused():
+    from types import SimpleNamespace
+
+    from models import registry
+    from xai.errors import InputError
+
+    for name in embeddings.names():
+        emb = embeddings.load(name)
+        if emb.collection == "audio":  # an uploaded song is embedded with the model as it ships
+            assert embeddings.weights_match(emb, registry.load(name)), name
+    emb = embeddings.load("instrument")
+    stale = SimpleNamespace(name="instrument", weights_sha256="0" * 64)
+    assert not embeddings.weights_match(emb, stale)
+    with pytest.raises(InputError, match="--reembed instrument"):
+        embeddings.place(np.zeros(100, np.float32), stale, emb)

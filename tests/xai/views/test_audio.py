@@ -41,10 +41,14 @@ def test_front_end_rows_reads_cards_and_tolerates_missing_fields():
          "training": {"history": [{}, {}], "seconds": 12.0}},
         {"name": "b"},
     ]
+    cards[0]["metrics"]["test_heldout_soundfont"]["soundfont"] = "fluidr3"
+    cards.append({"name": "c", "data_version": 2, "metrics": {"test_heldout_soundfont": {"accuracy": 0.7}}})
     rows = audio_views.front_end_rows(cards)
-    assert rows[0] == {"model": "a", "front-end": "conv", "test accuracy": 0.9, "held-out soundfont accuracy": 0.8,
-                       "parameters": 10, "epochs": 2, "training seconds": 12.0}
+    assert rows[0] == {"model": "a", "front-end": "conv", "trained on": "2 soundfonts", "test accuracy": 0.9,
+                       "held-out soundfont accuracy": 0.8, "held out": "fluidr3", "parameters": 10, "epochs": 2,
+                       "training seconds": 12.0}
     assert rows[1]["test accuracy"] is None and rows[1]["held-out soundfont accuracy"] is None
+    assert rows[2]["trained on"] == "5 soundfonts" and rows[2]["held out"] == "each of the five in turn"
 
 
 def test_transcribed_notes_sit_on_the_band_of_their_fundamental():
