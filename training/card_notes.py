@@ -61,15 +61,19 @@ def _retrieval_text(name: str, card: dict | None = None) -> str:
     made_with = embeddings.parameters().get("weights_sha256", {}).get(name)
     if card is not None and made_with and made_with != card.get("weights_sha256"):
         return ("The recommender collection (assets/hubness) was embedded with earlier weights of this model; its "
-                "retrieval numbers describe those weights, not these, until `python -m xai embeddings` is run again.")
+                "retrieval numbers describe those weights, not these, until `python -m xai embeddings --reembed "
+                f"{name}` is run again.")
     r = {row["protocol"]: row for row in heldout.evaluate(emb, k=10).table()}
     m = emb.meta
     test, train = m["split"] == 2, m["split"] == 0
     sf = np.asarray(m["soundfont"]).astype(int)
     _, same_sf, _ = heldout.knn_outcomes(emb.vectors[test], emb.vectors[train], sf[test], sf[train], 10)
     i, t = r["in_sample"], r["train"]
+    own = card is None or int(card.get("data_version") or 1) == 1  # the collection is data version 1's clips
+    kind = "training clips" if own else ("clips of its training pieces, rendered by the two-soundfont data it was "
+                                         "not trained on")
     return (f"In its embedding (k = 10): k-NN accuracy {i['knn_accuracy']:.3f} in sample (every item against the "
-            f"rest; {m['split'].size} items, {float(np.mean(train)):.0%} training clips) but {t['knn_accuracy']:.3f} (95 % CI "
+            f"rest; {m['split'].size} items, {float(np.mean(train)):.0%} {kind}) but {t['knn_accuracy']:.3f} (95 % CI "
             f"{t['knn_accuracy_ci95'][0]:.3f}–{t['knn_accuracy_ci95'][1]:.3f}, n = {t['queries']}) for held-out "
             f"clips against the training clips; {float(same_sf.mean()):.0%} of a held-out clip's 10 nearest "
             f"training clips share its soundfont (chance 50 %): the embedding also encodes the sound source.")
