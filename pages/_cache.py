@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 
 from models import registry
-from pages._held import Held
+from xai.held import Held
 from xai import views
 from xai.attacks import robustness
 from xai.concepts import discovery, tcav

@@ -30,7 +30,7 @@ def _excerpt_card(disc, excerpts, concept: int, r: dict, rank: int, *, peak: flo
         text = f"Listen: {views.bars_text(reg['start_bar'], reg['end_bar'])}{f' ({when})' if when else ''}, where " \
                "the concept is strongest."
     chart(views.discovery_roll(piece, disc.presence_[r["row"], concept], region=None if whole else span, peak=peak,
-                               height=height, window_quarters=_window(disc)), key + "roll")
+                               height=height, window_quarters=disc.window_quarters), key + "roll")
     if piece.n_notes:
         st.audio(cache.excerpt_audio(excerpts.sha256, r["excerpt"], *span, excerpts), format="audio/wav")
         st.caption(text)
@@ -46,11 +46,6 @@ def _excerpt_card(disc, excerpts, concept: int, r: dict, rank: int, *, peak: flo
                 show_svgs(cache.corpus_bars(r["piece"], r["start_bar"], r["end_bar"]))
         except InputError as e:
             st.warning(f"The score could not be shown ({e}) The piano roll and the audio above hold the notes.")
-
-
-def _window(disc) -> float:
-    """How long an excerpt is, in the quarters its piece is drawn in."""
-    return float(disc.params.get("window_quarters", 16.0))
 
 
 def _gallery(disc, excerpts, concept: int, rows: list[dict], *, per_row: int, prefix: str, height: int = 260,

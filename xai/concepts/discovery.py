@@ -221,6 +221,11 @@ class Discovery(Result):
         return self.presence_.mean(axis=(2, 3))
 
     @property
+    def window_quarters(self) -> float:
+        """How long an excerpt is, in the quarters its piece is drawn in (16 unless the run recorded another)."""
+        return float(self.params.get("window_quarters", 16.0))
+
+    @property
     def title(self) -> str:
         """A heading: method, K and layer."""
         return f"{METHOD_NAMES.get(self.method, self.method)}, K = {self.n_concepts}, layer {self.layer}"

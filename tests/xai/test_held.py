@@ -1,8 +1,8 @@
-"""pages._held.Held: the server-wide in-memory store behind TCAV, discovery, LIME and attack results."""
+"""xai.held.Held: the server-wide in-memory store behind TCAV, discovery, LIME and attack results."""
 
 import pytest
 
-from pages._held import Held
+from xai.held import Held
 
 
 def test_least_recently_used_is_dropped_and_errors_are_not_held():

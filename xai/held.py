@@ -1,8 +1,9 @@
-"""The server-wide in-memory store behind TCAV, discovery, LIME and attack results (:class:`Held`).
+"""A thread-safe in-memory store of results, least recently used dropped first (:class:`Held`).
 
-``st.cache_data`` copies a result on every rerun and replays the elements a cached call drew, which a result
-computed under an ``st.progress`` bar made outside the call (or cancelled half-way) cannot use; these results are
-held here instead, one store per kind, made once per server by ``pages._cache``.
+The app keeps its TCAV, discovery, LIME and attack results here, one store per kind, made once per server by
+``pages._cache``: Streamlit's ``st.cache_data`` copies a result on every rerun and replays the elements a cached
+call drew, which a result computed under a progress bar made outside the call (or cancelled half-way) cannot
+use. Nothing here knows Streamlit; any long-running server can hold results this way.
 """
 
 from __future__ import annotations
