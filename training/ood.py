@@ -147,15 +147,7 @@ def calibrate_model(name: str, clips_by_split: dict, sounds: dict, example_clips
         "training soundfonts, test clips": _flagged(cal.distance(emb.vectors[test_in]), cal.threshold),
         "training clips": _flagged(cal.distance(emb.vectors[train]), cal.threshold),
     }
-    for what, X in sounds.items():
-        measured[what] = _flagged(cal.distance(ood.embed_windows(X, model.net)), cal.threshold)
-    measured["examples"] = {}
-    for title, c in example_clips.items():
-        r = ood.check(c, model, cal)
-        measured["examples"][title] = {"distance": r.distance, "outside": r.outside, "windows": r.n_sounding}
-    cal = ood.Calibration(**{**{f: getattr(cal, f) for f in cal.__dataclass_fields__}, "measured": measured})
-    ood.save(cal)
-    return measured
+    return _finish(cal, model, measured, sounds, example_clips)
 
 
 def data_version(name: str) -> int:
@@ -184,6 +176,19 @@ def _embed_set(ds: audio_data.AudioSet, net, chunk: int = 256) -> np.ndarray:
     return np.concatenate([ood.embed_windows(ds.waveform(slice(i, i + chunk)), net) for i in range(0, len(ds), chunk)])
 
 
+def _finish(cal, model, measured: dict, sounds: dict, example_clips: dict) -> dict:
+    """Add the not-music sounds and the shipped examples to what a calibration measured; save it; return that."""
+    for what, X in sounds.items():
+        measured[what] = _flagged(cal.distance(ood.embed_windows(X, model.net)), cal.threshold)
+    measured["examples"] = {}
+    for title, c in example_clips.items():
+        r = ood.check(c, model, cal)
+        measured["examples"][title] = {"distance": r.distance, "outside": r.outside, "windows": r.n_sounding}
+    cal = ood.Calibration(**{**{f: getattr(cal, f) for f in cal.__dataclass_fields__}, "measured": measured})
+    ood.save(cal)
+    return measured
+
+
 def calibrate_from_cache(name: str, sounds: dict, example_clips: dict, *, soundfont: str = "opl3",
                          progress=print) -> dict:
     """Calibrate a model trained on the five-soundfont cache (see the module text); save; returns measured."""
@@ -202,15 +207,7 @@ def calibrate_from_cache(name: str, sounds: dict, example_clips: dict, *, soundf
         "training soundfonts, test clips": _flagged(cal.distance(Zte), cal.threshold),
         "training clips": _flagged(cal.distance(Ztr), cal.threshold),
     }
-    for what, X in sounds.items():
-        measured[what] = _flagged(cal.distance(ood.embed_windows(X, model.net)), cal.threshold)
-    measured["examples"] = {}
-    for title, c in example_clips.items():
-        r = ood.check(c, model, cal)
-        measured["examples"][title] = {"distance": r.distance, "outside": r.outside, "windows": r.n_sounding}
-    cal = ood.Calibration(**{**{f: getattr(cal, f) for f in cal.__dataclass_fields__}, "measured": measured})
-    ood.save(cal)
-    return measured
+    return _finish(cal, model, measured, sounds, example_clips)
 
 
 def build(names=embeddings.AUDIO_MODELS, *, soundfont: str = "fluidr3", progress=print) -> dict:
