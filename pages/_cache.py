@@ -17,11 +17,11 @@ import numpy as np
 import streamlit as st
 
 from models import registry
-from xai.held import Held
 from xai import views
 from xai.attacks import robustness
 from xai.concepts import discovery, tcav
 from xai.concepts import library as concepts
+from xai.held import Held
 from xai.symbolic import corpus, examples, music, predict, score
 from xai.symbolic import io as xio
 
