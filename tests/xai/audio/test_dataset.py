@@ -88,23 +88,6 @@ def test_training_writes_a_card_the_registry_loads(rendered, tmp_path, monkeypat
         registry.load.cache_clear()
 
 
-def test_compact_soundfont_keeps_the_kept_programs_exactly(rendered, tmp_path):
-    from xai.audio import sf2
-    from xai.symbolic import music
-
-    table, _, _ = rendered
-    src = music.soundfont_path()
-    info = sf2.compact(src, tmp_path / "small.sf2", [0])  # piano only
-    assert info["bytes"] < info["source_bytes"] / 2 and info["samples_kept"] > 0
-    spec = audio_data.ClipSpec(piece=0, style=0, start_beat=0.0, qpm=120.0, instrument=0, soundfont="timgm6mb",
-                               velocity=80, seed=1)
-    ex = audio_data.excerpt(table, spec)
-    full, small = src.read_bytes(), (tmp_path / "small.sf2").read_bytes()
-    np.testing.assert_array_equal(audio_data.render(ex, 0, full), audio_data.render(ex, 0, small))
-    violin_full, violin_small = audio_data.render(ex, 40, full), audio_data.render(ex, 40, small)
-    assert np.sqrt(np.mean(violin_full**2)) > 1e-3 and np.abs(violin_small).max() < 1e-4  # dropped: silent
-
-
 def test_round_robin_gives_every_instrument_every_soundfont(rendered):
     table, _, _ = rendered
     sfs = ("a", "b", "c", "d", "e")

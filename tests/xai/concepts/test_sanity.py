@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from xai.concepts import overlap, sanity, tcav
+from xai.concepts import sanity, tcav
 from xai.concepts.options import SanityOptions
 
 
@@ -60,14 +60,3 @@ def test_intervals_and_learning_curve_helpers():
     assert tcav.random_accuracy_bound(np.full(10, 0.5)) == pytest.approx(0.5)
 
 
-def test_overlap_audit_finds_shared_passages_by_notes(rng):
-    X = np.zeros((6, 2, 12, 32), np.float32)
-    for x in X:
-        for t in range(0, 32, 2):
-            x[0, rng.integers(12), t] = 1
-    pool = X[3:].copy()
-    pool[0, :, :, :20] = X[0, :, :, :20]  # the first concept excerpt's opening is in the pool
-    rep = overlap.audit(X[:3], pool, {"c": X[5:6]}, concept_sources=["a", "b", "c"], pool_sources=["p", "q", "r"])
-    assert rep.concept_in_pool == 1 and rep.pieces["concept_in_pool"] == ("a",)
-    assert rep.class_in_training == 1 and not rep.clean and len(rep.warnings()) == 1 + 1
-    assert overlap.chain_groups(np.concatenate([X[:1], X[:1]]), overlap_steps=0).tolist() == [0, 1]

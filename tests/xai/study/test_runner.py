@@ -1,6 +1,4 @@
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -72,22 +70,6 @@ def test_a_killed_worker_fails_its_cell_plainly_and_a_rerun_finishes_it(tmp_path
     again = runner.run(s, workers=2)
     assert again.remaining == 0 and _results(s)[[c for c in s.cells if c.params.get("params", {}).get("flag")][0].key] \
         == {"seed": 3, "survived": True}
-
-
-def test_the_command_line_runs_resumes_and_says_what_is_left(tmp_path):
-    f = tmp_path / "cli.toml"
-    f.write_text(GRID + f'[[call]]\nfunction = "{CALL}:fail"\n')
-    cmd = [sys.executable, "-m", "xai", "study", str(f), "--workers", "0"]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 1 and "5 of 6 cells finished" in p.stdout and "failed: call" in p.stdout
-    assert "[" in p.stderr and "6 cells" in p.stderr  # the progress bar
-    p = subprocess.run(cmd[:-2] + ["--check"], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0 and "6 cells" in p.stdout and "5 finished" in p.stdout
-    bad = tmp_path / "bad.toml"
-    bad.write_text("[[tcav]]\nmodels = [")
-    p = subprocess.run(cmd[:4] + [str(bad)], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 2 and p.stderr.startswith("error: The study file bad.toml is not valid TOML")
-    assert "Traceback" not in p.stderr
 
 
 def test_a_local_ray_cluster_gives_the_local_numbers_and_survives_a_killed_worker(tmp_path):

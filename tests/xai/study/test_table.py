@@ -1,24 +1,15 @@
 """The TCAV table of a study: the product's correction over each concept's tests, the summary over seeds, the
-paper's marks beside ours, and the ``tcav-table`` command over a study's stored cells."""
+paper's marks beside ours, over a study's stored cells
+(the ``tcav-table`` command's tests are in tests/xai/cli/test_tables.py)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from xai.cli import main
+from tests.xai.study._table_records import OPTIONS, fake_study, rec
 from xai.contract import fields_equal
-from xai.study import runner, spec
+from xai.study import runner
 from xai.study import table as tmod
-
-OPTIONS = {"n_random": 20, "n_runs": 20, "alpha_significance": 0.05, "correction": "holm",
-           "cav_test_fraction": 0.33}
-
-
-def rec(concept, target, layer, seed, *, mean, p, rnd=0.5, better=True, std=0.1, model="piano_composer"):
-    return {"model": model, "seed": seed, "concept": concept, "target": target, "layer": layer, "tcav_mean": mean,
-            "tcav_std": std, "random_mean": rnd, "p_value": p, "cav_better_than_random": better}
 
 
 def test_holm_runs_over_each_concepts_tests_of_one_seed_and_skips_untested_layers():
@@ -76,62 +67,6 @@ def test_the_table_round_trips_json_and_reads_as_markdown():
     assert "0.55 ± 0.07" in md  # (0.5, 0.6) over two seeds
 
 
-def _fake_study(tmp_path, model="composer"):
-    text = f"""
-name = "fake table"
-output = "{tmp_path / 'out'}"
-[[tcav]]
-models = ["{model}"]
-concepts = ["alberti bass", "contrapuntal texture"]
-classes = ["Bach", "Haydn"]
-layers = ["block3", "block4"]
-seeds = [0, 1]
-options = {{ n_random = 20 }}
-"""
-    path = tmp_path / "fake.toml"
-    path.write_text(text)
-    return path, spec.load(path)
-
-
-def test_the_command_formats_a_studys_stored_cells_without_running_them(tmp_path, capsys):
-    path, study = _fake_study(tmp_path)
-    store = runner.Store(study.output)
-    store.prepare()
-    for i, c in enumerate(study.cells):
-        if c.params["layer"] != "block4":
-            continue
-        p = c.params
-        r = rec(p["concept"], p["target"], "block4", p["seed"], mean=0.7 + 0.01 * i, p=0.001)
-        store.save(c, {"result": {"records": [r]}, "seconds": 2.0})
-    out, js = tmp_path / "t.md", tmp_path / "t.json"
-    code = main(["tcav-table", "--study", str(path), "--layers", "block4", "--no-run", "--out", str(out),
-                 "--json-out", str(js)])
-    assert code == 0  # every cell of the chosen part (block4) is finished
-    md = out.read_text()
-    assert "8 of 8 cells finished" in md and "★+ 2/2" in md and "0.3 min of cell time" in md
-    assert tmod.TCAVTable.from_json(js.read_text()).layers == ("block4",)
-    assert main(["tcav-table", "--study", str(path), "--no-run", "--out", str(out)]) == 1  # block3 not run
-    assert "8 of 16 cells finished" in out.read_text()
-    assert main(["tcav-table", "--study", str(path), "--layers", "block9", "--no-run"]) == 2
-    assert "no layer block9" in capsys.readouterr().err
-
-
-@pytest.mark.slow
-def test_the_command_runs_a_real_cell_of_the_composer_study(tmp_path, capsys):
-    out = tmp_path / "c.md"
-    code = main(["tcav-table", "--model", "composer", "--results", str(tmp_path / "res"), "--layers", "block4",
-                 "--concepts", "homophonic", "--classes", "bach", "--workers", "0", "--out", str(out), "--json"])
-    assert code == 0
-    printed = json.loads(capsys.readouterr().out)
-    cell = printed["table"]["cells"][0]
-    assert cell["concept"] == "homophonic" and cell["target"] == "bach" and 0 <= cell["mean"] <= 1
-    assert "1 of 1 cells finished" in out.read_text()
-    # rerunning computes nothing: the study keeps the finished cell
-    assert main(["tcav-table", "--model", "composer", "--results", str(tmp_path / "res"), "--layers", "block4",
-                 "--concepts", "homophonic", "--classes", "bach", "--workers", "0", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["table"]["n_finished"] == 1
-
-
 def test_cells_the_study_never_declared_are_told_apart_from_cells_not_run_yet():
     recs = [rec("alberti bass", "Bach", "block4", 0, mean=0.6, p=0.5)]
     planned = [("alberti bass", "Bach", la) for la in ("block3", "block4")] + [("pedal point", "Bach", "block4")]
@@ -141,15 +76,6 @@ def test_cells_the_study_never_declared_are_told_apart_from_cells_not_run_yet():
     block3 = md.split("### block3")[1].split("###")[0]
     assert "| alberti bass | not run |" in block3 and "pedal point" not in block3  # never declared at block3
     assert "| pedal point | not run |" in md.split("### block4")[1]
-
-
-def test_the_piano_model_finds_its_study_file_and_an_unrun_table_says_so(tmp_path):
-    out = tmp_path / "p.md"
-    code = main(["tcav-table", "--model", "piano_composer", "--results", str(tmp_path / "none"), "--layers", "block4",
-                 "--seeds", "0", "--concepts", "alberti bass", "--no-run", "--out", str(out)])
-    assert code == 1  # nothing finished in an empty result folder
-    md = out.read_text()
-    assert "0 of 6 cells finished" in md and md.count("not run") >= 6
 
 
 def test_the_papers_own_test_marks_runs_it_would_call_significant():
@@ -168,7 +94,7 @@ def test_the_papers_own_test_marks_runs_it_would_call_significant():
 
 
 def test_cells_of_another_version_of_a_concept_are_left_out_as_stale(tmp_path):
-    _, study = _fake_study(tmp_path)
+    _, study = fake_study(tmp_path)
     store = runner.Store(study.output)
     store.prepare()
     cells = [c for c in study.cells if c.params["layer"] == "block4" and c.params["seed"] == 0]

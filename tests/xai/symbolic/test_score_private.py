@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -43,18 +41,3 @@ def test_engraving_a_bar_range_pickles_nothing_and_loads_no_pickle(private_cache
     assert not [p for p in _files(private_cache) if p.name.endswith((".p", ".p.gz"))]
 
 
-def test_the_scratch_folder_is_this_users_only(private_cache):
-    path = _scratch.use_private_scratch()
-    assert path == private_cache
-    info = path.stat()
-    assert stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.getuid()
-    from music21 import environment
-
-    assert Path(environment.Environment().getRootTempDir()) == private_cache
-
-
-def test_a_scratch_folder_left_open_is_closed_again(private_cache):
-    private_cache.mkdir(parents=True)
-    private_cache.chmod(0o777)
-    _scratch.use_private_scratch()
-    assert stat.S_IMODE(private_cache.stat().st_mode) == 0o700
