@@ -25,3 +25,16 @@ def die_once(seed: int, flag: str, wait: float = 0.0) -> dict:
     open(flag, "w").close()
     os.kill(os.getpid(), signal.SIGKILL)
     return {}
+
+
+def missing_file(seed: int) -> dict:
+    """A task whose data file is missing."""
+    raise FileNotFoundError(2, "No such file or directory", f"/nowhere/data_{seed}.npz")
+
+
+def threads(seed: int) -> dict:
+    """The thread counts of the numeric libraries while the cell runs, and a numpy value to serialise."""
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    return {"threads": sorted({p["num_threads"] for p in threadpool_info()}), "mean": np.float32(seed) / 2}

@@ -87,3 +87,8 @@ def test_seconds_model_maps_have_a_seconds_axis_and_bar_ticks():
     g = views.grid_map(r, top_k=1)
     assert g.layout.xaxis.title.text == "bars (clock time)" and all("(" in x for x in g.data[0].x)
     assert len(views.ranked_rows(r)) == r.n_segments
+
+
+def test_method_names_are_the_printed_names_and_unknown_ones_pass_through():
+    assert views.method_name("ig") == "Integrated Gradients" and views.method_name("gradcam") == "Grad-CAM"
+    assert views.method_name("random") == "random order" and views.method_name("shap") == "shap"

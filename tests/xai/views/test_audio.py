@@ -1,6 +1,7 @@
 """Figures and tables for audio models: band summaries, the front-end table, the band-centre figure."""
 
 import numpy as np
+import pytest
 
 from models import audio_nets
 from xai.views import audio as audio_views
@@ -69,3 +70,71 @@ def test_transcribed_notes_sit_on_the_band_of_their_fundamental():
     # A4 (440 Hz) on band 2, A5 (880 Hz) on band 3; at 120 qpm beat 2 is 1 s; the note at 20 s is past the end
     assert np.allclose(ys[~np.isnan(ys)], [2, 2, 3, 3])
     assert np.allclose(xs[~np.isnan(xs)], [0.0, 0.5, 1.0, 1.5])
+
+
+def _prediction(midlevel=True):
+    from xai.audio.predict import AudioPrediction
+
+    wp = np.array([[0.7, 0.3], [np.nan, np.nan], [0.2, 0.8]])
+    return AudioPrediction(model="style_audio", classes=("folk", "jazz"), probabilities=np.array([0.45, 0.55]),
+                           starts=np.array([0.0, 2.0, 4.0]), window_seconds=3.0, window_probabilities=wp,
+                           midlevel_names=("note_density", "pitch_range") if midlevel else (),
+                           midlevel=np.array([[2.0, 10.0], [4.0, 14.0], [6.0, 18.0]]) if midlevel else None)
+
+
+def test_spectrogram_shows_seconds_across_and_band_frequencies_up():
+    from xai.audio.predict import Spectrogram
+
+    band_hz = np.geomspace(50, 8000, 11)
+    spec = Spectrogram(values=np.arange(11 * 4, dtype=float).reshape(11, 4), times=np.arange(4) * 0.5,
+                       band_hz=band_hz)
+    fig = audio_views.spectrogram(spec)
+    heat = fig.data[0]
+    np.testing.assert_array_equal(np.asarray(heat.z), spec.values)
+    assert list(heat.x) == [0.0, 0.5, 1.0, 1.5] and heat.customdata[10][0] == 8000
+    assert list(fig.layout.yaxis.tickvals) == [0, 2, 4, 6, 8, 10]
+    assert fig.layout.yaxis.ticktext[0] == "50 Hz" and fig.layout.yaxis.ticktext[-1] == "8000 Hz"
+    assert fig.layout.xaxis.title.text == "seconds" and fig.layout.yaxis.title.text == "frequency"
+
+
+def test_probabilities_over_time_draw_each_class_at_window_middles_with_gaps_for_silence():
+    fig = audio_views.probabilities_over_time(_prediction())
+    assert [t.name for t in fig.data] == ["folk", "jazz"]
+    assert list(fig.data[0].x) == [1.5, 3.5, 5.5]
+    assert fig.data[1].y[0] == 0.3 and np.isnan(fig.data[1].y[1]) and fig.data[1].y[2] == 0.8
+    assert list(fig.data[0].customdata) == ["0.0-3.0 s", "2.0-5.0 s", "4.0-7.0 s"]
+    assert fig.layout.title.text == "style_audio: jazz overall" and tuple(fig.layout.yaxis.range) == (0, 1)
+    assert audio_views.probabilities_over_time(_prediction(), title="mine").layout.title.text == "mine"
+
+
+def test_midlevel_bars_are_in_training_standard_deviations():
+    fig = audio_views.midlevel_bars(_prediction(), mean=[3.0, 14.0], std=[0.5, 2.0],
+                                    descriptions={"pitch_range": "semitones between lowest and highest"})
+    bar = fig.data[0]
+    np.testing.assert_allclose(bar.x, [2.0, 0.0])  # the mean over windows: (4 - 3) / 0.5, (14 - 14) / 2
+    assert list(bar.y) == ["note density", "pitch range"]
+    assert bar.customdata[1][1] == "semitones between lowest and highest"
+    one = audio_views.midlevel_bars(_prediction(), mean=[3.0, 14.0], std=[0.5, 2.0], window=0)
+    np.testing.assert_allclose(one.data[0].x, [-2.0, -2.0])
+    assert list(one.data[0].marker.color) == ["#B3412B", "#B3412B"]  # below average: the other colour
+    with pytest.raises(ValueError, match="no mid-level features"):
+        audio_views.midlevel_bars(_prediction(midlevel=False), mean=[0], std=[1])
+
+
+def test_filterbanks_draw_every_fourth_band_of_both_banks_on_a_log_axis():
+    f = np.linspace(20, 8000, 50)
+    mel, learned = np.random.default_rng(0).uniform(size=(2, 9, 50))
+    fig = audio_views.filterbanks(mel, learned, f)
+    assert [t.name for t in fig.data] == ["mel", "learned"] * 3  # bands 0, 4, 8
+    np.testing.assert_array_equal(fig.data[3].y, learned[4])
+    assert [t.showlegend for t in fig.data] == [True, True, False, False, False, False]
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.title.text == "frequency (Hz)"
+
+
+def test_confusion_puts_true_classes_down_and_predictions_across():
+    fig = audio_views.confusion([[5, 1], [2, 7]], ["flute", "violin"])
+    heat = fig.data[0]
+    assert list(heat.x) == list(heat.y) == ["flute", "violin"]
+    np.testing.assert_array_equal(np.asarray(heat.z), [[5, 1], [2, 7]])
+    assert fig.layout.xaxis.title.text == "predicted" and fig.layout.yaxis.title.text == "true"
+    assert fig.layout.yaxis.autorange == "reversed"

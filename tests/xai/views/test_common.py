@@ -49,3 +49,18 @@ def test_part_colorscale_has_a_light_sustain_and_a_dark_onset_band_per_part():
     sustain, onset = scale[0][1], scale[2][1]
     assert sustain == common.rgba(common.PART_PALETTE[0], 0.55) and onset == common.rgba(common.PART_PALETTE[0], 1.0)
     assert scale[4][1] == common.rgba(common.PART_PALETTE[1], 0.55)
+
+
+@pytest.mark.parametrize(("text", "width", "wrapped"), [
+    ("Short title", 44, "Short title"),
+    ("Probability of each class over the piece (windows of 16 quarters)", 44,
+     "Probability of each class over the piece<br>(windows of 16 quarters)"),
+    ("Composer model: what it relies on in bars 1 to 8 of the chorale", 44,
+     "Composer model:<br>what it relies on in bars 1 to 8 of the chorale"),
+    ("one two three four five six seven eight nine ten", 20, "one two three four<br>five six seven eight nine ten"),
+    ("Already<br>on two lines, however long the first line may be", 10, "Already<br>on two lines, however long the "
+     "first line may be"),
+    ("Unbreakablewordlongerthanthewidth", 10, "Unbreakablewordlongerthanthewidth"),
+])
+def test_wrap_title_breaks_long_titles_before_a_parenthesis_after_a_colon_or_at_a_space(text, width, wrapped):
+    assert common.wrap_title(text, width) == wrapped

@@ -195,3 +195,16 @@ def test_piece_summary_counts_bars_parts_notes_and_windows(piece, prediction):
     line = views.piece_summary(piece, prediction)
     assert line.startswith("unknown format · 12 bars (bars 1–12)")
     assert f"2 parts · {piece.n_notes:,} notes · {len(prediction.windows)} windows" in line
+
+
+@pytest.mark.parametrize(("start", "end", "bars"), [
+    (4.0, 12.0, (2, 3)),     # exactly bars 2 and 3
+    (12.0, 4.0, (2, 3)),     # drawn right to left
+    (3.9, 12.1, (2, 3)),     # a box a little past the bar lines does not take the neighbours
+    (3.0, 13.0, (1, 4)),     # a quarter or more into a bar takes it
+    (-5.0, 2.0, (1, 1)),     # before the piece: its first bar
+    (30.0, 99.0, (8, 8)),    # past the end: its last bar
+    (9.0, 9.1, (3, 3)),      # a tiny box: the bar it sits in
+])
+def test_selection_bars_turns_a_box_on_the_roll_into_printed_bars(start, end, bars):
+    assert views.symbolic.selection_bars(scale_piece(8), start, end) == bars
