@@ -20,15 +20,15 @@ class View(NamedTuple):
 SECTIONS: dict[str, list[View]] = {
     "Start": [
         View("pages/home.py", "Home", ":material/home:", "What this tool is for and which models it has."),
-        View("pages/tour.py", "Guided tour", ":material/tour:", "One piece from the model's answer to a concept test, step by step, in plain words: start here."),
+        View("pages/tour.py", "Guided tour", ":material/tour:", "A Haydn performance, from the model's answer to the paper's question about the Alberti bass, step by step, in plain words: start here."),
     ],
     "Explain a prediction": [
         View(
             "pages/classify.py",
             "Classify a piece",
             ":material/music_note:",
-            "Which style the model hears in a piece, bar by bar, with the excerpts it is surest about to hear "
-            "and read.",
+            "Which composer (or style) the model hears in a piece or a performance, bar by bar, with the excerpts "
+            "it is surest about to hear and read.",
         ),
         View(
             "pages/audio.py",

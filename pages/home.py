@@ -72,10 +72,10 @@ require_entrypoint()
 st.title("Music XAI")
 st.markdown(
     "#### Ask a trained music model *why*, and get answers you can hear, read and cite by bar number.\n"
-    "A model that names the style of a piece gives no reasons. This tool asks it for them in musical "
-    "terms: **where** in the piece it hears a style, **which excerpts** convinced it most (to play and "
-    "to read in the score), and **which musical concepts** (textures, cadences, "
-    "voice leading you define by example) its answer depends on."
+    "A model that names the composer (or the style) of a piece gives no reasons. This tool asks it for them "
+    "in musical terms: **where** in the piece it hears a composer, **which excerpts** convinced it most (to "
+    "play and to read in the score), and **which musical concepts** (an Alberti bass, counterpoint, textures "
+    "and cadences you define by example) its answer depends on."
 )
 
 st.header("Views")

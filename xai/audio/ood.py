@@ -163,8 +163,9 @@ def _message(cal: Calibration, dist: float | None, n_sounding: int, n_out: int, 
                 f"music rendered with {sf}, a sound source it never heard (distance {dist:.1f}, limit "
                 f"{cal.threshold:.1f}; {n_out} of {n_sounding} windows beyond it). The model learned only from MIDI "
                 "rendered by a few soundfonts, so treat its answer with caution.")
+    unheard = "" if "never heard" in sf else ", which it never heard"  # the calibration may say so itself
     return (f"Within what the model knows: this recording is as close to its training audio as {pct} of music "
-            f"rendered with {sf}, which it never heard (distance {dist:.1f}, limit {cal.threshold:.1f}"
+            f"rendered with {sf}{unheard} (distance {dist:.1f}, limit {cal.threshold:.1f}"
             + (f"; {n_out} of {n_sounding} windows beyond it" if n_out else "") + "). That says the sound is "
             "familiar, not that the answer is right.")
 
