@@ -1,6 +1,8 @@
 """Real-browser journey with piano_composer: Classify a held-out performance -> TCAV -> Discovered concepts."""
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,8 @@ from models import registry
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser,
               pytest.mark.skipif("piano_composer" not in registry.available(), reason="piano_composer not shipped")]
-SHOTS = Path(__file__).resolve().parents[2] / "bench" / "results"
+# Screenshots to look at: kept in $MUSICXAI_SHOTS when set, else in a temporary folder (never in the tree).
+SHOTS = Path(os.environ.get("MUSICXAI_SHOTS") or tempfile.mkdtemp(prefix="musicxai-shots-"))
 
 
 def _pick_piano_model(page, app_url):
