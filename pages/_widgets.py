@@ -16,6 +16,7 @@ from pages import _cache_audio as audio_cache
 from xai.audio import clip as audio
 from xai.audio import examples as audio_examples
 from xai.audio import transcribe
+from xai.errors import XaiError
 from xai.symbolic import examples, music
 from xai.symbolic import io as xio
 
@@ -210,4 +211,14 @@ def play_row(clips: list[tuple[str, bytes]]) -> None:
     for col, (cap, wav) in zip(cols, clips):
         col.caption(cap)
         col.audio(wav, format="audio/wav")
+
+
+def score_or_recording(key: str, score_page, audio_page) -> None:
+    """The LIME and Attributions pages' first choice, a score or a recording, then that part of the page; a
+    plain sentence instead of the part when the input or the options are refused."""
+    what = st.radio("Explain", ["A score", "A recording"], horizontal=True, key=key)
+    try:
+        (score_page if what == "A score" else audio_page)()
+    except XaiError as e:
+        st.error(str(e))
 

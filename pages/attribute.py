@@ -15,7 +15,7 @@ from pages import _cache as cache
 from pages._attribute_results import K, show_results
 from pages._nav import require_entrypoint
 from pages._share import piece_state, restore_piece, restored_state
-from pages._widgets import choose_clip, choose_piece, option_widgets
+from pages._widgets import choose_clip, choose_piece, option_widgets, score_or_recording
 from xai.audio import examples as audio_examples
 from xai.errors import XaiError
 from xai.local.attribution import METHOD_NAMES, AttributionOptions, attribute_audio, attribute_piece, window_choices
@@ -208,11 +208,4 @@ st.markdown(
     "test, the agreement between methods and with LIME, and a deletion check you can also listen to."
 )
 _restore()
-what = st.radio("Explain", ["A score", "A recording"], horizontal=True, key=K + "input")
-try:
-    if what == "A score":
-        _score_page()
-    else:
-        _audio_page()
-except XaiError as e:
-    st.error(str(e))
+score_or_recording(K + "input", _score_page, _audio_page)

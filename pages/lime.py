@@ -17,9 +17,8 @@ from pages import _cache as cache
 from pages._lime_results import K, show_results
 from pages._nav import require_entrypoint
 from pages._share import restore_piece, restored_state
-from pages._widgets import belongs_to, choose_clip, choose_piece, model_label
+from pages._widgets import belongs_to, choose_clip, choose_piece, model_label, score_or_recording
 from xai.audio import examples as audio_examples
-from xai.errors import XaiError
 from xai.local import lime
 from xai.local.lime import AudioGridOptions, LimeOptions, PieceGridOptions
 from xai.symbolic import music
@@ -260,11 +259,4 @@ st.markdown(
     "stability score over seeds and the fit's R² with its caveat."
 )
 _restore()
-what = st.radio("Explain", ["A score", "A recording"], horizontal=True, key=K + "input")
-try:
-    if what == "A score":
-        _score_page()
-    else:
-        _audio_page()
-except XaiError as e:
-    st.error(str(e))
+score_or_recording(K + "input", _score_page, _audio_page)

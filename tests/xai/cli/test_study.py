@@ -4,21 +4,9 @@ import json
 import subprocess
 import sys
 
+from tests.xai.study._tasks import CALL, GRID
 from xai.cli import main
 
-CALL = "tests.xai.study._tasks"
-# The grid of tests/xai/study/test_runner.py: two hubness cells and three seeded draws.
-GRID = f"""
-name = "grid"
-[[hubness]]
-embeddings = ["style_audio"]
-k = [5]
-reductions = ["none", "mp"]
-[[call]]
-function = "{CALL}:draw"
-seeds = [0, 1, 2]
-params = {{ n = 4 }}
-"""
 DRAWS = f"""
 name = "draws"
 [[call]]

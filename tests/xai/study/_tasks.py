@@ -38,3 +38,18 @@ def threads(seed: int) -> dict:
     from threadpoolctl import threadpool_info
 
     return {"threads": sorted({p["num_threads"] for p in threadpool_info()}), "mean": np.float32(seed) / 2}
+
+
+CALL = "tests.xai.study._tasks"
+# A study of two hubness cells and three seeded draws, shared by the runner and CLI tests.
+GRID = f"""
+name = "grid"
+[[hubness]]
+embeddings = ["style_audio"]
+k = [5]
+reductions = ["none", "mp"]
+[[call]]
+function = "{CALL}:draw"
+seeds = [0, 1, 2]
+params = {{ n = 4 }}
+"""

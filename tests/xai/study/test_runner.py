@@ -2,9 +2,8 @@ import json
 
 import pytest
 
+from tests.xai.study._tasks import CALL, GRID
 from xai.study import runner, spec
-
-CALL = "tests.xai.study._tasks"
 
 
 def _study(tmp_path, body: str, name: str = "s.toml"):
@@ -17,17 +16,6 @@ def _results(study) -> dict:
     return {k: rec["result"] for k, rec in runner.finished(study).items()}
 
 
-GRID = f"""
-name = "grid"
-[[hubness]]
-embeddings = ["style_audio"]
-k = [5]
-reductions = ["none", "mp"]
-[[call]]
-function = "{CALL}:draw"
-seeds = [0, 1, 2]
-params = {{ n = 4 }}
-"""
 
 
 def test_local_workers_finish_every_cell_and_a_rerun_skips_them(tmp_path):
