@@ -222,3 +222,25 @@ def score_or_recording(key: str, score_page, audio_page) -> None:
     except XaiError as e:
         st.error(str(e))
 
+
+def asked_for(prefix: str, key, label: str, *, autorun: bool = False) -> bool:
+    """True once the user asked for the result of ``key`` (a click on ``label``, or a share link's ``autorun``);
+    until then the button is drawn. A new key (other options) asks again: long work never starts by itself."""
+    if autorun:
+        st.session_state[prefix + "asked"] = key
+    if st.session_state.get(prefix + "asked") == key:
+        return True
+    st.button(label, type="primary", icon=":material/play_arrow:", key=prefix + "go",
+              on_click=lambda: st.session_state.__setitem__(prefix + "asked", key))
+    return False
+
+
+def progress_bar():
+    """A progress bar and the :data:`xai.contract.Progress` callback that moves it; ``.empty()`` it when done."""
+    bar = st.progress(0.0, text="Starting…")
+
+    def progress(f: float, m: str) -> None:
+        bar.progress(min(max(float(f), 0.0), 1.0), text=m)
+
+    return bar, progress
+

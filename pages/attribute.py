@@ -15,7 +15,7 @@ from pages import _cache as cache
 from pages._attribute_results import K, show_results
 from pages._nav import require_entrypoint
 from pages._share import piece_state, restore_piece, restored_state
-from pages._widgets import choose_clip, choose_piece, option_widgets, score_or_recording
+from pages._widgets import asked_for, choose_clip, choose_piece, option_widgets, progress_bar, score_or_recording
 from xai.audio import examples as audio_examples
 from xai.errors import XaiError
 from xai.local.attribution import METHOD_NAMES, AttributionOptions, attribute_audio, attribute_piece, window_choices
@@ -100,17 +100,10 @@ def _run(key: tuple, compute):
     held = cache.attribution_peek(key)
     if held is not None:
         return held
-    if st.session_state.pop(PENDING, None):  # opened from a share link: run it as its author did
-        st.session_state[K + "asked"] = key
-    if st.session_state.get(K + "asked") != key:
-        st.button("Attribute", type="primary", icon=":material/play_arrow:", key=K + "go",
-                  on_click=lambda: st.session_state.__setitem__(K + "asked", key))
+    # Opened from a share link: run it as its author did.
+    if not asked_for(K, key, "Attribute", autorun=bool(st.session_state.pop(PENDING, None))):
         return None
-    bar = st.progress(0.0, text="Starting…")
-
-    def progress(f: float, m: str) -> None:
-        bar.progress(min(max(float(f), 0.0), 1.0), text=m)
-
+    bar, progress = progress_bar()
     result, _ = cache.attribution_result(key, lambda: compute(progress))
     bar.empty()
     return result

@@ -17,7 +17,15 @@ from pages import _cache as cache
 from pages._lime_results import K, show_results
 from pages._nav import require_entrypoint
 from pages._share import restore_piece, restored_state
-from pages._widgets import belongs_to, choose_clip, choose_piece, model_label, score_or_recording
+from pages._widgets import (
+    asked_for,
+    belongs_to,
+    choose_clip,
+    choose_piece,
+    model_label,
+    progress_bar,
+    score_or_recording,
+)
 from xai.audio import examples as audio_examples
 from xai.local import lime
 from xai.local.lime import AudioGridOptions, LimeOptions, PieceGridOptions
@@ -132,17 +140,10 @@ def _run(key: tuple, compute) -> object | None:
     held = cache.lime_peek(key)
     if held is not None:
         return held
-    if st.session_state.pop(K + "autorun", False):  # opened from a share link: run it as the link's author did
-        st.session_state[K + "asked"] = key
-    if st.session_state.get(K + "asked") != key:
-        st.button("Explain", type="primary", icon=":material/play_arrow:", key=K + "go",
-                  on_click=lambda: st.session_state.__setitem__(K + "asked", key))
+    # Opened from a share link: run it as the link's author did.
+    if not asked_for(K, key, "Explain", autorun=bool(st.session_state.pop(K + "autorun", False))):
         return None
-    bar = st.progress(0.0, text="Starting…")
-
-    def progress(f: float, m: str) -> None:
-        bar.progress(min(max(float(f), 0.0), 1.0), text=m)
-
+    bar, progress = progress_bar()
     t = time.perf_counter()
     result, _ = cache.lime_result(key, lambda: compute(progress))
     bar.empty()

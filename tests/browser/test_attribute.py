@@ -21,6 +21,7 @@ def _shot(page, tmp_path, name: str) -> None:
 
 def test_attribute_a_piece_and_see_the_checks(page, app_url, tmp_path):
     page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_default_timeout(90_000)  # the checks below the headline render in the same run; allow a loaded CI
     page.goto(app_url)
     page.get_by_role("heading", name="Music XAI").first.wait_for()
     page.get_by_role("link", name="Attributions").first.click()
@@ -49,6 +50,7 @@ def test_attribute_a_piece_and_see_the_checks(page, app_url, tmp_path):
 @pytest.mark.skipif("piano_composer" not in registry.available(), reason="piano_composer not shipped")
 def test_attribute_a_performance_with_the_piano_model(page, app_url, tmp_path):
     page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_default_timeout(90_000)  # the checks below the headline render in the same run; allow a loaded CI
     _pick_piano_model(page, app_url)
     page.get_by_role("link", name="Attributions").first.click()
     page.get_by_role("heading", name="Attributions").wait_for()
