@@ -36,6 +36,7 @@ def test_attribute_a_piece_and_see_the_checks(page, app_url, tmp_path):
     page.get_by_text(re.compile(r"Randomisation check (passed|failed)")).first.wait_for()  # the verdict is said
     page.get_by_text("Top 3 segments alone").wait_for()
     page.locator('[data-testid="stAudio"]').nth(2).wait_for(state="attached")  # alone, removed, the whole window
+    page.locator(".js-plotly-plot").nth(4).wait_for(state="attached")  # plotly draws after the text: wait for it
     assert page.locator(".js-plotly-plot").count() >= 5  # input map, grid, deletion, agreement, randomisation
     page.get_by_text("Share link").wait_for()
     assert "share=" in page.locator("code").last.inner_text()
@@ -65,6 +66,7 @@ def test_attribute_a_performance_with_the_piano_model(page, app_url, tmp_path):
         page.get_by_text(label).first.wait_for()
     page.get_by_text(re.compile(r"Randomisation check (passed|failed)")).first.wait_for()
     page.get_by_text("Top 3 segments alone").wait_for()
+    page.locator(".js-plotly-plot").nth(4).wait_for(state="attached")
     assert page.locator(".js-plotly-plot").count() >= 5
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     page.get_by_text("seconds").first.wait_for()  # the map's time axis

@@ -27,6 +27,7 @@ def test_upload_a_midi_and_see_the_prediction(page, app_url, tmp_path):
     reading.wait_for()
     assert expected in reading.inner_text()
     page.get_by_text("Over time, window by window").wait_for()
+    page.locator(".js-plotly-plot").nth(2).wait_for(state="attached")  # plotly draws after the text: wait for it
     assert page.locator(".js-plotly-plot").count() >= 3  # bars, timeline, piano roll
     page.screenshot(path=str(tmp_path / "classify_upload.png"), full_page=True)
 
