@@ -11,17 +11,6 @@ import pytest
 from xai import _scratch
 
 
-@pytest.fixture
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MUSICXAI_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(_scratch, "_DONE", False)
-    yield tmp_path / "cache" / "music21"
-    from music21 import environment
-
-    environment.Environment()["directoryScratch"] = None  # music21's default again for the other tests
-    monkeypatch.setattr(_scratch, "_DONE", False)
-
-
 def test_the_scratch_folder_is_this_users_only(private_cache):
     path = _scratch.use_private_scratch()
     assert path == private_cache

@@ -88,13 +88,18 @@ class Embedding(Result):
         return f"#{i}: {d['class']} — {d['piece']}, bars {d['start_bar']}-{d['end_bar']}"
 
 
-def _assets(root: Path | None) -> tuple[dict, dict]:
+def _meta(root: Path | None) -> dict:
+    """The shipped embeddings' description (JSON), without reading their arrays."""
     root = root or ASSETS
-    path, meta = root / EMBEDDINGS_FILE, root / META_FILE
-    if not path.exists() or not meta.exists():
+    if not (root / EMBEDDINGS_FILE).exists() or not (root / META_FILE).exists():
         raise InputError("The shipped recommender embeddings are missing; run `python -m xai embeddings --build`.")
-    z = np.load(path, allow_pickle=False)
-    return {k: z[k] for k in z.files}, json.loads(meta.read_text())
+    return json.loads((root / META_FILE).read_text())
+
+
+def _assets(root: Path | None) -> tuple[dict, dict]:
+    meta = _meta(root)
+    z = np.load((root or ASSETS) / EMBEDDINGS_FILE, allow_pickle=False)
+    return {k: z[k] for k in z.files}, meta
 
 
 def names(root: Path | None = None) -> list[str]:
@@ -168,7 +173,7 @@ def load(name: str, root: Path | None = None) -> Embedding:
 
 def parameters(root: Path | None = None) -> dict:
     """The build parameters and the command that rebuilds the shipped embeddings."""
-    return _assets(root)[1]
+    return _meta(root)
 
 
 # --- hearing an item -------------------------------------------------------------------------------------------

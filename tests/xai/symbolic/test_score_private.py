@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from xai import _scratch
 from xai.symbolic import io as xio
 from xai.symbolic import score
 
@@ -15,17 +12,6 @@ ABC = "X:1\nT:Private reel\nM:4/4\nL:1/8\nK:D\nDFAF dFAF|GBdB gBdB|Acec A2FA|d2f
 
 def _files(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
-
-
-@pytest.fixture
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MUSICXAI_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(_scratch, "_DONE", False)
-    yield tmp_path / "cache" / "music21"
-    from music21 import environment
-
-    environment.Environment()["directoryScratch"] = None  # music21's default again for the other tests
-    monkeypatch.setattr(_scratch, "_DONE", False)
 
 
 def test_engraving_a_bar_range_pickles_nothing_and_loads_no_pickle(private_cache, monkeypatch):
