@@ -74,10 +74,14 @@ def card(name: str) -> dict:
 
 
 @lru_cache(maxsize=8)
-def load(name: str = "composer") -> Model:
-    """Build the network named in the card and load its shipped weights (verified by hash)."""
-    c = card(name)
-    wpath = ASSETS / f"{name}.safetensors"
+def load(name: str = "composer", *, folder: Path | None = None) -> Model:
+    """Build the network named in the card and load its shipped weights (verified by hash).
+
+    ``folder``: another folder of weights and cards laid out like ``assets/models`` (e.g. the robustness study's
+    extra training seeds); default the shipped models.
+    """
+    c = card(name) if folder is None else json.loads((Path(folder) / f"{name}.json").read_text())
+    wpath = (ASSETS if folder is None else Path(folder)) / f"{name}.safetensors"
     if not wpath.exists():
         raise InputError(f"The weights of model '{name}' are missing ({wpath.name}); run the training script.")
     digest = hashlib.sha256(wpath.read_bytes()).hexdigest()

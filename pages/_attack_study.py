@@ -42,6 +42,7 @@ def study_tab() -> None:
         st.dataframe(tests, hide_index=True)
     if s.get("statistics"):
         st.caption(f"Bands and brackets: {s['statistics']}.")
+    _seeds_section()
     ins = s.get("instrument")
     if ins:
         st.subheader("The instrument model against the papers")
@@ -68,6 +69,28 @@ def study_tab() -> None:
         st.dataframe(pd.DataFrame([{k: str(v) for k, v in r.items()} for r in ours + ins["paper"]])
                      .rename(columns=INSTRUMENT_HEADINGS), hide_index=True)
     st.caption("Reproduce: `" + p["command"] + "`")
+
+
+SEED_TEST_HEADINGS = {"a": "Model A", "b": "Model B", "epsilon": "ε", "accuracy_a": "A accuracy",
+                      "accuracy_b": "B accuracy", "wilcoxon_p": "Wilcoxon p", "wilcoxon_p_holm": "Wilcoxon p, Holm",
+                      "seeds_a_better": "Seeds A better", "seeds_b_better": "Seeds B better", "n_seeds": "Seeds"}
+
+
+def _seeds_section() -> None:
+    s = cache.robustness_seeds()
+    if s is None:
+        return
+    p = s["parameters"]
+    st.subheader("Over training seeds")
+    st.markdown(f"Each style model trained {len(p['seeds'])} times with different seeds (the shipped model is "
+                f"seed 0), attacked on the same {p['n_clips']} test clips: is a difference between kinds more than "
+                "the luck of one training run?")
+    if registry.outdated_models(s):
+        st.warning("The shipped style models changed since this was measured; rerun the command below.",
+                   icon=":material/history:")
+    chart(av.accuracy_over_seeds(s), "seeds")
+    st.dataframe(pd.DataFrame(s["paired_tests"]).rename(columns=SEED_TEST_HEADINGS), hide_index=True)
+    st.caption(f"{p['statistics']}. Train the replicas: `{p['train_command']}`; measure: `{p['command']}`.")
 
 
 # --- tab 4: veracity ---------------------------------------------------------------------------------------------

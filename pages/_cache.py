@@ -246,6 +246,17 @@ def robustness_study() -> dict | None:
     return _robustness_study(path.stat().st_mtime) if path.exists() else None
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _robustness_seeds(mtime: float) -> dict | None:
+    return robustness.load_seed_study()
+
+
+def robustness_seeds() -> dict | None:
+    """The shipped study over training seeds (assets/adversarial/robustness_seeds.json), or None."""
+    path = robustness.seeds_path()
+    return _robustness_seeds(path.stat().st_mtime) if path.exists() else None
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def rendered_piece(key: str, _piece: music.Piece) -> bytes:
     """WAV bytes of a whole (edited) piece, keyed by a caller-made key of its notes."""

@@ -221,6 +221,10 @@ def _attack(emb, s) -> dict | None:
                     "4-s rendered clips):")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         st.caption(f"Paper: {paper['snr']}. Reproduce: " + "; ".join(f"`{c}`" for c in commands))
+        stale = hub_attack.outdated_jobs(embeddings.ASSETS)
+        if stale:
+            st.warning(f"{len(stale)} of these jobs were computed with earlier weights of the model (or do not say "
+                       "which); rerun their commands to measure the shipped weights.", icon=":material/history:")
     if emb.collection != "audio":
         st.info("The hub attack perturbs recordings: choose an audio model's embedding.")
         return None

@@ -36,7 +36,7 @@ from torch import nn
 
 from models import audio_nets
 from models.registry import ASSETS
-from training import audio_loso
+from training import audio_augment, audio_loso
 from training.evaluation import metrics, piece_level
 from xai.audio import dataset as audio_data
 from xai.audio import midlevel
@@ -72,6 +72,9 @@ DEFAULTS = {
     "pgd_steps": 3,
     "init_from": "",
     "train_limit": 0,  # 0: all training clips; else the first N (tests)
+    "eq_db": 0.0,  # per-batch random equaliser, peak-to-peak dB (training.audio_augment; 0: off)
+    "band_stop": 0.0,  # probability of removing one band per clip (0: off)
+    "time_mask": 0.0,  # probability of silencing up to a quarter of a clip (0: off)
 }
 HOP_SECONDS = 2.0  # predictions over time: 4-s windows every 2 s
 
@@ -187,7 +190,7 @@ def _fit(name, net, task, params, tr, va, n_train, ytr, ztr, gen, progress) -> t
             idx = np.sort(perm[b * bs : (b + 1) * bs].numpy())  # sorted: faster reads, same batch
             x = torch.from_numpy(tr.waveform(idx))
             gain = 10 ** ((torch.rand(len(idx), 1, generator=gen) * 2 - 1) * params["gain_db"] / 20)
-            x = torch.clamp(x * gain, -1, 1)
+            x = torch.clamp(audio_augment.batch(x * gain, audio_nets.SAMPLE_RATE, params, gen), -1, 1)
             y = ytr[idx]
             if task.get("adversarial"):
                 half = len(idx) // 2
@@ -277,7 +280,7 @@ def _audio_card(name, task, params, spec, net, classes, root, splits, n_train, r
                   "hop_seconds": HOP_SECONDS, "n_fft": audio_nets.N_FFT, "stft_hop": audio_nets.HOP,
                   "n_bands": audio_nets.N_BANDS, "f_min": audio_nets.F_MIN, "f_max": audio_nets.F_MAX,
                   "front_end": front_end_description(task["front_end"])},
-        "data": data_description(meta),
+        "data": data_description(meta) + audio_augment.describe(params),
         "data_version": int(meta.get("version", 1)),
         "split": {
             "method": "by piece, the symbolic model's split (xai.symbolic.dataset.split, same seed); clips per class "

@@ -39,6 +39,22 @@ def test_weights_that_do_not_match_the_card_are_refused(tmp_path, monkeypatch):
         registry.load.cache_clear()
 
 
+def test_a_model_loads_from_another_folder_with_the_same_hash_check(tmp_path):
+    for ext in ("json", "safetensors"):
+        shutil.copy(registry.ASSETS / f"composer.{ext}", tmp_path / f"composer.{ext}")
+    m = registry.load("composer", folder=tmp_path)
+    assert m.weights_sha256 == registry.load("composer").weights_sha256
+    card = json.loads((tmp_path / "composer.json").read_text())
+    card["weights_sha256"] = "0" * 64
+    (tmp_path / "composer.json").write_text(json.dumps(card))
+    registry.load.cache_clear()
+    try:
+        with pytest.raises(InputError, match="do not match"):
+            registry.load("composer", folder=tmp_path)
+    finally:
+        registry.load.cache_clear()
+
+
 def test_lookup_walks_nested_keys_and_answers_none_where_a_level_is_missing():
     card = {"metrics": {"test": {"accuracy": 0.8}}, "classes": ["a"]}
     assert registry.lookup(card, "metrics", "test", "accuracy") == 0.8

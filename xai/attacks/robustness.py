@@ -276,6 +276,123 @@ def with_statistics(study: dict) -> dict:
     return out
 
 
+SEEDS_DIR = ASSETS / "adversarial" / "seeds"
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}  # Student t quantiles for a 95 % interval, by df
+
+
+def seed_folder(k: int) -> Path:
+    """Where the replicas of training seed ``k`` of the style models are kept (seed 0: the shipped models)."""
+    return SEEDS_DIR / f"seed{k}"
+
+
+def replica_seeds() -> list[int]:
+    """The seed offsets with a replica of every style model on disk, 0 (the shipped models) first."""
+    found = sorted(int(p.name[4:]) for p in SEEDS_DIR.glob("seed*") if p.name[4:].isdigit()
+                   and all((p / f"{n}.safetensors").exists() for n in STYLE_MODELS))
+    return [0, *found]
+
+
+def _over_seeds(values: np.ndarray) -> dict:
+    """Mean, standard deviation and a t-based 95 % interval over training seeds (rows) for every column."""
+    s = values.shape[0]
+    mean, sd = values.mean(0), values.std(0, ddof=1) if s > 1 else np.zeros(values.shape[1])
+    half = T_975.get(s - 1, 1.96) * sd / np.sqrt(s) if s > 1 else np.zeros_like(mean)
+    return {"mean": [round(float(v), 4) for v in mean], "sd": [round(float(v), 4) for v in sd],
+            "ci95": [[round(max(0.0, float(m - h)), 4), round(min(1.0, float(m + h)), 4)] for m, h in zip(mean, half)]}
+
+
+def seed_study(data, models: dict, *, n_clips: int = 96, steps: int = 20, random_state: int = 0,
+               progress: Progress | None = None) -> dict:
+    """Untargeted PGD at each epsilon on every training seed of every style model kind, on the same clips.
+
+    ``models``: kind -> list of (seed offset, registry Model); seed 0 is the shipped model. Per kind: accuracy at
+    each epsilon per seed (with a Wilson interval over clips), and over seeds the mean, standard deviation and a
+    t-based 95 % interval (the spread over training runs). Per pair of kinds and epsilon: a Wilcoxon signed-rank
+    test over clips of each clip's share of seeds that stay correct (the unit is the clip; the seeds are averaged
+    within it), Holm-adjusted over all pairs and epsilons, and in how many seeds kind ``a`` beats kind ``b``.
+    """
+    idx = _even(len(data), n_clips)
+    x = data.waveform(idx).astype(np.float32)
+    y = np.asarray(data.style)[idx].astype(np.int64)
+    eps = [0.0, *STYLE_EPSILONS]
+    out = {"epsilons": eps, "clip_indices": idx.tolist(), "kinds": {}, "paired_tests": []}
+    correct = {}
+    total = sum(len(v) for v in models.values())
+    done = 0
+    for kind, runs in models.items():
+        rows, seeds = [], []
+        for k, m in runs:
+            sub = (lambda f, msg, d=done: progress((d + f) / total, msg)) if progress else None
+            r = _attack_sweep(m.net, x, y, STYLE_EPSILONS, steps, random_state, sub, f"{kind} seed {k}")
+            rows.append(r["correct"])
+            entry = {"seed": k, "accuracy": r["accuracy"],
+                     "accuracy_ci95": [wilson(int(round(a * len(idx))), len(idx)) for a in r["accuracy"]],
+                     "median_snr_at_success": r["median_snr_at_success"]}
+            # seed 0 names the shipped model, so registry.outdated_models notices when its weights change
+            entry |= ({"model": kind, "weights_sha256": m.weights_sha256} if k == 0
+                      else {"replica_of": kind, "replica_sha256": m.weights_sha256})
+            seeds.append(entry)
+            done += 1
+        correct[kind] = np.stack(rows).astype(float)  # (seeds, 1 + E, n)
+        acc = correct[kind].mean(2)
+        out["kinds"][kind] = {"title": runs[0][1].title, "seeds": seeds, "accuracy": _over_seeds(acc)}
+    for a, b in combinations(models, 2):
+        for e, epsilon in enumerate(eps):
+            if epsilon == 0:
+                continue
+            ca, cb = correct[a][:, e].mean(0), correct[b][:, e].mean(0)
+            p = _wilcoxon(ca, cb)
+            s = min(len(correct[a]), len(correct[b]))
+            wins = int(np.sum(correct[a][:s, e].mean(1) > correct[b][:s, e].mean(1)))
+            out["paired_tests"].append({"a": a, "b": b, "epsilon": epsilon, "accuracy_a": round(float(ca.mean()), 4),
+                                        "accuracy_b": round(float(cb.mean()), 4),
+                                        "wilcoxon_p": 1.0 if p is None else round(p, 6),
+                                        "seeds_a_better": wins, "seeds_b_better": int(np.sum(
+                                            correct[a][:s, e].mean(1) < correct[b][:s, e].mean(1))),
+                                        "n_seeds": s})
+    for t, adj in zip(out["paired_tests"], holm([t["wilcoxon_p"] for t in out["paired_tests"]]), strict=True):
+        t["wilcoxon_p_holm"] = adj
+    out["n_clips"] = len(idx)
+    return out
+
+
+def run_seed_study(*, n_clips: int = 96, steps: int = 20, random_state: int = 0, out_dir: Path | None = None,
+                   progress: Progress | None = None, root=None) -> dict:
+    """:func:`seed_study` on the shipped style models and every replica seed on disk; writes
+    ``robustness_seeds.json`` into ``out_dir`` with its parameters and the command that reproduces it."""
+    t0 = time.time()
+    seeds = replica_seeds()
+    models = {kind: [(k, registry.load(kind) if k == 0 else registry.load(kind, folder=seed_folder(k)))
+                     for k in seeds] for kind in STYLE_MODELS}
+    data = audio_data.load("test", root=root)
+    result = seed_study(data, models, n_clips=n_clips, steps=steps, random_state=random_state, progress=progress)
+    result["parameters"] = {
+        "split": "test", "seeds": seeds, "n_clips": result["n_clips"], "steps": steps, "attack_seed": random_state,
+        "attack": "untargeted PGD, sign-Adam, lr = epsilon/8, no random start, stops at the first wrong answer; "
+                  "labels = true labels",
+        "statistics": "per seed: Wilson 95 % interval over clips; over seeds: mean, sd and a t-based 95 % interval; "
+                      "paired: Wilcoxon signed-rank over clips of the share of seeds correct, Holm over all pairs "
+                      "and epsilons",
+        "train_command": "python -m training.robustness_seeds --seeds " + ",".join(str(k) for k in seeds if k),
+        "command": f"python -m xai robustness-seeds --clips {n_clips} --steps {steps} --seed {random_state}",
+        "seconds": round(time.time() - t0, 1)}
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "robustness_seeds.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def seeds_path() -> Path:
+    """Where the shipped study over training seeds is (assets/adversarial/robustness_seeds.json)."""
+    return ASSETS / "adversarial" / "robustness_seeds.json"
+
+
+def load_seed_study(path: Path | None = None) -> dict | None:
+    """The shipped study over training seeds (:func:`seeds_path`), or None."""
+    p = path or seeds_path()
+    return json.loads(p.read_text()) if p.exists() else None
+
+
 def clip_sweep(x: np.ndarray, models: dict, *, epsilons=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2), steps: int = 30,
                progress: Progress | None = None) -> list[dict]:
     """For one 4-s window: per model, the smallest epsilon (of ``epsilons``) at which untargeted PGD changes the

@@ -130,6 +130,27 @@ def _print_robustness(r: dict) -> None:
                                                           ins["targeted"]["success_by_class"].items()))
 
 
+def _robustness_seeds(args) -> dict:
+    def progress(f, m):
+        print(f"{f:4.0%} {m}", file=sys.stderr)
+
+    out = Path(args.out) if args.out else ASSETS
+    return robustness.run_seed_study(n_clips=args.clips, steps=args.steps, random_state=args.random_state,
+                                     out_dir=out, progress=progress)
+
+
+def _print_robustness_seeds(r: dict) -> None:
+    print(f"{r['n_clips']} test clips, training seeds {r['parameters']['seeds']}")
+    for kind, k in r["kinds"].items():
+        acc = k["accuracy"]
+        print(f"{kind}: " + ", ".join(f"eps {e:g}: {m:.2f} [{lo:.2f}, {hi:.2f}]"
+                                      for e, m, (lo, hi) in zip(r["epsilons"], acc["mean"], acc["ci95"])))
+    for t in r["paired_tests"]:
+        print(f"  {t['a']} vs {t['b']} at eps {t['epsilon']:g}: {t['accuracy_a']:.2f} vs {t['accuracy_b']:.2f}, "
+              f"Wilcoxon p (Holm) {t['wilcoxon_p_holm']:.3g}; better in {t['seeds_a_better']}/{t['n_seeds']} vs "
+              f"{t['seeds_b_better']}/{t['n_seeds']} seeds")
+
+
 def test_clips(n: int, *, model_name: str = "instrument") -> tuple[np.ndarray, list[int], str]:
     """``n`` test clips spread evenly over the test split: (waveforms, ids, where they come from).
 
@@ -228,6 +249,15 @@ def add_commands(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default assets/adversarial)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_robustness, show=_print_robustness)
+
+    p = sub.add_parser("robustness-seeds", help="the style models' robustness over training seeds (the shipped "
+                       "models and the replicas of python -m training.robustness_seeds; needs the audio cache)")
+    p.add_argument("--clips", type=int, default=96, metavar="N", help="test clips (default 96)")
+    p.add_argument("--steps", type=int, default=20, metavar="N", help="PGD steps per epsilon (default 20)")
+    _seed_flag(p)
+    p.add_argument("--out", metavar="DIR", help="output folder (default assets/adversarial)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_robustness_seeds, show=_print_robustness_seeds)
 
     p = sub.add_parser("veracity", help="does LIME find an adversarial perturbation? The paper's settings: whole "
                        "input, planted, planted with a decoy")

@@ -86,9 +86,11 @@ def _hub_attack(args) -> dict:
         raise ParameterError(f"The embedding '{emb.name}' is of score excerpts; the hub attack perturbs recordings, "
                              f"so choose one of: {', '.join(n for n in embeddings.names() if n != emb.name)}.")
     opts = hub_attack.HubAttackOptions.from_args(args)
-    res = hub_attack.run_job(emb, registry.load(emb.name).net, defences, n_songs=args.n_songs,
+    model = registry.load(emb.name)
+    res = hub_attack.run_job(emb, model.net, defences, n_songs=args.n_songs,
                              random_state=args.random_state, options=opts,
                              progress=lambda f, m: print(m, file=sys.stderr))
+    res |= {"model": emb.name, "weights_sha256": model.weights_sha256}  # so a page can tell when weights change
     res["command"] = ("python -m xai hub-attack " + " ".join(
         [f"--embedding {args.embedding}", f"--defence {args.defence}", f"--n-songs {args.n_songs}",
          f"--seed {args.random_state}", f"--eps {opts.eps}", f"--steps {opts.steps}", f"--lr {opts.lr}",

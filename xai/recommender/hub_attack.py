@@ -403,6 +403,19 @@ def shipped_jobs(directory: Path) -> tuple[list[dict], list[str], dict, dict]:
     return rows, commands, o, paper
 
 
+def outdated_jobs(directory: Path) -> list[str]:
+    """The shipped jobs (file names) that were computed with other weights than the shipped model's now, or that
+    do not record their weights (made before jobs recorded them), so the page can say their numbers are stale."""
+    from models import registry
+
+    out = []
+    for path in sorted(Path(directory).glob("hub_attack*.json")):
+        job = json.loads(path.read_text())
+        if "weights_sha256" not in job or registry.outdated_models(job):
+            out.append(path.name)
+    return out
+
+
 def run_job(emb, net, defences=DEFENCES, *, n_songs: int = 40, random_state: int = 0,
             options: HubAttackOptions = HubAttackOptions(), batch: int = 8, progress: Progress | None = None) -> dict:
     """The success-rate job: the same songs attacked against each defence; parameters and numbers as JSON."""

@@ -93,6 +93,30 @@ def accuracy_vs_epsilon(study: dict, *, title: str = "Accuracy under attack (unt
     return _layout(fig, title, height=360)
 
 
+def accuracy_over_seeds(seeds: dict, *, title: str = "Accuracy under attack over training seeds (same clips)"
+                        ) -> go.Figure:
+    """Each style model kind's accuracy vs epsilon: one thin line per training seed, the mean over seeds, and
+    the t-based 95 % band over seeds, from :func:`xai.attacks.robustness.seed_study`'s JSON."""
+    eps = seeds["epsilons"]
+    xs = [e if e > 0 else eps[1] / 3 for e in eps]
+    fig = go.Figure()
+    for name, k in seeds["kinds"].items():
+        colour = MODEL_COLOURS.get(name, "#777777")
+        ci = k["accuracy"]["ci95"]
+        fig.add_scatter(x=xs + xs[::-1], y=[c[1] for c in ci] + [c[0] for c in ci][::-1], fill="toself",
+                        fillcolor=rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip", showlegend=False)
+        for run in k["seeds"]:
+            fig.add_scatter(x=xs, y=run["accuracy"], mode="lines", line={"color": colour, "width": 1, "dash": "dot"},
+                            showlegend=False, hovertemplate=f"{name} seed {run['seed']}: " + "%{y:.2f}<extra></extra>")
+        fig.add_scatter(x=xs, y=k["accuracy"]["mean"], mode="lines+markers", name=k.get("title", name),
+                        line={"color": colour, "width": 3},
+                        hovertemplate="mean over seeds: %{y:.2f}<extra></extra>")
+    fig.update_xaxes(type="log", title="epsilon (largest sample change; leftmost point = no attack)",
+                     tickvals=xs, ticktext=["clean"] + [f"{e:g}" for e in eps[1:]])
+    fig.update_yaxes(range=[0, 1], title="accuracy", gridcolor="#eee")
+    return _layout(fig, title, height=380)
+
+
 def snr_at_success(study: dict, *, title: str = "How quiet the successful perturbations are (SNR at success)"
                    ) -> go.Figure:
     """Box plots of the SNR (dB) at which each model's clips were first flipped; higher = quieter attack."""

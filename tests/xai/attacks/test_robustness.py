@@ -45,3 +45,82 @@ def test_holm_and_wilson_on_hand_values():
     assert [x["mcnemar_p_holm"] for x in t] == [0.04, 0.04]
     assert [x["wilcoxon_p_holm"] for x in t] == [0.01, 0.01]  # one test per pair of models, not per epsilon
     assert s["style"]["models"]["m"]["accuracy_ci95"][1] == robustness.wilson(2, 4)
+
+
+class _Data:
+    """A stand-in for the audio test split: waveforms and style labels."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        self.x, self.style = x, y
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def waveform(self, idx):
+        return self.x[idx]
+
+
+class _Model:
+    def __init__(self, net, sha: str):
+        self.net, self.weights_sha256, self.title = net, sha, "fake"
+
+
+class _Rolled(torch.nn.Module):
+    """The same net with its classes rolled by one: always wrong where the original is right."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return torch.roll(self.net(x), 1, dims=1)
+
+
+def test_seed_study_spread_over_seeds_and_paired_tests(monkeypatch):
+    monkeypatch.setattr(st, "STYLE_EPSILONS", (1e-6, 0.05))
+    x = _clips(12)
+    ref = LinearNet(seed=0)
+    with torch.no_grad():
+        y = ref(torch.from_numpy(x)).argmax(1).numpy()
+    right = [(k, _Model(LinearNet(seed=k), f"r{k}")) for k in range(3)]  # seed 0 is right on every clip
+    wrong = [(k, _Model(_Rolled(ref), f"w{k}")) for k in range(3)]  # wrong on every clip, every seed
+    s = st.seed_study(_Data(x, y), {"right": right, "wrong": wrong}, n_clips=12, steps=100)
+    assert s["epsilons"] == [0.0, 1e-6, 0.05] and s["n_clips"] == 12
+    runs = s["kinds"]["right"]["seeds"]
+    assert runs[0]["model"] == "right" and runs[0]["weights_sha256"] == "r0"  # the shipped model is tracked
+    assert runs[1]["replica_of"] == "right" and "model" not in runs[1]
+    acc = s["kinds"]["right"]["accuracy"]
+    per_seed = np.array([r["accuracy"] for r in runs])
+    assert acc["mean"] == pytest.approx(per_seed.mean(0), abs=1e-4)
+    assert acc["sd"][0] == pytest.approx(per_seed[:, 0].std(ddof=1), abs=1e-4)
+    assert runs[0]["accuracy"][0] == 1.0 and acc["mean"][-1] == 0.0  # all flipped at 0.05
+    for (lo, hi), m in zip(acc["ci95"], acc["mean"]):
+        assert lo <= m <= hi
+    assert s["kinds"]["wrong"]["seeds"][0]["accuracy"][0] == 0.0
+    small = next(t for t in s["paired_tests"] if t["epsilon"] == 1e-6)
+    assert small["seeds_a_better"] == sum(r["accuracy"][1] > 0 for r in runs) >= 1 and small["seeds_b_better"] == 0
+    assert small["wilcoxon_p"] < 0.01 and small["wilcoxon_p_holm"] >= small["wilcoxon_p"]
+    big = next(t for t in s["paired_tests"] if t["epsilon"] == 0.05)
+    assert big["wilcoxon_p"] == 1.0 and big["seeds_a_better"] == 0  # nothing left to tell apart
+
+
+def test_seed_study_figure_draws_every_seed_and_the_mean(monkeypatch):
+    from xai.views import attacks as av
+
+    monkeypatch.setattr(st, "STYLE_EPSILONS", (1e-6, 0.05))
+    x = _clips(6)
+    models = {"style_audio": [(k, _Model(LinearNet(seed=k), str(k))) for k in range(3)]}
+    s = st.seed_study(_Data(x, np.zeros(6, dtype=int)), models, n_clips=6, steps=20)
+    fig = av.accuracy_over_seeds(s)
+    assert len(fig.data) == 1 + 3 + 1  # band, three seeds, mean
+    assert list(fig.data[-1].y) == s["kinds"]["style_audio"]["accuracy"]["mean"]
+
+
+def test_replica_seeds_needs_every_style_model(tmp_path, monkeypatch):
+    monkeypatch.setattr(st, "SEEDS_DIR", tmp_path)
+    for k, names in ((1, st.STYLE_MODELS), (2, st.STYLE_MODELS[:1])):
+        (tmp_path / f"seed{k}").mkdir()
+        for n in names:
+            (tmp_path / f"seed{k}" / f"{n}.safetensors").write_bytes(b"")
+    assert st.replica_seeds() == [0, 1]  # seed 2 lacks two kinds
+    assert st.seed_folder(3) == tmp_path / "seed3"

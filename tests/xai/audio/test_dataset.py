@@ -88,6 +88,31 @@ def test_training_writes_a_card_the_registry_loads(rendered, tmp_path, monkeypat
         registry.load.cache_clear()
 
 
+@pytest.mark.slow
+def test_seed_replicas_train_from_the_shipped_recipe_and_load(rendered, tmp_path, monkeypatch):
+    from training import robustness_seeds
+    from xai.attacks import robustness
+
+    _, root, _ = rendered
+    monkeypatch.setattr(robustness, "SEEDS_DIR", tmp_path)
+    tiny = {"epochs": 1, "width": 2, "batch_size": 4, "pgd_steps": 1, "eq_db": 12.0, "band_stop": 0.5,
+            "time_mask": 0.5}
+    for name in robustness_seeds.KINDS:  # style_audio first: the adversarial replica starts from it
+        card = robustness_seeds.train_replica(name, 1, root=root, overrides=tiny, progress=lambda *a: None)
+        shipped = registry.card(name)["training"]["params"]
+        assert card["training"]["params"]["seed"] == shipped["seed"] + 1
+        assert card["training"]["params"]["init_from"] == shipped["init_from"]
+        assert card["replica_of"] == name and 0 <= card["metrics"]["test"]["accuracy"] <= 1
+    assert robustness.replica_seeds() == [0, 1]
+    registry.load.cache_clear()
+    try:
+        m = registry.load("style_adversarial", folder=robustness.seed_folder(1))
+        assert m.weights_sha256 == json.loads((tmp_path / "seed1" / "style_adversarial.json").read_text())[
+            "weights_sha256"]
+    finally:
+        registry.load.cache_clear()
+
+
 def test_round_robin_gives_every_instrument_every_soundfont(rendered):
     table, _, _ = rendered
     sfs = ("a", "b", "c", "d", "e")

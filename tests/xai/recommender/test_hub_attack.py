@@ -209,3 +209,14 @@ def test_hub_attack_options_bound_the_steps_a_page_may_ask_for():
     assert (spec["steps"]["low"], spec["steps"]["high"]) == (1, 1000)
     with pytest.raises(ParameterError, match="steps"):
         A.HubAttackOptions(steps=1001)
+
+
+def test_outdated_jobs_names_jobs_of_other_or_unrecorded_weights(tmp_path):
+    from models import registry
+
+    now = registry.card("style_audio")["weights_sha256"]
+    for name, extra in (("hub_attack_a.json", {"model": "style_audio", "weights_sha256": now}),
+                        ("hub_attack_b.json", {"model": "style_audio", "weights_sha256": "0" * 64}),
+                        ("hub_attack_c.json", {})):
+        (tmp_path / name).write_text(json.dumps({"embedding": "style_audio"} | extra))
+    assert A.outdated_jobs(tmp_path) == ["hub_attack_b.json", "hub_attack_c.json"]
