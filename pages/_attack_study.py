@@ -173,6 +173,9 @@ def _veracity_clip(veracity) -> None:
 def _veracity_shipped(veracity, shipped: dict) -> None:
     p, sums = shipped["parameters"], shipped["summaries"]
     st.subheader("Over many test clips")
+    if not p.get("weights_sha256") or registry.outdated_models(shipped):
+        st.warning("These numbers were measured on earlier weights of the model (or do not say which); rerun the "
+                   "command below to measure the shipped weights.", icon=":material/history:")
     rate = veracity.rate_text
     lines = [f"- *{s['setting']}*: LIME's top-{p['k']} flips the answer in **{rate(s['lime_flip'])}** of the "
              f"attacked clips, the energy pick in {rate(s['energy_flip'])}, k random segments in "

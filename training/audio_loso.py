@@ -29,6 +29,7 @@ import torch
 from xai.symbolic import dataset as data
 
 GOAL_POINTS = 5.0
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}  # Student t quantiles for a 95 % interval, by df
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
@@ -61,6 +62,7 @@ def summarise(name: str, params: dict, folds: list[dict], meta: dict, classes, d
     inn = [f["in_soundfont"]["accuracy"] for f in folds]
     gap = [100 * (i - h) for i, h in zip(inn, held)]
     g = _mean_std(gap)
+    half = T_975.get(len(gap) - 1, 1.96) * g["std"] / np.sqrt(len(gap)) if len(gap) > 1 else 0.0
     return {
         "model": name,
         "what": "leave-one-soundfont-out: train on four soundfonts, test on the fifth (held out) and on the "
@@ -68,8 +70,11 @@ def summarise(name: str, params: dict, folds: list[dict], meta: dict, classes, d
         "soundfonts": [f["soundfont"] for f in folds],
         "heldout_accuracy": _mean_std(held) | {"per_fold": dict(zip([f["soundfont"] for f in folds], held))},
         "in_soundfont_accuracy": _mean_std(inn) | {"per_fold": dict(zip([f["soundfont"] for f in folds], inn))},
-        "gap_points": {"mean": round(g["mean"], 2), "std": round(g["std"], 2), "goal": GOAL_POINTS,
-                       "met": bool(g["mean"] <= GOAL_POINTS)},
+        "gap_points": {"mean": round(g["mean"], 2), "std": round(g["std"], 2),
+                       "ci95": [round(g["mean"] - half, 2), round(g["mean"] + half, 2)],
+                       "per_fold": {f["soundfont"]: round(v, 2) for f, v in zip(folds, gap)},
+                       "goal": GOAL_POINTS, "met": bool(g["mean"] <= GOAL_POINTS),
+                       "folds_within_goal": int(sum(v <= GOAL_POINTS for v in gap))},
         "per_class_accuracy": {c: {"heldout": _mean_std(f["heldout"]["per_class_accuracy"][c] for f in folds),
                                    "in_soundfont": _mean_std(f["in_soundfont"]["per_class_accuracy"][c] for f in folds)}
                                for c in classes},
@@ -93,6 +98,23 @@ def pm(v: dict) -> str:
     return "n/a" if v["mean"] is None else f"{v['mean']:.3f} +- {v['std']:.3f}"
 
 
+def gap_ci(g: dict) -> str:
+    """`` (95 % CI a to b over folds)`` when the summary has the interval (older summaries do not)."""
+    return f" (95 % CI {g['ci95'][0]:.1f} to {g['ci95'][1]:.1f}, t over folds)" if "ci95" in g else ""
+
+
+def gap_folds(g: dict) -> str:
+    """How many folds are within the goal, naming those that are not (empty for older summaries)."""
+    if "per_fold" not in g:
+        return ""
+    over = {k: v for k, v in g["per_fold"].items() if v > g["goal"]}
+    n = len(g["per_fold"])
+    if not over:
+        return f", and in every fold ({n} of {n})"
+    return (f"; {n - len(over)} of {n} folds within it (beyond: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in over.items()) + ")")
+
+
 def markdown(s: dict) -> str:
     """The summary as a Markdown page (``docs/audio_loso.md``)."""
     h, i, g = s["heldout_accuracy"], s["in_soundfont_accuracy"], s["gap_points"]
@@ -102,8 +124,8 @@ def markdown(s: dict) -> str:
         f"{s['what']}. Soundfonts: {', '.join(s['soundfonts'])}. Data: {s['data']}.", "",
         f"- held-out soundfont accuracy: {h['mean']:.3f} +- {h['std']:.3f} (sd over {h['n_folds']} folds)",
         f"- in-soundfont accuracy: {i['mean']:.3f} +- {i['std']:.3f}",
-        f"- gap: {g['mean']:.1f} +- {g['std']:.1f} points; goal <= {g['goal']:g}: "
-        f"{'met' if g['met'] else 'NOT met'}", "",
+        f"- gap: {g['mean']:.1f} +- {g['std']:.1f} points{gap_ci(g)}; goal <= {g['goal']:g}: "
+        f"{'met' if g['met'] else 'NOT met'} on the mean over folds{gap_folds(g)}", "",
         "| fold (held out) | held-out acc. | in-soundfont acc. | train clips | best epoch |", "|---|---|---|---|---|",
         *[f"| {f['soundfont']} | {f['heldout']['accuracy']:.3f} (n = {f['heldout']['n']}) | "
           f"{f['in_soundfont']['accuracy']:.3f} (n = {f['in_soundfont']['n']}) | {f['train_clips']} | {f['best_epoch']} |"

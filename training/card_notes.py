@@ -45,11 +45,18 @@ def _ood_text(name: str) -> str:
     sounds = "; ".join(f"{k} {_pct(v)}" for k, v in m.items()
                        if isinstance(v, dict) and "flagged" in v and k in _NOT_MUSIC)
     missed = [k for k, v in m.items() if isinstance(v, dict) and v.get("flagged", 1) < 0.5 and k in _NOT_MUSIC]
+    signal = m.get("music test clips called not music by the signal check")
+    check = (" A model-free signal check (spectral flatness for noise, one steady spectral peak for a tone) also calls "
+             f"a recording outside when most of it is not music; it calls {_pct(signal)} of the music test clips "
+             "not music." if signal else "")
+    alone = "; ".join(f"{k} {v['by_distance_alone']} of {v['n']}" for k, v in m.items()
+                      if isinstance(v, dict) and "by_distance_alone" in v and k in _NOT_MUSIC)
     return (f"Out-of-distribution indicator (Mahalanobis distance in the embedding, Lee et al. 2018): limit "
             f"{cal.threshold:.1f}, set at the 95 % quantile of {m['threshold_set_on']}. Called outside: clips of "
             f"the held-out soundfont (other half) {_pct(held)}; test clips of the training soundfonts "
-            f"{_pct(m['training soundfonts, test clips'])}; sounds that are not music, 5 windows each: {sounds}. "
-            f"Shipped examples: {ex}. It misses what lies near the training audio in the embedding"
+            f"{_pct(m['training soundfonts, test clips'])}; sounds that are not music, 5 windows each: {sounds}."
+            + check + (f" The distance alone would flag: {alone}." if alone else "")
+            + f" Shipped examples: {ex}. It misses what lies near the training audio in the embedding"
             + (f" ({', '.join(missed)} here)" if missed else "") + ", so 'inside' means familiar, never correct.")
 
 
@@ -90,10 +97,18 @@ def _midlevel_text() -> str:
     rows = "; ".join(f"{r['feature']} r = {r['r']:.2f} [{r['r_ci95'][0]:.2f}, {r['r_ci95'][1]:.2f}], within "
                      f"instruments {r['r_within_instrument']:.2f}, instrument explains {r['instrument_share']:.0%}"
                      for r in fa.table())
-    return (f"Bottleneck feature accuracy on held-out clips (n = {fa.n}; Pearson r, Fisher 95 % CI; r within "
-            f"instruments after centring on each instrument's mean): {rows}. Register is mostly the instrument's "
-            "range (excerpts are moved by octaves into it), so a claim about register holds only within an "
-            "instrument; mode and rhythmic regularity are barely learned (r about 0.2) and carry no claim.")
+    weak = [r["feature"].replace("_", " ") for r in fa.table() if r["r"] < 0.3]
+    reg = next((r for r in fa.table() if r["feature"] == "register"), None)
+    text = (f"Bottleneck feature accuracy on held-out clips (n = {fa.n}; Pearson r, Fisher 95 % CI; r within "
+            f"instruments after centring on each instrument's mean): {rows}.")
+    if reg is not None and reg["instrument_share"] > 0.5:
+        text += (f" Register is mostly the instrument's range (the instrument explains {reg['instrument_share']:.0%} "
+                 "of it: excerpts are moved by octaves into each instrument's range), so a claim about register "
+                 "holds only within an instrument.")
+    if weak:
+        text += f" {' and '.join(weak).capitalize()} {'is' if len(weak) == 1 else 'are'} barely learned (r < 0.3) " \
+                f"and carr{'ies' if len(weak) == 1 else 'y'} no claim."
+    return text
 
 
 def _five_soundfont_text(card: dict) -> str:
@@ -105,12 +120,24 @@ def _five_soundfont_text(card: dict) -> str:
             f"five sound sources ({t['accuracy']:.3f}, n = {t.get('n', '?')}).")
     if lo:
         h, i, g = lo["heldout_accuracy"], lo["in_soundfont_accuracy"], lo["gap_points"]
-        text += (f" Trained on four soundfonts and tested on the fifth (leave-one-soundfont-out, same recipe), it "
+        recipe = "same recipe" if lo.get("same_recipe", True) else "an earlier recipe with fewer clips"
+        text += (f" Trained on four soundfonts and tested on the fifth (leave-one-soundfont-out, {recipe}), it "
                  f"scores {h['mean']:.3f} +- {h['std']:.3f} on the unheard soundfont against {i['mean']:.3f} +- "
-                 f"{i['std']:.3f} on the heard ones: a gap of {g['mean']:.1f} points (goal at most {g['goal']:g}).")
+                 f"{i['std']:.3f} on the heard ones: a gap of {g['mean']:.1f} points (goal at most {g['goal']:g})"
+                 + (f", within the goal in {g['folds_within_goal']} of {len(g['per_fold'])} folds" if "per_fold" in g
+                    else "") + ".")
     return text + (" Real recordings (players' timing and vibrato, real rooms and microphones, several instruments "
                    "at once, instruments outside the ten classes) lie further from the training audio than another "
                    "soundfont does and were not measured: no recorded test set exists here.")
+
+
+def _style_text(test: dict) -> str:
+    """What style from audio means here, with the per-clip accuracy and the weakest class's F1."""
+    f1 = test.get("per_class_f1", {})
+    weakest = min(f1, key=f1.get) if f1 else None
+    return ("Style from audio: the instrument was chosen independently of the style, so the model must hear style "
+            f"through any instrument; per clip {test['accuracy']:.3f}"
+            + (f", weakest class {weakest} (F1 {f1[weakest]:.2f})." if weakest else "."))
 
 
 def notes(name: str, card: dict) -> str:
@@ -119,7 +146,11 @@ def notes(name: str, card: dict) -> str:
     t = card["metrics"]["test"]
     if card.get("data_version", 1) >= 2:
         parts = [_five_soundfont_text(card)]
+        if card.get("task") == "style":
+            parts.append(_style_text(t))
         parts += [p for p in (_ood_text(name), _retrieval_text(name, card)) if p]
+        if name == "style_midlevel":
+            parts.append(_midlevel_text())
         return " ".join(parts)
     parts = [
         "Training audio is rendered, not recorded: MIDI excerpts of corpus scores played through two General MIDI "
@@ -132,10 +163,7 @@ def notes(name: str, card: dict) -> str:
         "recorded test set exists here.",
     ]
     if card.get("task") == "style":
-        f1 = t.get("per_class_f1", {})
-        parts.append(f"Style from audio: the instrument was chosen independently of the style, so the model must "
-                     f"hear style through any instrument; per clip {t['accuracy']:.3f}, Monteverdi F1 "
-                     f"{f1.get('monteverdi', float('nan')):.2f}.")
+        parts.append(_style_text(t))
     parts += [p for p in (_ood_text(name), _retrieval_text(name, card)) if p]
     if name == "style_midlevel":
         parts.append(_midlevel_text())

@@ -22,3 +22,17 @@ def test_retrieval_numbers_of_stale_embeddings_are_not_claimed(monkeypatch):
     monkeypatch.setattr(card_notes.embeddings, "parameters", lambda: {"weights_sha256": {"instrument": "old"}})
     text = card_notes._retrieval_text("instrument", {"weights_sha256": "new"})
     assert "earlier weights" in text and "k-NN" not in text
+
+
+def test_style_text_names_the_weakest_class_from_the_card():
+    text = card_notes._style_text({"accuracy": 0.61, "per_class_f1": {"bach": 0.7, "monteverdi": 0.2, "folk": 0.9}})
+    assert "per clip 0.610" in text and "weakest class monteverdi (F1 0.20)" in text
+
+
+def test_a_five_soundfont_style_card_gets_the_style_sentence(monkeypatch):
+    monkeypatch.setattr(card_notes, "_ood_text", lambda name: "")
+    monkeypatch.setattr(card_notes, "_retrieval_text", lambda name, card: "")
+    card = _card(3.0) | {"task": "style"}
+    card["metrics"]["test"]["per_class_f1"] = {"bach": 0.5, "folk": 0.8}
+    text = card_notes.notes("style_audio", card)
+    assert "five General MIDI soundfonts" in text and "weakest class bach" in text

@@ -403,7 +403,8 @@ def run_study(clips, model, options: VeracityOptions | None = None, *, clip_ids=
         r = check_clip(x, model, dataclasses.replace(opts, random_state=opts.random_state + j))
         rows.append({"clip": j, **r.summary()})
         adv._report(progress, (i + 1) / len(clips), f"clip {i + 1} of {len(clips)}")
-    out = {"parameters": {"model": model.name, "n_clips": len(rows), **opts.to_dict(), "kernel_width": 0.25,
+    out = {"parameters": {"model": model.name, "weights_sha256": getattr(model, "weights_sha256", ""),
+                          "n_clips": len(rows), **opts.to_dict(), "kernel_width": 0.25,
                           "off": "mean", "confident": CONFIDENT, "decoy_ratio": DECOY_RATIO,
                           "domain": "the model's log filter-bank (net.spectrogram / net.from_spectrogram)",
                           "clips": source, "command": command},

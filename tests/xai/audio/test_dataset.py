@@ -181,3 +181,19 @@ def test_leave_one_soundfont_out_reports_folds_and_the_card_shows_them(rendered,
     assert card["loso"]["gap_points"] == s["gap_points"]
     md = (tmp_path / "instrument.md").read_text()
     assert "## Leave-one-soundfont-out" in md and f"{s['gap_points']['mean']:.1f} +- " in md
+    g = s["gap_points"]
+    assert list(g["per_fold"]) == ["timgm6mb", "merlin"] and g["ci95"][0] <= g["mean"] <= g["ci95"][1]
+    assert g["folds_within_goal"] == sum(v <= 5.0 for v in g["per_fold"].values())
+    assert card["loso"]["same_recipe"] and card["metrics"]["test_heldout_soundfont"]["accuracy"] == pytest.approx(
+        s["heldout_accuracy"]["mean"])
+    # folds of an earlier recipe (other augmentation) describe that recipe, not the shipped weights
+    earlier = json.loads((tmp_path / "instrument.loso.json").read_text())
+    earlier["params"] = {k: v for k, v in earlier["params"].items() if k != "eq_db"} | {"gain_db": 3.0}
+    (tmp_path / "instrument.loso.json").write_text(json.dumps(earlier))
+    card = json.loads((tmp_path / "instrument.json").read_text())
+    card["training"]["params"]["eq_db"] = 12.0
+    (tmp_path / "instrument.json").write_text(json.dumps(card))
+    card = train_audio.attach_loso("instrument", out_dir=tmp_path)
+    assert not card["loso"]["same_recipe"] and "test_heldout_soundfont" not in card["metrics"]
+    assert card["loso"]["params_differ_from_final"] == {"gain_db": 3.0, "eq_db": "absent"}
+    assert "EARLIER recipe" in (tmp_path / "instrument.md").read_text()
