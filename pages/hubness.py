@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from models import registry
 from pages import _cache as cache
 from pages import _cache_audio as audio_cache
 from pages._nav import require_entrypoint
@@ -132,11 +133,9 @@ def _heldout(emb, s) -> None:
     if emb.collection != "audio" or "split" not in emb.meta:
         return
     r = audio_cache.hubness_heldout(emb.name, s["k"])
-    n = r.split_counts
-    st.markdown(f"**Measured out of sample.** {n['train']:,} of {sum(n.values()):,} items are the model's own "
-                f"training clips ({n['val']:,} chose its training epoch, {n['test']:,} were held out), and training "
-                f"pulled their embeddings towards their {r.label_kind}. Recommendations for the held-out clips, with "
-                "plain Euclidean neighbours (no hubness reduction):")
+    own = int(registry.card(emb.name).get("data_version") or 1) == 1  # the collection holds data version 1's clips
+    st.markdown(f"**Measured out of sample.** {r.items_sentence(own_clips=own)} Recommendations for the held-out "
+                "clips, with plain Euclidean neighbours (no hubness reduction):")
     st.table(pd.DataFrame([{
         "queries → references": row["what"], "queries": row["queries"],
         "k-NN accuracy [95 % CI]": f"{row['knn_accuracy']:.3f} [{row['knn_accuracy_ci95'][0]:.3f}–"

@@ -84,5 +84,5 @@ def test_out_of_distribution_indicator_beside_the_prediction(page):
     said = [c.value for c in page.caption] + [w.value for w in page.warning]
     assert any(s.startswith(("Within what the model knows", "Outside what the model knows")) for s in said)
     page.radio(key="aud_source").set_value("Your own recording").run()
-    page.file_uploader[0].set_value(("tone.wav", _wav(), "audio/wav")).run()  # a warbling sine: not music it knows
-    assert any(w.value.startswith("Outside what the model knows") for w in page.warning)
+    page.file_uploader[0].set_value(("tone.wav", _wav(), "audio/wav")).run()  # a pulsing sine: not music at all
+    assert any(w.value.startswith("This sounds like one steady tone") for w in page.warning)

@@ -59,4 +59,4 @@ def test_a_collection_of_your_own_vectors_is_analysed_without_sound(tmp_path, mo
 def test_retrieval_measured_out_of_sample(page):
     ok(page)
     text = "\n".join(m.value for m in page.markdown)
-    assert "Measured out of sample" in text and "training clips" in text
+    assert "Measured out of sample" in text and "pieces the model was trained on" in text

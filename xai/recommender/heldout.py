@@ -36,7 +36,7 @@ __all__ = ["HeldOutOptions", "HeldOutResult", "PROTOCOLS", "evaluate", "knn_outc
 
 SPLIT_NAMES = ("train", "val", "test")
 PROTOCOLS = {
-    "in_sample": "every item against the rest of the collection (the table above; 71 % of items are training clips)",
+    "in_sample": "every item against the rest of the collection (the table above)",
     "collection": "held-out clips against the whole collection (what a listener gets)",
     "train": "held-out clips against the training clips only",
     "heldout": "held-out clips against the other held-out clips only",
@@ -66,6 +66,18 @@ class HeldOutResult(Result):
     def table(self) -> list[dict]:
         """Rows for a page or the CLI: protocol, queries, references, accuracy and precision with intervals."""
         return [dict(r) for r in self.rows]
+
+    def items_sentence(self, *, own_clips: bool) -> str:
+        """What the collection's items are to this model, in words: its own training clips (``own_clips``: the
+        model was trained on this collection's renders), or other renders of the pieces it was trained on."""
+        n = self.split_counts
+        if own_clips:
+            return (f"{n['train']:,} of {sum(n.values()):,} items are the model's own training clips ({n['val']:,} "
+                    f"chose its training epoch, {n['test']:,} were held out), and training pulled their embeddings "
+                    f"towards their {self.label_kind}.")
+        return (f"{n['train']:,} of {sum(n.values()):,} items are clips of the pieces the model was trained on, but "
+                "rendered by the earlier two-soundfont data set, which it never heard (it trained on other renders "
+                f"of those pieces); {n['test']:,} are clips of pieces it never heard in any render.")
 
 
 def knn_outcomes(query: np.ndarray, ref: np.ndarray, labels_q: np.ndarray, labels_r: np.ndarray, k: int, *,

@@ -62,5 +62,9 @@ def test_collection_without_splits_is_a_plain_message(rng):
 def test_shipped_style_model_loses_its_in_sample_advantage():
     r = heldout.evaluate(embeddings.load("style_audio"), k=10)
     rows = {row["protocol"]: row for row in r.table()}
-    assert rows["in_sample"]["knn_accuracy"] > rows["train"]["knn_accuracy"] + 0.15  # 0.77 vs 0.52 when measured
+    # 0.664 vs 0.604 for the five-soundfont model, which trained on other renders of the collection's training
+    # pieces (the two-soundfont model, trained on these very clips: 0.77 vs 0.52)
+    assert rows["in_sample"]["knn_accuracy"] > rows["train"]["knn_accuracy"] + 0.03
     assert rows["in_sample"]["queries"] == 3360 and rows["train"]["queries"] == 480
+    assert "never heard" in r.items_sentence(own_clips=False) and "own training clips" in r.items_sentence(
+        own_clips=True)
