@@ -41,7 +41,9 @@ def study_tab() -> None:
                     "number of tests in the family.")
         st.dataframe(tests, hide_index=True)
     if s.get("statistics"):
-        st.caption(f"Bands and brackets: {s['statistics']}.")
+        st.caption(f"Bands and brackets: {s['statistics']}."
+                   + (" *Over training seeds*, below, repeats the style models with two more training runs each."
+                      if cache.robustness_seeds() else ""))
     _seeds_section()
     ins = s.get("instrument")
     if ins:

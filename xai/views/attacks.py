@@ -81,7 +81,7 @@ def accuracy_vs_epsilon(study: dict, *, title: str = "Accuracy under attack (unt
         ci = m.get("accuracy_ci95")
         if ci:
             colour = rgba(MODEL_COLOURS.get(name, "#777777"), 0.15)
-            fig.add_scatter(x=xs + xs[::-1], y=[c[1] for c in ci] + [c[0] for c in ci][::-1], fill="toself",
+            fig.add_scatter(x=xs + xs[::-1], y=[c[1] for c in ci] + [c[0] for c in ci][::-1], fill="toself", mode="lines",
                             fillcolor=colour, line={"width": 0}, hoverinfo="skip", showlegend=False,
                             name=f"{m.get('title', name)}: 95 % interval")
     chance = study.get("chance")
@@ -103,7 +103,7 @@ def accuracy_over_seeds(seeds: dict, *, title: str = "Accuracy under attack over
     for name, k in seeds["kinds"].items():
         colour = MODEL_COLOURS.get(name, "#777777")
         ci = k["accuracy"]["ci95"]
-        fig.add_scatter(x=xs + xs[::-1], y=[c[1] for c in ci] + [c[0] for c in ci][::-1], fill="toself",
+        fig.add_scatter(x=xs + xs[::-1], y=[c[1] for c in ci] + [c[0] for c in ci][::-1], fill="toself", mode="lines",
                         fillcolor=rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip", showlegend=False)
         for run in k["seeds"]:
             fig.add_scatter(x=xs, y=run["accuracy"], mode="lines", line={"color": colour, "width": 1, "dash": "dot"},

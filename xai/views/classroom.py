@@ -37,7 +37,8 @@ def noise_curves(doc: dict, *, live: list[dict] | None = None, n_classes: int | 
         color = KIND_COLORS.get(kind, "#555555")
         x = [100 * n for n in noises]
         fig.add_trace(go.Scatter(x=x + x[::-1], y=[max(a) for a in acc] + [min(a) for a in acc][::-1],
-                                 fill="toself", fillcolor=_rgba(color, 0.15), line=dict(width=0), hoverinfo="skip",
+                                 fill="toself", mode="lines", fillcolor=_rgba(color, 0.15), line=dict(width=0),
+                                 hoverinfo="skip",
                                  showlegend=False))
         fig.add_trace(go.Scatter(x=x, y=[float(np.mean(a)) for a in acc], mode="lines+markers",
                                  name=KIND_NAMES.get(kind, kind), line=dict(color=color, width=3),
