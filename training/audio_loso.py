@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.stats import t as t_dist
 
 from xai.symbolic import dataset as data
 
 GOAL_POINTS = 5.0
-T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}  # Student t quantiles for a 95 % interval, by df
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
@@ -62,7 +62,7 @@ def summarise(name: str, params: dict, folds: list[dict], meta: dict, classes, d
     inn = [f["in_soundfont"]["accuracy"] for f in folds]
     gap = [100 * (i - h) for i, h in zip(inn, held)]
     g = _mean_std(gap)
-    half = T_975.get(len(gap) - 1, 1.96) * g["std"] / np.sqrt(len(gap)) if len(gap) > 1 else 0.0
+    half = float(t_dist.ppf(0.975, len(gap) - 1)) * g["std"] / np.sqrt(len(gap)) if len(gap) > 1 else 0.0
     return {
         "model": name,
         "what": "leave-one-soundfont-out: train on four soundfonts, test on the fifth (held out) and on the "

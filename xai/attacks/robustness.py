@@ -277,7 +277,6 @@ def with_statistics(study: dict) -> dict:
 
 
 SEEDS_DIR = ASSETS / "adversarial" / "seeds"
-T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}  # Student t quantiles for a 95 % interval, by df
 
 
 def seed_folder(k: int) -> Path:
@@ -296,7 +295,9 @@ def _over_seeds(values: np.ndarray) -> dict:
     """Mean, standard deviation and a t-based 95 % interval over training seeds (rows) for every column."""
     s = values.shape[0]
     mean, sd = values.mean(0), values.std(0, ddof=1) if s > 1 else np.zeros(values.shape[1])
-    half = T_975.get(s - 1, 1.96) * sd / np.sqrt(s) if s > 1 else np.zeros_like(mean)
+    from scipy.stats import t
+
+    half = t.ppf(0.975, s - 1) * sd / np.sqrt(s) if s > 1 else np.zeros_like(mean)
     return {"mean": [round(float(v), 4) for v in mean], "sd": [round(float(v), 4) for v in sd],
             "ci95": [[round(max(0.0, float(m - h)), 4), round(min(1.0, float(m + h)), 4)] for m, h in zip(mean, half)]}
 
