@@ -11,6 +11,7 @@ from models import registry
 from pages import _cache as cache
 from pages._attack_run import K, chart, request, requested, run_with_progress
 from pages._widgets import choose_clip
+from xai.attacks import robustness
 from xai.errors import XaiError
 from xai.views import attacks as av
 
@@ -91,6 +92,12 @@ def _seeds_section() -> None:
         st.warning("The shipped style models changed since this was measured; rerun the command below.",
                    icon=":material/history:")
     chart(av.accuracy_over_seeds(s), "seeds")
+    clean = robustness.test_accuracy_over_seeds(p["seeds"])
+    if clean:
+        n = registry.card(clean[0]["model"])["metrics"]["test"].get("n")
+        st.markdown(f"Unattacked accuracy on the whole test split ({n} clips), per training seed: " + "; ".join(
+            f"{r['model']} {r['mean']:.3f} ± {r['sd']:.3f} ({', '.join(f'{a:.3f}' for a in r['per_seed'])})"
+            for r in clean) + ".")
     st.dataframe(pd.DataFrame(s["paired_tests"]).rename(columns=SEED_TEST_HEADINGS), hide_index=True)
     st.caption(f"{p['statistics']}. Train the replicas: `{p['train_command']}`; measure: `{p['command']}`.")
 

@@ -383,6 +383,22 @@ def run_seed_study(*, n_clips: int = 96, steps: int = 20, random_state: int = 0,
     return result
 
 
+def test_accuracy_over_seeds(seeds) -> list[dict]:
+    """Each style model kind's clean accuracy on the whole test split, per training seed (from the model cards:
+    the shipped one for seed 0, the replicas' for the others), with the mean and standard deviation over seeds."""
+    rows = []
+    for kind in STYLE_MODELS:
+        accs = []
+        for k in seeds:
+            path = (registry.ASSETS if k == 0 else seed_folder(k)) / f"{kind}.json"
+            if path.exists():
+                accs.append(float(json.loads(path.read_text())["metrics"]["test"]["accuracy"]))
+        if accs:
+            rows.append({"model": kind, "per_seed": [round(a, 4) for a in accs], "mean": round(float(np.mean(accs)), 4),
+                         "sd": round(float(np.std(accs, ddof=1)), 4) if len(accs) > 1 else 0.0})
+    return rows
+
+
 def seeds_path() -> Path:
     """Where the shipped study over training seeds is (assets/adversarial/robustness_seeds.json)."""
     return ASSETS / "adversarial" / "robustness_seeds.json"

@@ -124,3 +124,19 @@ def test_replica_seeds_needs_every_style_model(tmp_path, monkeypatch):
             (tmp_path / f"seed{k}" / f"{n}.safetensors").write_bytes(b"")
     assert st.replica_seeds() == [0, 1]  # seed 2 lacks two kinds
     assert st.seed_folder(3) == tmp_path / "seed3"
+
+
+def test_test_accuracy_over_seeds_reads_the_shipped_and_replica_cards(tmp_path, monkeypatch):
+    import json
+
+    from models import registry
+
+    monkeypatch.setattr(st, "SEEDS_DIR", tmp_path)
+    (tmp_path / "seed1").mkdir()
+    for n in st.STYLE_MODELS:
+        (tmp_path / "seed1" / f"{n}.json").write_text(json.dumps({"metrics": {"test": {"accuracy": 0.5}}}))
+    rows = {r["model"]: r for r in st.test_accuracy_over_seeds([0, 1])}
+    shipped = registry.card("style_audio")["metrics"]["test"]["accuracy"]
+    assert rows["style_audio"]["per_seed"] == [round(shipped, 4), 0.5]
+    assert rows["style_audio"]["mean"] == pytest.approx((shipped + 0.5) / 2, abs=1e-4)
+    assert rows["style_audio"]["sd"] == pytest.approx(np.std([shipped, 0.5], ddof=1), abs=1e-4)
