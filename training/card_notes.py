@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from models import registry
+from training import train_audio
 from xai._paths import ASSETS
 from xai.audio import bottleneck, ood
 from xai.errors import InputError
@@ -24,7 +25,7 @@ from xai.recommender import embeddings, heldout
 
 AUDIO = ("instrument", "instrument_conv", "instrument_learnable", "style_audio", "style_midlevel",
          "style_adversarial")
-MARK = "## Rendered audio and real recordings"
+MARK = train_audio.LIMITS_MARK
 _NOT_MUSIC = ("white noise", "pink noise", "steady sine (110-880 Hz)", "clicks", "faint noise (-55 dBFS)")
 
 
@@ -180,7 +181,7 @@ def write(name: str) -> str:
     assert {k: card[k] for k in before} == before  # never the weights' identity
     jpath.write_text(json.dumps(card, indent=1))
     md = mpath.read_text()
-    section = f"{MARK}\n\n{text}\n\nReproduce: `python -m training.ood && python -m training.card_notes`.\n"
+    section = train_audio.limitations_section(text)
     if MARK in md:
         head, _, rest = md.partition(MARK)
         tail = rest.split("\n## ", 1)

@@ -386,19 +386,17 @@ def attach_loso(name: str, *, out_dir: Path = ASSETS) -> dict:
     """Add ``<name>.loso.json``'s summary to the shipped card (JSON and Markdown); returns the card."""
     path = out_dir / f"{name}.json"
     card = json.loads(path.read_text())
-    card["loso"] = loso_section(json.loads((out_dir / f"{name}.loso.json").read_text()))
+    lo = json.loads((out_dir / f"{name}.loso.json").read_text())
+    card["loso"] = loso_section(lo)
     final = card["training"]["params"]
-    card["loso"]["params_differ_from_final"] = {
-        k: v for k, v in card["loso"]["params_differ_from_final"].items() if final.get(k, DEFAULTS.get(k)) != v}
-    card["loso"]["params_differ_from_final"] |= {  # parameters the folds did not have yet (recipe changed since)
-        k: "absent" for k, v in final.items() if k not in card["loso"]["params_differ_from_final"]
-        and k not in json.loads((out_dir / f"{name}.loso.json").read_text())["params"] and v != DEFAULTS.get(k)}
-    data_now = card.get("split", {}).get("method", "")
+    differ = {k: v for k, v in lo["params"].items() if final.get(k, DEFAULTS.get(k)) != v}
+    differ |= {k: "absent" for k, v in final.items()  # parameters the folds did not have yet (recipe changed since)
+               if k not in lo["params"] and v != DEFAULTS.get(k)}
+    card["loso"]["params_differ_from_final"] = differ
     per = card["loso"].get("clips_per_class")
     # the folds repeat this model's recipe when only the epoch count differs and the clips per class are the same
-    same = set(card["loso"]["params_differ_from_final"]) <= {"epochs"} and (per is None or str(per) in data_now)
+    same = set(differ) <= {"epochs"} and (per is None or str(per) in card.get("split", {}).get("method", ""))
     card["loso"]["same_recipe"] = same
-    lo = json.loads((out_dir / f"{name}.loso.json").read_text())
     if same:
         card["metrics"]["test_heldout_soundfont"] = {  # what the pages show as "held-out soundfont accuracy"
             "accuracy": lo["heldout_accuracy"]["mean"], "std": lo["heldout_accuracy"]["std"],
@@ -466,6 +464,14 @@ def refresh_robustness(name: str, *, root: Path | None = None, out_dir: Path = A
     return card
 
 
+LIMITS_MARK = "## Rendered audio and real recordings"
+
+
+def limitations_section(text: str) -> str:
+    """The card's section on what rendered training audio means for real recordings (:mod:`training.card_notes`)."""
+    return f"{LIMITS_MARK}\n\n{text}\n\nReproduce: `python -m training.ood && python -m training.card_notes`.\n"
+
+
 def model_card_markdown(card: dict) -> str:
     """A human-readable card from the JSON card."""
     m = card["metrics"]
@@ -505,6 +511,8 @@ def model_card_markdown(card: dict) -> str:
                   "Test correlation of each predicted feature with its value computed from the score: "
                   + ", ".join(f"{f} {r:.2f}" if r is not None else f"{f} n/a"
                               for f, r in ml["test_pearson_r"].items()), ""]
+    if card.get("limitations"):  # written by training.card_notes; kept when the card is written again
+        lines += [limitations_section(card["limitations"])]
     lines += ["## Reproduce", f"`{card['reproduce']}` (training took {card['training']['seconds']:.0f} s on "
               f"{card['training']['machine']}; best epoch {card['training']['best_epoch']}; torch "
               f"{card['training']['torch']}).", ""]

@@ -36,3 +36,16 @@ def test_a_five_soundfont_style_card_gets_the_style_sentence(monkeypatch):
     card["metrics"]["test"]["per_class_f1"] = {"bach": 0.5, "folk": 0.8}
     text = card_notes.notes("style_audio", card)
     assert "five General MIDI soundfonts" in text and "weakest class bach" in text
+
+
+def test_a_card_written_again_keeps_its_notes_section():
+    import json
+
+    from models.registry import ASSETS
+    from training import train_audio
+
+    card = json.loads((ASSETS / "instrument.json").read_text())
+    md = train_audio.model_card_markdown(card)
+    assert card_notes.MARK in md and card["limitations"][:80] in md
+    assert md.index(card_notes.MARK) < md.index("## Reproduce")
+    assert md == (ASSETS / "instrument.md").read_text()  # the shipped card is exactly what the script writes
