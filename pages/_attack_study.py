@@ -75,7 +75,7 @@ def study_tab() -> None:
 
 
 SEED_TEST_HEADINGS = {"a": "Model A", "b": "Model B", "epsilon": "ε", "accuracy_a": "A accuracy",
-                      "accuracy_b": "B accuracy", "wilcoxon_p": "Wilcoxon p", "wilcoxon_p_holm": "Wilcoxon p, Holm",
+                      "accuracy_b": "B accuracy", "wilcoxon_p": "Wilcoxon p", "wilcoxon_p_holm": "Holm p",
                       "seeds_a_better": "Seeds A better", "seeds_b_better": "Seeds B better", "n_seeds": "Seeds"}
 
 
@@ -98,7 +98,12 @@ def _seeds_section() -> None:
         st.markdown(f"Unattacked accuracy on the whole test split ({n} clips), per training seed: " + "; ".join(
             f"{r['model']} {r['mean']:.3f} ± {r['sd']:.3f} ({', '.join(f'{a:.3f}' for a in r['per_seed'])})"
             for r in clean) + ".")
-    st.dataframe(pd.DataFrame(s["paired_tests"]).rename(columns=SEED_TEST_HEADINGS), hide_index=True)
+    tests = pd.DataFrame(s["paired_tests"])[list(SEED_TEST_HEADINGS)].rename(columns=SEED_TEST_HEADINGS)
+    st.dataframe(tests, hide_index=True)
+    held = sum(t["wilcoxon_p_holm"] < 0.05 for t in s["paired_tests"])
+    st.markdown(f"**{held} of {len(s['paired_tests'])}** differences between kinds hold over clips after Holm's "
+                "correction, with the seeds averaged within each clip. A difference that one training run shows "
+                "(the table above) but that does not hold here is the luck of that run as much as the kind of model.")
     st.caption(f"{p['statistics']}. Train the replicas: `{p['train_command']}`; measure: `{p['command']}`.")
 
 
