@@ -107,7 +107,8 @@ def _midlevel_text() -> str:
                  "of it: excerpts are moved by octaves into each instrument's range), so a claim about register "
                  "holds only within an instrument.")
     if weak:
-        text += f" {' and '.join(weak).capitalize()} {'is' if len(weak) == 1 else 'are'} barely learned (r < 0.3) " \
+        names = weak[0] if len(weak) == 1 else ", ".join(weak[:-1]) + " and " + weak[-1]
+        text += f" {names.capitalize()} {'is' if len(weak) == 1 else 'are'} barely learned (r < 0.3) " \
                 f"and carr{'ies' if len(weak) == 1 else 'y'} no claim."
     return text
 
