@@ -219,15 +219,21 @@ def calibrate_from_cache(name: str, sounds: dict, example_clips: dict, *, soundf
     return _finish(cal, model, measured, sounds, example_clips)
 
 
+def _example_clips() -> dict:
+    """The shipped example recordings, title -> Clip (each calibration says how it judges them)."""
+    out = {}
+    for e in examples.audio_examples():
+        data, fname = examples.example_file(e["title"])
+        out[e["title"]] = audio.load_audio_bytes(data, fname)
+    return out
+
+
 def remeasure_sounds(names=embeddings.AUDIO_MODELS) -> dict:
     """Measure the shipped calibrations' not-music sounds and examples again (same weights, same threshold), and
     how many music test clips the signal check calls not music; for when :func:`xai.audio.ood.check` changes but
     the calibrations need not. Returns what was measured per model."""
     sounds = not_music(np.random.default_rng(0))
-    example_clips = {}
-    for e in examples.audio_examples():
-        data, fname = examples.example_file(e["title"])
-        example_clips[e["title"]] = audio.load_audio_bytes(data, fname)
+    example_clips = _example_clips()
     te = audio_data.load("test")
     kinds = np.concatenate([ood.signal_kind(te.waveform(slice(i, i + 256))) for i in range(0, len(te), 256)])
     music = {"flagged": round(float(np.mean(kinds != "music")), 4), "k": int(np.sum(kinds != "music")),
@@ -245,10 +251,7 @@ def build(names=embeddings.AUDIO_MODELS, *, soundfont: str = "fluidr3", progress
     torch.set_num_threads(1)
     t0 = time.time()
     sounds = not_music(np.random.default_rng(0))
-    example_clips = {}
-    for e in examples.audio_examples():
-        data, fname = examples.example_file(e["title"])
-        example_clips[e["title"]] = audio.load_audio_bytes(data, fname)
+    example_clips = _example_clips()
     out = {}
     for name in [n for n in names if data_version(n) >= 2]:
         progress(f"calibrating {name} (five-soundfont data)")
