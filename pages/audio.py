@@ -47,6 +47,8 @@ def _model_card(name: str) -> None:
     if "test_pgd" in m:
         a = m["test_pgd"]
         line += f"; under a small waveform attack ({a['mean_snr_db']:.0f} dB SNR) {a['attacked_accuracy']:.2f}"
+    if "test_start_shifted" in m:
+        line += f"; when a clip does not start on a note onset {m['test_start_shifted']['late']:.2f}"
     st.caption(line + ". Reproduce: `" + c["reproduce"] + "`")
     st.plotly_chart(audio_views.confusion(m["test"]["confusion"], c["classes"]), config=PLOT_CONFIG,
                     key=K + "conf_" + name)
@@ -135,6 +137,8 @@ if clip is not None:
                     st.caption(outside.message)
                 figures.append(audio_views.probabilities_over_time(pred))
                 st.plotly_chart(figures[-1], config=PLOT_CONFIG, key=K + "t_" + what)
+                if (shifted := audio_views.start_shift_caption(registry.card(name))) is not None:
+                    st.caption(shifted)
                 if pred.midlevel is not None:
                     ml = registry.card(name)["midlevel"]
                     st.plotly_chart(audio_views.midlevel_bars(pred, ml["train_mean"], ml["train_std"],

@@ -74,15 +74,12 @@ def _front_end_comparison(names: list[str]) -> None:
     if not shown:
         st.info("None of the instrument classifiers ships with this installation.")
         return
-    st.markdown(
-        "The instrument classifiers share their data, split, CNN and training recipe; they differ only in "
-        "the front-end that turns the waveform into the CNN's input. The held-out soundfont column is the "
-        "honest one: test clips played by a sound the model did not hear in training. **Compare rows only "
-        "when they were trained on the same soundfonts:** the log-mel `instrument` model was retrained on five "
-        "soundfonts (each left out in turn for its held-out number), the learned front-ends still on two "
-        "(FluidR3 held out), so their rows are not like for like until those are retrained too."
-    )
     rows = audio_views.front_end_rows([registry.card(n) for n in shown])
+    st.markdown(
+        "The instrument classifiers share their split, CNN and training recipe; they differ in the front-end "
+        "that turns the waveform into the CNN's input. The held-out soundfont column is the honest one: test "
+        "clips played by a sound the model did not hear in training. " + audio_views.front_end_comparability(rows)
+    )
     for r in rows:
         r["front-end"] = FRONT_END_NAMES.get(r["front-end"], r["front-end"])
     st.dataframe(rows, hide_index=True,

@@ -58,9 +58,24 @@ def time_mask(x: torch.Tensor, *, p: float, max_fraction: float, gen: torch.Gene
     return x.masked_fill(mask, 0.0)
 
 
+def time_roll(x: torch.Tensor, *, p: float, gen: torch.Generator) -> torch.Tensor:
+    """With probability ``p`` per clip, rotate it in time by a uniformly drawn offset (the end wraps to the start).
+
+    Every rendered clip starts on a note onset at sample 0; a window of a real recording starts anywhere, often in
+    the middle of a held note. Rotating moves the clip's start into the middle of its notes."""
+    n, t = x.shape
+    shift = (torch.rand(n, generator=gen) * t).long()
+    on = torch.rand(n, generator=gen) < p
+    shift = torch.where(on, shift, torch.zeros_like(shift))
+    idx = (torch.arange(t)[None] + shift[:, None]) % t
+    return torch.gather(x, 1, idx)
+
+
 def batch(x: torch.Tensor, sample_rate: int, params: dict, gen: torch.Generator) -> torch.Tensor:
-    """Augment a (n, samples) batch of waveforms by ``params``' ``eq_db``, ``band_stop`` and ``time_mask`` (0: off)."""
+    """Augment a (n, samples) batch of waveforms by ``params``' ``eq_db``, ``band_stop``, ``time_mask`` and
+    ``time_roll`` (0: off)."""
     eq, bs, tm = params.get("eq_db", 0.0), params.get("band_stop", 0.0), params.get("time_mask", 0.0)
+    roll = params.get("time_roll", 0.0)
     if eq > 0 or bs > 0:
         spec = torch.fft.rfft(x, dim=1)
         gain = torch.ones(spec.shape[1])[None].expand(len(x), -1)
@@ -71,6 +86,8 @@ def batch(x: torch.Tensor, sample_rate: int, params: dict, gen: torch.Generator)
         x = torch.fft.irfft(spec * gain, n=x.shape[1], dim=1)
     if tm > 0:
         x = time_mask(x, p=tm, max_fraction=0.25, gen=gen)
+    if roll > 0:
+        x = time_roll(x, p=roll, gen=gen)
     return x
 
 
@@ -84,6 +101,9 @@ def describe(params: dict) -> str:
         parts.append(f"with probability {params['band_stop']:g} one band (1/3-1 octave) cut by 20-40 dB")
     if params.get("time_mask", 0) > 0:
         parts.append(f"with probability {params['time_mask']:g} up to a quarter of the clip silenced")
+    if params.get("time_roll", 0) > 0:
+        parts.append(f"with probability {params['time_roll']:g} the clip rotated in time by a random offset, so it "
+                     "no longer starts on a note onset")
     if not parts:
         return ""
     return " In training, every batch is drawn again through " + "; ".join(parts) + " (training.audio_augment)."

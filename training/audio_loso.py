@@ -93,6 +93,20 @@ def summarise(name: str, params: dict, folds: list[dict], meta: dict, classes, d
     }
 
 
+def starting_from(summary: dict, init_from: str, init_summary: Path) -> dict:
+    """The summary of a model fine-tuned from ``init_from``: say that every fold started from that model's weights
+    of the same fold, and reproduce those folds first (their command from ``init_summary`` when it exists)."""
+    init = json.loads(init_summary.read_text()) if init_summary.exists() else None
+    first = init["reproduce"] if init else f"python -m training.train_audio loso {init_from}"
+    epochs = f", {init['params']['epochs']} epochs each" if init else ""
+    own = summary["reproduce"].split(" && ")[-1]
+    return summary | {
+        "starts_from": f"every fold starts from `{init_from}`'s weights of the same fold ({init_from}'s own leave-one-"
+                       f"soundfont-out{epochs}), trained without the held-out soundfont; the shipped `{init_from}` "
+                       "heard all five and would leak it",
+        "reproduce": f"{first} && {own}"}
+
+
 def pm(v: dict) -> str:
     """``mean +- sd`` of a :func:`_mean_std` entry, or n/a."""
     return "n/a" if v["mean"] is None else f"{v['mean']:.3f} +- {v['std']:.3f}"
@@ -122,6 +136,7 @@ def markdown(s: dict) -> str:
     lines = [
         f"# Leave-one-soundfont-out: `{s['model']}`", "",
         f"{s['what']}. Soundfonts: {', '.join(s['soundfonts'])}. Data: {s['data']}.", "",
+        *([f"Fine-tuned: {s['starts_from']}.", ""] if "starts_from" in s else []),
         f"- held-out soundfont accuracy: {h['mean']:.3f} +- {h['std']:.3f} (sd over {h['n_folds']} folds)",
         f"- in-soundfont accuracy: {i['mean']:.3f} +- {i['std']:.3f}",
         f"- gap: {g['mean']:.1f} +- {g['std']:.1f} points{gap_ci(g)}; goal <= {g['goal']:g}: "

@@ -75,6 +75,7 @@ DEFAULTS = {
     "eq_db": 0.0,  # per-batch random equaliser, peak-to-peak dB (training.audio_augment; 0: off)
     "band_stop": 0.0,  # probability of removing one band per clip (0: off)
     "time_mask": 0.0,  # probability of silencing up to a quarter of a clip (0: off)
+    "time_roll": 0.0,  # probability of rotating a clip in time, so it does not start on an onset (0: off)
 }
 HOP_SECONDS = 2.0  # predictions over time: 4-s windows every 2 s
 
@@ -92,6 +93,36 @@ def predict_logits(net: nn.Module, ds: audio_data.AudioSet, batch: int = 64) -> 
         for i in range(0, len(ds), batch):
             out.append(net(torch.from_numpy(ds.waveform(slice(i, i + batch)))).numpy())
     return np.concatenate(out)
+
+
+SHIFT_SECONDS = 1.0
+
+
+def start_shifted_accuracy(net: nn.Module, ds: audio_data.AudioSet, y: np.ndarray, *,
+                           seconds: float = SHIFT_SECONDS, batch: int = 64) -> dict:
+    """Accuracy when a clip does not start on its first note onset, as a window of a real recording rarely does.
+
+    Every rendered clip starts on an onset at sample 0. Here each test clip is read ``seconds`` later (its last
+    ``seconds`` silent: ``late``) and rotated by ``seconds`` (its start moved to the end: ``rotated``); the same
+    notes, only not starting on an onset. A model that needs the onset at the window's start loses accuracy here
+    that no test clip shows.
+    """
+    shift = int(round(seconds * audio_nets.SAMPLE_RATE))
+    preds: dict[str, list] = {"as_rendered": [], "late": [], "rotated": []}
+    net.eval()
+    with torch.inference_mode():
+        for i in range(0, len(ds), batch):
+            x = torch.from_numpy(ds.waveform(slice(i, i + batch)))
+            late = torch.cat([x[:, shift:], torch.zeros(len(x), shift)], dim=1)
+            for k, v in (("as_rendered", x), ("late", late), ("rotated", torch.roll(x, -shift, dims=1))):
+                preds[k].append(net(v).argmax(1).numpy())
+    out = {"seconds": seconds, "n": int(len(y))}
+    for k, v in preds.items():
+        p = np.concatenate(v)
+        out[k] = round(float(np.mean(p == y)), 4)
+        out[f"{k}_per_class"] = [round(float(np.mean(p[y == c] == c)), 3) if np.any(y == c) else None
+                                 for c in range(int(y.max()) + 1)]
+    return out
 
 
 def pgd(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, steps: int, gen: torch.Generator) -> torch.Tensor:
@@ -146,8 +177,11 @@ def train(name: str, params: dict, *, root: Path | None = None, out_dir: Path = 
 
 
 def fit_model(name: str, params: dict, tr, va, *, out_dir: Path = ASSETS, gen: torch.Generator,
-              progress=print) -> tuple:
+              init_path: Path | None = None, progress=print) -> tuple:
     """Build model ``name``'s network and train it on ``tr`` (selecting the epoch on ``va``).
+
+    With ``params["init_from"]`` the network starts from that model's weights: ``init_path`` when given (a fold's
+    own weights in leave-one-soundfont-out), else ``<out_dir>/<init_from>.safetensors``.
 
     Returns (net with the best weights, spec, (best val accuracy, weights, epoch), history, training clips,
     (mid-level mean, std)).
@@ -166,7 +200,7 @@ def fit_model(name: str, params: dict, tr, va, *, out_dir: Path = ASSETS, gen: t
         net.mid_mean.copy_(torch.from_numpy(mid_mean))
         net.mid_std.copy_(torch.from_numpy(mid_std))
     if params["init_from"]:
-        net.load_state_dict(load_file(str(out_dir / f"{params['init_from']}.safetensors")))
+        net.load_state_dict(load_file(str(init_path or out_dir / f"{params['init_from']}.safetensors")))
     best, history = _fit(name, net, task, params, tr, va, n_train, ytr, ztr, gen, progress)
     net.load_state_dict(best[1])
     return net, spec, best, history, n_train, (mid_mean, mid_std)
@@ -236,6 +270,7 @@ def _evaluate(net, task, classes, te, held, params) -> dict:
         results["test_heldout_soundfont"] = metrics(predict_logits(net, held).argmax(1), yh, classes)
         results["test_heldout_soundfont"]["soundfont"] = audio_data.HELDOUT_SOUNDFONT
     results["test_pgd"] = attacked_accuracy(net, te, yte, params)  # every model, to compare robustness
+    results["test_start_shifted"] = start_shifted_accuracy(net, te, yte)
 
     return results
 
@@ -302,23 +337,49 @@ def _audio_card(name, task, params, spec, net, classes, root, splits, n_train, r
     return card
 
 
-def run_fold(name: str, params: dict, k: int, sets: tuple, *, progress=print) -> dict:
-    """Train on every soundfont but ``k`` and test on ``k`` (held out) and on the rest (in-soundfont)."""
+def _fold_dir(name: str, root: Path | None) -> Path:
+    """Where model ``name``'s fold results and weights go: under the data ``root`` when given, else the cache."""
+    return (root / "loso" / name) if root else audio_loso.fold_dir(name)
+
+
+def fold_weights(name: str, soundfont: str, *, root: Path | None = None) -> Path:
+    """Where fold ``soundfont``'s weights of model ``name`` are kept (a model fine-tuned from it starts there)."""
+    return _fold_dir(name, root) / f"fold_{soundfont}.safetensors"
+
+
+def run_fold(name: str, params: dict, k: int, sets: tuple, *, root: Path | None = None, progress=print) -> dict:
+    """Train on every soundfont but ``k`` and test on ``k`` (held out) and on the rest (in-soundfont).
+
+    The fold's weights are kept (:func:`fold_weights`). A model fine-tuned from another (``init_from``, e.g.
+    ``style_adversarial`` from ``style_audio``) starts from that model's weights *of the same fold*, which never
+    heard the held-out soundfont; starting from the shipped weights would leak it."""
     tr, va, te = sets
     task = TASKS[name]
     classes = classes_for(task)
+    sf = audio_data.SOUNDFONTS[k]
+    init_path = None
+    if params["init_from"]:
+        init_path = fold_weights(params["init_from"], sf, root=root)
+        if not init_path.exists():
+            raise SystemExit(f"{name} starts from {params['init_from']}: run that model's fold {sf} first "
+                             f"(python -m training.train_audio loso {params['init_from']} --folds {sf})")
     t0 = time.time()
     torch.manual_seed(params["seed"])
     torch.set_num_threads(params["threads"])
     gen = torch.Generator().manual_seed(params["seed"])
     net, _, best, history, n_train, _ = fit_model(
-        name, params, tr.subset(tr.soundfont != k), va.subset(va.soundfont != k), gen=gen,
-        progress=lambda m: progress(f"[fold {audio_data.SOUNDFONTS[k]}] {m}"))
+        name, params, tr.subset(tr.soundfont != k), va.subset(va.soundfont != k), gen=gen, init_path=init_path,
+        progress=lambda m: progress(f"[fold {sf}] {m}"))
+    wpath = fold_weights(name, sf, root=root)
+    wpath.parent.mkdir(parents=True, exist_ok=True)
+    save_file({n: v.contiguous() for n, v in net.state_dict().items()}, str(wpath))
     y = getattr(te, task["label"])
     pred = predict_logits(net, te).argmax(1)
-    out = {"soundfont": audio_data.SOUNDFONTS[k], "train_clips": int(n_train),
+    out = {"soundfont": sf, "train_clips": int(n_train),
            "val_clips": int(np.sum(va.soundfont != k)), "best_epoch": best[2], "val_accuracy": round(best[0], 4),
            "history": history, "seconds": round(time.time() - t0, 1)}
+    if init_path is not None:
+        out["init_weights_sha256"] = hashlib.sha256(init_path.read_bytes()).hexdigest()
     for what, m in (("heldout", te.soundfont == k), ("in_soundfont", te.soundfont != k)):
         out[what] = metrics(pred[m], y[m], classes)
         out[what]["per_class_accuracy"] = audio_loso.per_class_accuracy(pred[m], y[m], classes)
@@ -331,10 +392,10 @@ def run_loso(name: str, params: dict, *, folds=None, root: Path | None = None, o
     its own file), then summarise into ``<out_dir>/<name>.loso.json`` and ``docs/`` if every fold's file is there."""
     sets = tuple(audio_data.load(s, root=root) for s in ("train", "val", "test"))
     present = sorted(set(np.unique(sets[2].soundfont).tolist()))
-    fdir = (root / "loso" / name) if root else audio_loso.fold_dir(name)
+    fdir = _fold_dir(name, root)
     fdir.mkdir(parents=True, exist_ok=True)
     for k in (present if folds is None else folds):
-        res = run_fold(name, params, k, sets, progress=progress)
+        res = run_fold(name, params, k, sets, root=root, progress=progress)
         (fdir / f"fold_{res['soundfont']}.json").write_text(json.dumps({"params": params, **res}, indent=1))
         progress(f"fold {res['soundfont']}: held out {res['heldout']['accuracy']}, "
                  f"in-soundfont {res['in_soundfont']['accuracy']} ({res['seconds']:.0f} s)")
@@ -342,11 +403,13 @@ def run_loso(name: str, params: dict, *, folds=None, root: Path | None = None, o
     if not all(f.exists() for f in files):
         return None
     loaded = [json.loads(f.read_text()) for f in files]
-    if any(f.pop("params") != params for f in loaded):
+    if any(DEFAULTS | f.pop("params") != params for f in loaded):  # a parameter added since: its default
         raise SystemExit("the fold files were made with other parameters: run every fold again")
     meta_path = (root or audio_data.audio_dir()) / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     summary = audio_loso.summarise(name, params, loaded, meta, classes_for(TASKS[name]), DEFAULTS)
+    if params["init_from"]:
+        summary = audio_loso.starting_from(summary, params["init_from"], out_dir / f"{params['init_from']}.loso.json")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{name}.loso.json").write_text(json.dumps(summary, indent=1))
     if docs is not None:
@@ -378,8 +441,9 @@ def loso_section(summary: dict) -> dict:
     """The card's leave-one-soundfont-out entry, from ``<name>.loso.json`` (:mod:`training.audio_loso`)."""
     keep = ("what", "soundfonts", "heldout_accuracy", "in_soundfont_accuracy", "gap_points", "per_class_accuracy",
             "clips", "reproduce")
-    return {k: summary[k] for k in keep} | {"params_differ_from_final": summary["params"],
-                                            "clips_per_class": (summary.get("data") or {}).get("clips_per_class")}
+    return {k: summary[k] for k in keep + ("starts_from",) if k in summary} | {
+        "params_differ_from_final": summary["params"],
+        "clips_per_class": (summary.get("data") or {}).get("clips_per_class")}
 
 
 def attach_loso(name: str, *, out_dir: Path = ASSETS) -> dict:
@@ -448,6 +512,19 @@ def attacked_accuracy(net, ds, y, params, n: int = 96) -> dict:
             "attacked_accuracy": round(attacked, 4), "mean_snr_db": round(float(np.mean(snr)), 2)}
 
 
+def refresh_start_shift(name: str, *, root: Path | None = None, out_dir: Path = ASSETS) -> dict:
+    """Add :func:`start_shifted_accuracy` to a shipped card (same weights) and rewrite its JSON and Markdown."""
+    path = out_dir / f"{name}.json"
+    card = json.loads(path.read_text())
+    net = audio_nets.build(card["architecture"] | {"classes": card["classes"]})
+    net.load_state_dict(load_file(str(out_dir / f"{name}.safetensors")))
+    te = audio_data.load("test", root=root)
+    card["metrics"]["test_start_shifted"] = start_shifted_accuracy(net, te, getattr(te, card["task"]))
+    path.write_text(json.dumps(card, indent=1))
+    (out_dir / f"{name}.md").write_text(model_card_markdown(card))
+    return card
+
+
 def refresh_robustness(name: str, *, root: Path | None = None, out_dir: Path = ASSETS) -> dict:
     """Recompute a shipped card's ``test_pgd`` entry (same weights, same seed) and rewrite its JSON and Markdown."""
     path = out_dir / f"{name}.json"
@@ -500,6 +577,14 @@ def model_card_markdown(card: dict) -> str:
         a = m["test_pgd"]
         lines.append(f"- under a PGD waveform attack (eps {a['eps']}, {a['steps']} steps, {a['clips']} clips, "
                      f"mean SNR {a['mean_snr_db']} dB): {a['attacked_accuracy']:.3f} (clean {a['clean_accuracy']:.3f})")
+    if "test_start_shifted" in m:
+        sh = m["test_start_shifted"]
+        worst = sorted(zip(cls, sh["late_per_class"]), key=lambda cv: cv[1] if cv[1] is not None else 1)[:3]
+        lines.append(f"- when a clip does not start on a note onset (read {sh['seconds']:g} s late, last {sh['seconds']:g} s "
+                     f"silent): {sh['late']:.3f}; rotated by {sh['seconds']:g} s: {sh['rotated']:.3f} (as rendered "
+                     f"{sh['as_rendered']:.3f}; n = {sh['n']}). Weakest read late: "
+                     + ", ".join(f"{c} {v:.2f}" for c, v in worst) + ". A window of a real recording rarely starts "
+                     "exactly on an onset, and the Listen page's later windows start wherever its hop falls.")
     lines += ["", "Per-class F1: " + ", ".join(f"{c} {v:.2f}" for c, v in t["per_class_f1"].items()), "",
               "Confusion matrix (clips; rows true, columns predicted):", "",
               "| true \\ pred | " + " | ".join(cls) + " |", "|---" * (len(cls) + 1) + "|",
@@ -531,7 +616,8 @@ def _loso_lines(card: dict) -> list[str]:
                   f"that differ are listed below), so it describes that recipe, not these weights")
         lines += ["## Leave-one-soundfont-out", "",
                   f"{lo['what']}; {recipe}, once per soundfont ({', '.join(lo['soundfonts'])}); "
-                  "mean +- standard deviation over the folds.", "",
+                  "mean +- standard deviation over the folds."
+                  + (f" Fine-tuned: {lo['starts_from']}." if "starts_from" in lo else ""), "",
                   f"- held-out soundfont: {h['mean']:.3f} +- {h['std']:.3f}; in-soundfont: {i['mean']:.3f} +- "
                   f"{i['std']:.3f}; gap {g['mean']:.1f} +- {g['std']:.1f} points{audio_loso.gap_ci(g)} (goal <= "
                   f"{g['goal']:g}: {'met' if g['met'] else 'not met'} on the mean{audio_loso.gap_folds(g)})",
@@ -549,6 +635,11 @@ def _loso_lines(card: dict) -> list[str]:
 def main(argv=None) -> int:
     """Train an audio model (command line)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["start-shift"]:  # python -m training.train_audio start-shift NAME...: add the metric to cards
+        for name in argv[1:]:
+            sh = refresh_start_shift(name)["metrics"]["test_start_shifted"]
+            print(f"{name}: as rendered {sh['as_rendered']}, late {sh['late']}, rotated {sh['rotated']}")
+        return 0
     loso = argv[:1] == ["loso"]
     ap = argparse.ArgumentParser(prog="python -m training.train_audio loso" if loso else "python -m training.train")
     ap.add_argument("model", choices=NAMES)

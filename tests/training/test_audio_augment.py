@@ -72,3 +72,15 @@ def test_the_card_sentence_names_what_is_on_and_nothing_when_off():
     assert aug.describe({"eq_db": 0.0, "band_stop": 0.0, "time_mask": 0.0}) == ""
     text = aug.describe({"eq_db": 12.0, "band_stop": 0.3, "time_mask": 0.0})
     assert "+-6 dB" in text and "probability 0.3" in text and "silenced" not in text
+
+
+def test_time_roll_rotates_drawn_clips_and_keeps_their_content():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.arange(40, dtype=torch.float32).reshape(4, 10)
+    y = aug.time_roll(x, p=1.0, gen=gen)
+    assert torch.equal(torch.sort(y, dim=1).values, x)  # the same samples, in rotated order
+    for a, b in zip(x, y):
+        k = int(b[0] - a[0])
+        assert torch.equal(b, torch.roll(a, -k))
+    assert torch.equal(aug.time_roll(x, p=0.0, gen=gen), x)
+    assert "rotated in time" in aug.describe({"time_roll": 0.5})

@@ -15,7 +15,7 @@ from xai.audio.predict import AudioPrediction, Spectrogram
 from xai.views.common import base_layout, class_colors, note_name
 
 __all__ = ["spectrogram", "probabilities_over_time", "midlevel_bars", "filterbanks", "confusion", "band_summary",
-           "band_centres", "front_end_rows"]
+           "band_centres", "front_end_rows", "front_end_comparability"]
 
 
 def spectrogram(spec: Spectrogram, *, title: str = "What the model hears (log filter-bank energy)") -> go.Figure:
@@ -171,7 +171,41 @@ def front_end_rows(cards: Sequence[dict]) -> list[dict]:
     return rows
 
 
-__all__ += ["transcription_over_spectrogram"]
+def front_end_comparability(rows: Sequence[dict]) -> str:
+    """Whether the rows of :func:`front_end_rows` compare like for like, in one sentence for the page.
+
+    Rows compare only when the models heard the same soundfonts and their held-out numbers measured the same
+    thing; otherwise the sentence names the groups, so nobody reads a data difference as a front-end difference.
+    """
+    groups: dict[tuple, list[str]] = {}
+    for r in rows:
+        groups.setdefault((r["trained on"], r["held out"]), []).append(r["model"])
+    if len(groups) <= 1:
+        (fonts, held), names = next(iter(groups.items()), (("no", ""), []))
+        how = f"each scored on a held-out soundfont ({held})" if held else "none scored on a held-out soundfont"
+        return (f"All {len(names)} were trained on the same data ({fonts}), {how}: the rows compare like for like, "
+                "so differences between them are the front-end's.")
+    parts = "; ".join(f"{', '.join(f'`{n}`' for n in names)}: trained on {fonts}, held out {held or 'none'}"
+                      for (fonts, held), names in groups.items())
+    return ("**Compare rows only when they were trained on the same soundfonts.** These were not (" + parts
+            + "), so a difference between groups is partly the data's, not the front-end's.")
+
+
+def start_shift_caption(card: dict, *, min_drop: float = 0.10) -> str | None:
+    """A warning for the windows over time when the model's card measured that it needs a note onset at a window's
+    start (``metrics.test_start_shifted``, :func:`training.train_audio.start_shifted_accuracy`); None when the
+    card has no such measurement or the drop is under ``min_drop``."""
+    sh = card.get("metrics", {}).get("test_start_shifted")
+    if not sh or sh["as_rendered"] - sh["late"] < min_drop:
+        return None
+    worst = sorted((v, c) for c, v in zip(card.get("classes", []), sh["late_per_class"]) if v is not None)[:3]
+    return (f"Read the windows after the first with care: every training clip of this model starts on a note onset, "
+            f"and on test clips read {sh['seconds']:g} s late its accuracy falls from {sh['as_rendered']:.2f} to "
+            f"{sh['late']:.2f} (worst: " + ", ".join(f"{c} {v:.2f}" for v, c in worst) + "). The first window starts "
+            "where the recording does; later windows start wherever the hop falls, often in a held note.")
+
+
+__all__ += ["transcription_over_spectrogram", "start_shift_caption"]
 
 
 def transcription_over_spectrogram(spec: Spectrogram, piece, *, title: str = "The transcription over the spectrogram",

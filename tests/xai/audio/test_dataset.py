@@ -1,9 +1,12 @@
 """The audio data set on a tiny synthetic corpus: render, keep each clip's score, split by piece; then train."""
 
+import hashlib
 import json
 
 import numpy as np
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from models import audio_nets, registry
 from tests._fakes import record as _record
@@ -197,3 +200,52 @@ def test_leave_one_soundfont_out_reports_folds_and_the_card_shows_them(rendered,
     assert not card["loso"]["same_recipe"] and "test_heldout_soundfont" not in card["metrics"]
     assert card["loso"]["params_differ_from_final"] == {"gain_db": 3.0, "eq_db": "absent"}
     assert "EARLIER recipe" in (tmp_path / "instrument.md").read_text()
+
+
+def test_a_fine_tuned_models_folds_start_from_the_same_folds_weights(rendered, tmp_path):
+    """style_adversarial is fine-tuned from style_audio: each fold must start from style_audio's weights of that
+    fold (which never heard the held-out soundfont), not from the shipped ones, and refuses to run without them."""
+    _, root, _ = rendered
+    for split in ("train", "val", "test"):
+        z = dict(np.load(root / f"{split}.npz"))
+        z["soundfont"] = np.arange(z["style"].size) % 2
+        np.savez(tmp_path / f"{split}.npz", **z)
+    (tmp_path / "meta.json").write_text((root / "meta.json").read_text())
+    base = train_audio.DEFAULTS | {"epochs": 1, "width": 2, "batch_size": 4}
+    tuned = base | {"init_from": "style_audio", "pgd_steps": 1}
+    quiet = lambda *a: None  # noqa: E731
+    with pytest.raises(SystemExit, match="run that model's fold timgm6mb first"):
+        train_audio.run_loso("style_adversarial", tuned, folds=[0], root=tmp_path, out_dir=tmp_path, docs=None,
+                             progress=quiet)
+    s0 = train_audio.run_loso("style_audio", base, root=tmp_path, out_dir=tmp_path, docs=None, progress=quiet)
+    s = train_audio.run_loso("style_adversarial", tuned, root=tmp_path, out_dir=tmp_path, docs=tmp_path, progress=quiet)
+    for k, sf in enumerate(("timgm6mb", "merlin")):
+        start = train_audio.fold_weights("style_audio", sf, root=tmp_path)
+        assert s["folds"][k]["init_weights_sha256"] == hashlib.sha256(start.read_bytes()).hexdigest()
+        own = load_file(str(train_audio.fold_weights("style_adversarial", sf, root=tmp_path)))
+        assert set(own) == set(load_file(str(start)))
+    a, b = (train_audio.fold_weights("style_audio", sf, root=tmp_path).read_bytes() for sf in ("timgm6mb", "merlin"))
+    assert a != b  # two folds, two starting points
+    assert "same fold" in s["starts_from"] and s["reproduce"].startswith(s0["reproduce"] + " && ")
+    assert "Fine-tuned:" in (tmp_path / "audio_loso_style_adversarial.md").read_text()
+
+
+def test_start_shifted_accuracy_catches_a_model_that_needs_the_onset_at_sample_zero():
+    sr = audio_nets.SAMPLE_RATE
+    x = np.zeros((6, 2 * sr), np.float32)
+    x[:, : sr // 2] = 0.5  # a note in the first half second, then silence
+
+    class Clips:
+        def __len__(self):
+            return len(x)
+
+        def waveform(self, i):
+            return x[i]
+
+    class NeedsOnset(torch.nn.Module):  # says "class 1" only when the window starts sounding
+        def forward(self, w):
+            return torch.stack([-(w[:, 0] != 0).float(), (w[:, 0] != 0).float()], dim=1)
+
+    r = train_audio.start_shifted_accuracy(NeedsOnset(), Clips(), np.ones(6, int), batch=4)
+    assert (r["as_rendered"], r["late"], r["rotated"], r["n"]) == (1.0, 0.0, 0.0, 6)
+    assert r["late_per_class"] == [None, 0.0]

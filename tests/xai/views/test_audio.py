@@ -138,3 +138,25 @@ def test_confusion_puts_true_classes_down_and_predictions_across():
     np.testing.assert_array_equal(np.asarray(heat.z), [[5, 1], [2, 7]])
     assert fig.layout.xaxis.title.text == "predicted" and fig.layout.yaxis.title.text == "true"
     assert fig.layout.yaxis.autorange == "reversed"
+
+
+def test_front_end_comparability_says_when_rows_are_not_like_for_like():
+    five = {"trained on": "5 soundfonts", "held out": "each of the five in turn"}
+    same = [{"model": "a"} | five, {"model": "b"} | five]
+    assert "like for like" in audio_views.front_end_comparability(same)
+    assert "5 soundfonts" in audio_views.front_end_comparability(same)
+    mixed = same + [{"model": "c", "trained on": "2 soundfonts", "held out": "fluidr3"}]
+    text = audio_views.front_end_comparability(mixed)
+    assert text.startswith("**Compare rows only") and "`c`: trained on 2 soundfonts, held out fluidr3" in text
+    assert "`a`, `b`: trained on 5 soundfonts" in text
+
+
+def test_start_shift_caption_warns_only_when_the_card_measured_a_drop():
+    card = {"classes": ["piano", "organ", "violin"],
+            "metrics": {"test_start_shifted": {"seconds": 1.0, "as_rendered": 0.98, "late": 0.55, "rotated": 0.6,
+                                               "late_per_class": [0.97, 0.01, 0.05]}}}
+    text = audio_views.start_shift_caption(card)
+    assert "0.98 to 0.55" in text and text.index("organ 0.01") < text.index("violin 0.05") < text.index("piano")
+    card["metrics"]["test_start_shifted"]["late"] = 0.95
+    assert audio_views.start_shift_caption(card) is None
+    assert audio_views.start_shift_caption({"metrics": {}}) is None
