@@ -364,6 +364,11 @@ SEED = 20240611
 N_FOLDS = 5
 
 
+def work_labels(works: np.ndarray, labels: np.ndarray) -> dict[str, int]:
+    """Each work's composer label (every recording of a work has the same one), keyed by work id."""
+    return {w: int(labels[np.flatnonzero(works == w)[0]]) for w in sorted(set(works.tolist()))}
+
+
 def work_folds(works: np.ndarray, labels: np.ndarray, *, n_folds: int = N_FOLDS, seed: int = SEED) -> dict[str, int]:
     """Assign every work to one of ``n_folds`` folds, stratified by composer, with a fixed seed.
 
@@ -373,8 +378,8 @@ def work_folds(works: np.ndarray, labels: np.ndarray, *, n_folds: int = N_FOLDS,
     """
     from sklearn.model_selection import StratifiedKFold
 
-    uniq = sorted(set(works.tolist()))
-    lab = {w: int(labels[np.flatnonzero(works == w)[0]]) for w in uniq}
+    lab = work_labels(works, labels)
+    uniq = sorted(lab)
     y = np.array([lab[w] for w in uniq])
     skf = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     out: dict[str, int] = {}

@@ -152,7 +152,7 @@ def learning_curve(ds: asap.Dataset, folds: dict[str, int], *, X: np.ndarray | N
     not the classifier, is what limits it.
     """
     X = features(ds, ds.win_rec, ds.win_start) if X is None else X
-    label = {w: int(ds.label[np.flatnonzero(ds.work == w)[0]]) for w in sorted(set(ds.work.tolist()))}
+    label = asap.work_labels(ds.work, ds.label)
     y = ds.label[ds.win_rec]
     wwork = ds.work[ds.win_rec]
     fold_of_win = np.array([folds[w] for w in wwork])

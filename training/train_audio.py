@@ -512,33 +512,31 @@ def attacked_accuracy(net, ds, y, params, n: int = 96) -> dict:
             "attacked_accuracy": round(attacked, 4), "mean_snr_db": round(float(np.mean(snr)), 2)}
 
 
-def refresh_start_shift(name: str, *, root: Path | None = None, out_dir: Path = ASSETS) -> dict:
-    """Add :func:`start_shifted_accuracy` to a shipped card (same weights) and rewrite its JSON and Markdown."""
+def _refresh_metric(name: str, key: str, measure, *, root: Path | None, out_dir: Path) -> dict:
+    """Recompute one ``metrics`` entry of a shipped card from its own weights and the test clips, then rewrite the
+    card's JSON and Markdown. ``measure(net, test set, labels, training params)`` returns the entry."""
     path = out_dir / f"{name}.json"
     card = json.loads(path.read_text())
     net = audio_nets.build(card["architecture"] | {"classes": card["classes"]})
     net.load_state_dict(load_file(str(out_dir / f"{name}.safetensors")))
+    params = card["training"]["params"]
+    torch.manual_seed(params["seed"])
     te = audio_data.load("test", root=root)
-    card["metrics"]["test_start_shifted"] = start_shifted_accuracy(net, te, getattr(te, card["task"]))
+    card["metrics"][key] = measure(net, te, getattr(te, card["task"]), params)
     path.write_text(json.dumps(card, indent=1))
     (out_dir / f"{name}.md").write_text(model_card_markdown(card))
     return card
+
+
+def refresh_start_shift(name: str, *, root: Path | None = None, out_dir: Path = ASSETS) -> dict:
+    """Add :func:`start_shifted_accuracy` to a shipped card (same weights) and rewrite its JSON and Markdown."""
+    return _refresh_metric(name, "test_start_shifted", lambda net, te, y, _: start_shifted_accuracy(net, te, y),
+                           root=root, out_dir=out_dir)
 
 
 def refresh_robustness(name: str, *, root: Path | None = None, out_dir: Path = ASSETS) -> dict:
     """Recompute a shipped card's ``test_pgd`` entry (same weights, same seed) and rewrite its JSON and Markdown."""
-    path = out_dir / f"{name}.json"
-    card = json.loads(path.read_text())
-    spec = card["architecture"] | {"classes": card["classes"]}
-    net = audio_nets.build(spec)
-    net.load_state_dict(load_file(str(out_dir / f"{name}.safetensors")))
-    params = card["training"]["params"]
-    torch.manual_seed(params["seed"])
-    te = audio_data.load("test", root=root)
-    card["metrics"]["test_pgd"] = attacked_accuracy(net, te, getattr(te, card["task"]), params)
-    path.write_text(json.dumps(card, indent=1))
-    (out_dir / f"{name}.md").write_text(model_card_markdown(card))
-    return card
+    return _refresh_metric(name, "test_pgd", attacked_accuracy, root=root, out_dir=out_dir)
 
 
 LIMITS_MARK = "## Rendered audio and real recordings"
