@@ -41,6 +41,7 @@ from training.evaluation import metrics, piece_level
 from xai.audio import dataset as audio_data
 from xai.audio import midlevel
 from xai.symbolic import dataset as data
+from xai.views import audio as audio_views
 
 TASKS = {
     "instrument": {"label": "instrument", "type": "AudioCNN", "front_end": "mel",
@@ -577,7 +578,7 @@ def model_card_markdown(card: dict) -> str:
                      f"mean SNR {a['mean_snr_db']} dB): {a['attacked_accuracy']:.3f} (clean {a['clean_accuracy']:.3f})")
     if "test_start_shifted" in m:
         sh = m["test_start_shifted"]
-        worst = sorted(zip(cls, sh["late_per_class"]), key=lambda cv: cv[1] if cv[1] is not None else 1)[:3]
+        worst = audio_views.weakest_late(cls, sh)
         lines.append(f"- when a clip does not start on a note onset (read {sh['seconds']:g} s late, last {sh['seconds']:g} s "
                      f"silent): {sh['late']:.3f}; rotated by {sh['seconds']:g} s: {sh['rotated']:.3f} (as rendered "
                      f"{sh['as_rendered']:.3f}; n = {sh['n']}). Weakest read late: "

@@ -191,6 +191,13 @@ def front_end_comparability(rows: Sequence[dict]) -> str:
             + "), so a difference between groups is partly the data's, not the front-end's.")
 
 
+def weakest_late(classes: Sequence[str], shifted: dict, k: int = 3) -> list[tuple[str, float]]:
+    """The ``k`` classes a model gets least often right when clips are read late (``metrics.test_start_shifted``),
+    weakest first; classes without test clips are skipped."""
+    pairs = sorted((v, c) for c, v in zip(classes, shifted["late_per_class"]) if v is not None)
+    return [(c, v) for v, c in pairs[:k]]
+
+
 def start_shift_caption(card: dict, *, min_drop: float = 0.10) -> str | None:
     """A warning for the windows over time when the model's card measured that it needs a note onset at a window's
     start (``metrics.test_start_shifted``, :func:`training.train_audio.start_shifted_accuracy`); None when the
@@ -198,14 +205,14 @@ def start_shift_caption(card: dict, *, min_drop: float = 0.10) -> str | None:
     sh = card.get("metrics", {}).get("test_start_shifted")
     if not sh or sh["as_rendered"] - sh["late"] < min_drop:
         return None
-    worst = sorted((v, c) for c, v in zip(card.get("classes", []), sh["late_per_class"]) if v is not None)[:3]
+    worst = weakest_late(card.get("classes", []), sh)
     return (f"Read the windows after the first with care: every training clip of this model starts on a note onset, "
             f"and on test clips read {sh['seconds']:g} s late its accuracy falls from {sh['as_rendered']:.2f} to "
-            f"{sh['late']:.2f} (worst: " + ", ".join(f"{c} {v:.2f}" for v, c in worst) + "). The first window starts "
+            f"{sh['late']:.2f} (worst: " + ", ".join(f"{c} {v:.2f}" for c, v in worst) + "). The first window starts "
             "where the recording does; later windows start wherever the hop falls, often in a held note.")
 
 
-__all__ += ["transcription_over_spectrogram", "start_shift_caption"]
+__all__ += ["transcription_over_spectrogram", "weakest_late", "start_shift_caption"]
 
 
 def transcription_over_spectrogram(spec: Spectrogram, piece, *, title: str = "The transcription over the spectrogram",

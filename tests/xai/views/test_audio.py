@@ -160,3 +160,8 @@ def test_start_shift_caption_warns_only_when_the_card_measured_a_drop():
     card["metrics"]["test_start_shifted"]["late"] = 0.95
     assert audio_views.start_shift_caption(card) is None
     assert audio_views.start_shift_caption({"metrics": {}}) is None
+
+
+def test_weakest_late_orders_classes_and_skips_those_without_clips():
+    shifted = {"late_per_class": [0.9, None, 0.1, 0.5]}
+    assert audio_views.weakest_late(["a", "b", "c", "d"], shifted, k=2) == [("c", 0.1), ("d", 0.5)]
