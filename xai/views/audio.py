@@ -200,16 +200,30 @@ def weakest_late(classes: Sequence[str], shifted: dict, k: int = 3) -> list[tupl
 
 def start_shift_caption(card: dict, *, min_drop: float = 0.10) -> str | None:
     """A warning for the windows over time when the model's card measured that it needs a note onset at a window's
-    start (``metrics.test_start_shifted``, :func:`training.train_audio.start_shifted_accuracy`); None when the
-    card has no such measurement or the drop is under ``min_drop``."""
+    start (``metrics.test_start_shifted``, :func:`training.train_audio.start_shifted_accuracy`).
+
+    With the paired control (clips from their start, same last second silent) on the card, it warns when the
+    accuracy that the missing onset costs has a 95 % interval above zero; on an older card without it, when reading
+    late costs ``min_drop`` or more. None when the card has no such measurement or nothing to warn about."""
     sh = card.get("metrics", {}).get("test_start_shifted")
-    if not sh or sh["as_rendered"] - sh["late"] < min_drop:
+    if not sh:
+        return None
+    cost = sh.get("onset_cost_points", {}).get("late_vs_truncated")
+    if cost is not None and cost["ci95"][0] <= 0:
+        return None
+    if cost is None and sh["as_rendered"] - sh["late"] < min_drop:
         return None
     worst = weakest_late(card.get("classes", []), sh)
-    return (f"Read the windows after the first with care: every training clip of this model starts on a note onset, "
-            f"and on test clips read {sh['seconds']:g} s late its accuracy falls from {sh['as_rendered']:.2f} to "
-            f"{sh['late']:.2f} (worst: " + ", ".join(f"{c} {v:.2f}" for c, v in worst) + "). The first window starts "
-            "where the recording does; later windows start wherever the hop falls, often in a held note.")
+    if cost is not None:
+        measured = (f"on test clips read {sh['seconds']:g} s late it is right {cost['mean']:.1f} points less often "
+                    f"than on the same clips read from their start with the same amount of music (95 % interval "
+                    f"{cost['ci95'][0]:.1f} to {cost['ci95'][1]:.1f}; read late: {sh['late']:.2f}, worst: ")
+    else:
+        measured = (f"on test clips read {sh['seconds']:g} s late its accuracy falls from {sh['as_rendered']:.2f} to "
+                    f"{sh['late']:.2f} (worst: ")
+    return ("Read the windows after the first with care: every training clip of this model starts on a note onset, "
+            "and " + measured + ", ".join(f"{c} {v:.2f}" for c, v in worst) + "). The first window starts where the "
+            "recording does; later windows start wherever the hop falls, often in a held note.")
 
 
 __all__ += ["transcription_over_spectrogram", "weakest_late", "start_shift_caption"]

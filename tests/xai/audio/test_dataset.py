@@ -248,4 +248,18 @@ def test_start_shifted_accuracy_catches_a_model_that_needs_the_onset_at_sample_z
 
     r = train_audio.start_shifted_accuracy(NeedsOnset(), Clips(), np.ones(6, int), batch=4)
     assert (r["as_rendered"], r["late"], r["rotated"], r["n"]) == (1.0, 0.0, 0.0, 6)
+    assert r["truncated"] == 1.0  # the control: same silent last second, but starting on the onset
+    cost = r["onset_cost_points"]
+    assert cost["late_vs_truncated"]["mean"] == 100.0 and cost["rotated_vs_as_rendered"]["mean"] == 100.0
     assert r["late_per_class"] == [None, 0.0]
+
+
+def test_paired_points_has_an_interval_that_excludes_zero_only_for_a_real_drop():
+    rng = np.random.default_rng(0)
+    before = (rng.random(900) < 0.9).astype(float)
+    after = before.copy()
+    after[:200] = 0.0  # about 18 points lost on the same clips
+    drop = train_audio.paired_points(before, after)
+    assert drop["ci95"][0] > 10 and drop["ci95"][0] < drop["mean"] < drop["ci95"][1]
+    same = train_audio.paired_points(before, rng.permutation(before))  # no systematic change
+    assert same["ci95"][0] < 0 < same["ci95"][1]

@@ -162,6 +162,18 @@ def test_start_shift_caption_warns_only_when_the_card_measured_a_drop():
     assert audio_views.start_shift_caption({"metrics": {}}) is None
 
 
+def test_start_shift_caption_uses_the_paired_control_when_the_card_has_it():
+    sh = {"seconds": 1.0, "as_rendered": 0.60, "late": 0.50, "rotated": 0.60, "truncated": 0.50,
+          "late_per_class": [0.7, 0.2, 0.5],
+          "onset_cost_points": {"late_vs_truncated": {"mean": -0.5, "ci95": [-2.6, 1.5]},
+                                "rotated_vs_as_rendered": {"mean": 0.0, "ci95": [-2.0, 2.0]}}}
+    card = {"classes": ["bach", "monteverdi", "folk"], "metrics": {"test_start_shifted": sh}}
+    assert audio_views.start_shift_caption(card) is None  # 10 points lost read late, but so without the onset shift
+    sh["onset_cost_points"]["late_vs_truncated"] = {"mean": 4.6, "ci95": [1.9, 7.3]}
+    text = audio_views.start_shift_caption(card)
+    assert "4.6 points less often" in text and "1.9 to 7.3" in text and text.index("monteverdi") < text.index("folk")
+
+
 def test_weakest_late_orders_classes_and_skips_those_without_clips():
     shifted = {"late_per_class": [0.9, None, 0.1, 0.5]}
     assert audio_views.weakest_late(["a", "b", "c", "d"], shifted, k=2) == [("c", 0.1), ("d", 0.5)]
