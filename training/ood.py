@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 import time
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from xai.audio import clip as audio
 from xai.audio import dataset as audio_data
 from xai.audio import examples, ood
 from xai.recommender import embeddings
+from xai.stats import wilson
 
 GAP_SECONDS = 2.5
 BATCH = 60
@@ -117,15 +117,9 @@ def not_music(rng: np.random.Generator, n: int = 5) -> dict[str, np.ndarray]:
     }
 
 
-def _wilson(k: int, n: int, z: float = 1.959964) -> list[float]:
-    p, den = k / n, 1 + z * z / n
-    c, h = (p + z * z / (2 * n)) / den, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return [round(max(0.0, c - h), 4), round(min(1.0, c + h), 4)]
-
-
 def _flagged(d: np.ndarray, threshold: float) -> dict:
     k, n = int(np.sum(d > threshold)), int(d.size)
-    return {"flagged": round(k / n, 4), "k": k, "n": n, "ci95": _wilson(k, n),
+    return {"flagged": round(k / n, 4), "k": k, "n": n, "ci95": wilson(k, n),
             "median_distance": round(float(np.median(d)), 3)}
 
 
@@ -237,7 +231,7 @@ def remeasure_sounds(names=embeddings.AUDIO_MODELS) -> dict:
     te = audio_data.load("test")
     kinds = np.concatenate([ood.signal_kind(te.waveform(slice(i, i + 256))) for i in range(0, len(te), 256)])
     music = {"flagged": round(float(np.mean(kinds != "music")), 4), "k": int(np.sum(kinds != "music")),
-             "n": int(kinds.size), "ci95": _wilson(int(np.sum(kinds != "music")), int(kinds.size))}
+             "n": int(kinds.size), "ci95": wilson(int(np.sum(kinds != "music")), int(kinds.size))}
     out = {}
     for name in names:
         cal, model = ood.load(name), registry.load(name)

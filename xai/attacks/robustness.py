@@ -14,7 +14,6 @@ Needs the audio cache (xai.audio.dataset); the shipped JSON is what the page sho
 from __future__ import annotations
 
 import json
-import math
 import time
 from itertools import combinations
 from pathlib import Path
@@ -27,6 +26,7 @@ from xai._paths import ASSETS
 from xai.attacks import waveform as adv
 from xai.audio import dataset as audio_data
 from xai.contract import Progress
+from xai.stats import wilson
 
 STYLE_MODELS = ("style_audio", "style_midlevel", "style_adversarial")
 STYLE_EPSILONS = (1e-4, 3e-4, 1e-3, 3e-3)
@@ -240,13 +240,6 @@ def holm(pvalues) -> list[float]:
         running = max(running, min(1.0, (m - rank) * pvalues[i]))
         out[i] = round(running, 6)
     return out
-
-
-def wilson(successes: int, n: int, z: float = 1.959964) -> list[float]:
-    """Wilson score 95 % interval of a proportion."""
-    p, den = successes / n, 1 + z * z / n
-    c, h = (p + z * z / (2 * n)) / den, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return [round(max(0.0, c - h), 4), round(min(1.0, c + h), 4)]
 
 
 def with_statistics(study: dict) -> dict:

@@ -48,9 +48,10 @@ from xai.attacks import waveform as adv
 from xai.contract import Options, Progress, Result, option
 from xai.errors import InputError
 from xai.local import lime
+from xai.stats import wilson
 
 __all__ = ["Case", "VeracityOptions", "VeracityResult", "SETTINGS", "PAPER", "check_clip", "run_study",
-           "summarise", "wilson", "rate_text", "recall_text", "load_shipped", "SPEC_EPSILON", "InputError"]
+           "summarise", "rate_text", "recall_text", "load_shipped", "SPEC_EPSILON", "InputError"]
 
 SPEC_EPSILON = 3.0  # L-infinity bound in log filter-bank units (e^3 ~ 20x power in a cell)
 STEPS = 100
@@ -321,20 +322,9 @@ def check_clip(waveform, model, options: VeracityOptions | None = None, *, start
 # --- the study ---------------------------------------------------------------------------------------------------
 
 
-def wilson(successes: int, n: int, *, z: float = 1.959964) -> tuple[float | None, float | None]:
-    """Wilson score interval of a proportion (95 % by default); (None, None) for n = 0."""
-    if n == 0:
-        return None, None
-    p = successes / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
-
-
 def _rate(flags) -> dict:
     xs = [bool(x) for x in flags if x is not None]
-    lo, hi = wilson(sum(xs), len(xs))
+    lo, hi = wilson(sum(xs), len(xs)) if xs else (None, None)  # no cases: no rate and no interval to show
     return {"rate": round(sum(xs) / len(xs), 4) if xs else None, "k": sum(xs), "n": len(xs), "ci95": [lo, hi]}
 
 

@@ -37,25 +37,15 @@ from xai.concepts import library as concepts
 from xai.concepts import overlap, tcav
 from xai.concepts.options import SanityOptions, TCAVOptions
 from xai.contract import Progress, Result
+from xai.stats import wilson
 
-__all__ = ["SanityReport", "run", "wilson", "shipped", "asset_path", "write_doc", "TEST_SUBSET"]
+__all__ = ["SanityReport", "run", "shipped", "asset_path", "write_doc", "TEST_SUBSET"]
 
 # The subset the test suite recomputes on the shipped model (about a minute on 2 cores), and ships beside the full
 # numbers so the test can compare: 20 random concepts x 3 classes x 1 layer = 60 cells, enough to see a
 # false-positive rate above 5 % (3 or more cells) though not to pin it down (the Wilson interval says how much).
 TEST_SUBSET = {"options": {"n_concepts": 20, "n_random": 20, "n_runs": 10, "max_class": 100, "n_seeds": 2},
                "targets": 3, "layers": 1, "random_state": 0}
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a proportion k / n (95 % by default); (0, 1) when n is 0."""
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    den = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return float(max(0.0, mid - half)), float(min(1.0, mid + half))
 
 
 @dataclass(frozen=True, eq=False)

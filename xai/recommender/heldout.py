@@ -24,13 +24,13 @@ which share of the recommendations are training clips. Distances are Euclidean, 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from xai.contract import Options, Result, option
 from xai.errors import InputError
+from xai.stats import wilson
 
 __all__ = ["HeldOutOptions", "HeldOutResult", "PROTOCOLS", "evaluate", "knn_outcomes"]
 
@@ -109,17 +109,11 @@ def knn_outcomes(query: np.ndarray, ref: np.ndarray, labels_q: np.ndarray, label
     return right, (nl == labels_q[:, None]).mean(1), nb
 
 
-def _wilson(k: int, n: int, z: float = 1.959964) -> list[float]:
-    p, den = k / n, 1 + z * z / n
-    centre, half = (p + z * z / (2 * n)) / den, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
-
-
 def _row(protocol, right, precision, train_share, n_ref, rng, n_boot) -> dict:
     boot = rng.integers(0, precision.size, (n_boot, precision.size))
     means = precision[boot].mean(1)
     return {"protocol": protocol, "what": PROTOCOLS[protocol], "queries": int(right.size), "references": int(n_ref),
-            "knn_accuracy": round(float(right.mean()), 4), "knn_accuracy_ci95": _wilson(int(right.sum()), right.size),
+            "knn_accuracy": round(float(right.mean()), 4), "knn_accuracy_ci95": wilson(int(right.sum()), right.size),
             "precision_at_k": round(float(precision.mean()), 4),
             "precision_ci95": [round(float(np.quantile(means, 0.025)), 4), round(float(np.quantile(means, 0.975)), 4)],
             "training_share_of_neighbours": round(float(train_share), 4)}

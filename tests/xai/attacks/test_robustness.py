@@ -32,11 +32,11 @@ def test_clip_sweep_finds_the_smallest_flipping_epsilon():
     assert rows[0]["epsilon"] == 0.05 and rows[0]["snr_db"] is not None
 
 
-def test_holm_and_wilson_on_hand_values():
+def test_holm_and_the_wilson_intervals_of_the_study():
     from xai.attacks import robustness
+    from xai.stats import wilson
 
     assert robustness.holm([0.01, 0.04, 0.03, None]) == [0.03, 0.06, 0.06, None]
-    assert robustness.wilson(5, 10) == [0.2366, 0.7634]
     s = robustness.with_statistics({"parameters": {"n_style_clips": 4}, "style": {"models": {"m": {
         "accuracy": [1.0, 0.5]}}, "paired_tests": [
         {"a": "m", "b": "n", "epsilon": 1, "mcnemar_p": 0.02, "wilcoxon_p": 0.01},
@@ -44,7 +44,7 @@ def test_holm_and_wilson_on_hand_values():
     t = s["style"]["paired_tests"]
     assert [x["mcnemar_p_holm"] for x in t] == [0.04, 0.04]
     assert [x["wilcoxon_p_holm"] for x in t] == [0.01, 0.01]  # one test per pair of models, not per epsilon
-    assert s["style"]["models"]["m"]["accuracy_ci95"][1] == robustness.wilson(2, 4)
+    assert s["style"]["models"]["m"]["accuracy_ci95"][1] == wilson(2, 4)
 
 
 class _Data:
