@@ -428,16 +428,7 @@ def carlini_wagner(x, net: torch.nn.Module, options: AttackOptions, *, labels=No
     BatchAttack
         ``iterations`` counts the updates every clip went through (all rounds).
     """
-    x = torch.as_tensor(_np(x), dtype=torch.float32)
-    x = x[None] if x.dim() == 1 else x
-    net.eval()
-    with torch.no_grad():
-        logits0 = net(x)
-    check_options(options, logits0.shape[1])
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.long) if labels is not None else logits0.argmax(1)
-    if targets is None and options.target is not None:
-        targets = np.full(x.shape[0], int(options.target))
-    tgt = torch.as_tensor(np.asarray(targets), dtype=torch.long) if targets is not None else None
+    x, logits0, y, tgt = _prepare(x, net, options, labels, targets)
     B, steps = x.shape[0], int(options.steps)
     alpha = options.alpha if options.alpha is not None else AttackOptions.PER_METHOD["cw"]["alpha"]
     c = torch.full((B,), float(alpha))
@@ -457,6 +448,22 @@ def carlini_wagner(x, net: torch.nn.Module, options: AttackOptions, *, labels=No
     last = torch.clamp(torch.clamp(x + eps * torch.tanh(w / eps), lo, hi) - x, -eps, eps)
     delta = torch.where(found, best["delta"], last)
     return _batch_outcome(net, x, delta, logits0, y, tgt, np.full(B, done, dtype=np.int64))
+
+
+def _prepare(x, net: torch.nn.Module, options: AttackOptions, labels, targets):
+    """A batch ready to attack: waveforms (B, n) as a tensor, the clean logits (net in eval mode, options checked
+    against its classes), the labels to move away from and the per-clip targets (None: untargeted)."""
+    x = torch.as_tensor(_np(x), dtype=torch.float32)
+    x = x[None] if x.dim() == 1 else x
+    net.eval()
+    with torch.no_grad():
+        logits0 = net(x)
+    check_options(options, logits0.shape[1])
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.long) if labels is not None else logits0.argmax(1)
+    if targets is None and options.target is not None:
+        targets = np.full(x.shape[0], int(options.target))
+    tgt = torch.as_tensor(np.asarray(targets), dtype=torch.long) if targets is not None else None
+    return x, logits0, y, tgt
 
 
 def _batch_outcome(net, x, delta, logits0, y, tgt, iters) -> BatchAttack:
@@ -485,21 +492,11 @@ def attack_batch(x, net: torch.nn.Module, options: AttackOptions, *, labels=None
     ``targets`` a class per clip for a targeted attack (default: ``options.target`` for all, or untargeted).
     The net is put in eval mode. Every step's delta satisfies |delta| <= epsilon (checked).
     """
-    x = torch.as_tensor(_np(x), dtype=torch.float32)
-    if x.dim() == 1:
-        x = x[None]
-    net.eval()
-    with torch.no_grad():
-        logits0 = net(x)
-    check_options(options, logits0.shape[1])
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.long) if labels is not None else logits0.argmax(1)
-    if targets is None and options.target is not None:
-        targets = np.full(x.shape[0], int(options.target))
-    tgt = torch.as_tensor(np.asarray(targets), dtype=torch.long) if targets is not None else None
-    eps = float(options.epsilon)
-    if options.method == "cw":
+    if options.method == "cw":  # it prepares the batch itself
         return carlini_wagner(x, net, options, labels=labels, targets=targets, progress=progress, on_step=on_step,
                               value_range=value_range)
+    x, logits0, y, tgt = _prepare(x, net, options, labels, targets)
+    eps = float(options.epsilon)
     if options.method == "fgsm":
         delta, iters = _fgsm(net, x, y, tgt, eps, value_range, on_step, progress)
     else:
