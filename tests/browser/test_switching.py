@@ -88,6 +88,14 @@ def _wait_value(page, label, expected: str) -> None:
         arg=[label, expected], timeout=180000)
 
 
+def _wait_replaced(page, label, old: str) -> None:
+    """A rerun has redrawn the selectbox: no box with this label shows ``old`` any more (changed or gone)."""
+    page.wait_for_function(
+        """([label, old]) => ![...document.querySelectorAll('input[role="combobox"]')]
+             .some(i => i.getAttribute('aria-label') === label && i.value.trim() === old)""",
+        arg=[label, old], timeout=180000)
+
+
 def _best_window_caption(name: str) -> str:
     pred = predict.classify(io.load(examples.example_path(name)), registry.load("composer"))
     return "★ " + views.window_caption(pred, pred.most_confident(3)[0])
@@ -179,15 +187,20 @@ def test_discovered_concepts_follow_the_factorisation(page, app_url):
     _open(page, app_url, "Discovered concepts")
     slider = page.locator('[data-testid="stSlider"]', has_text="Concepts (K)").get_by_role("slider")
     slider.wait_for()
+    label = "Concept"
+    _settled(page)
+    before = _value(page, label) if _box(page, label).count() else None
     slider.focus()
     page.keyboard.press("Home")  # the smallest K: quick to factorise
+    if before is not None:
+        _wait_replaced(page, label, before)
     _settled(page)
     _factorisation_on_show(page, measured=False)
-    label = "Concept"
     picked = _select_nth(page, label, 1)
     _wait_value(page, label, picked)
     slider.focus()
     page.keyboard.press("ArrowRight")  # another factorisation: its concept 2 is not the last one's
+    _wait_replaced(page, label, picked)  # the rerun the slider started has reached the page (under load, > 0.5 s)
     _settled(page)
     _factorisation_on_show(page, measured=True)
     _box(page, label).wait_for()
